@@ -1,0 +1,218 @@
+//! The scenario file's shape, exactly as users write it in TOML.
+//!
+//! Every table rejects unknown keys so a typo is an error, not a silent default.
+//! References to other things (hosts, links, connections) are kept `Spanned` so a
+//! missing host can be reported at its line and column before the run starts.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::units::{Duration, Rate};
+
+/// The whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Virtual time at which the run stops; none: run until no event is left.
+    pub duration: Option<Duration>,
+    /// Seed used when `--seed` is not given (else 0).
+    pub seed: Option<u64>,
+    /// Guard against runaway scenarios: the run stops with an error after this many events.
+    pub max_events: Option<u64>,
+    /// TCP settings for every host (per-host `[host.tcp]` overrides single keys).
+    #[serde(default)]
+    pub tcp: TcpSettings,
+    #[serde(default, rename = "host")]
+    pub hosts: Vec<HostDef>,
+    #[serde(default, rename = "router")]
+    pub routers: Vec<RouterDef>,
+    #[serde(default, rename = "link")]
+    pub links: Vec<LinkDef>,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<FaultDef>,
+    #[serde(default, rename = "server")]
+    pub servers: Vec<ServerDef>,
+    #[serde(default, rename = "client")]
+    pub clients: Vec<ClientDef>,
+    #[serde(default, rename = "expect")]
+    pub expects: Vec<ExpectDef>,
+}
+
+/// TCP knobs; every key is optional so the same struct serves as global settings and
+/// as a per-host override.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpSettings {
+    /// Maximum segment lifetime; TIME_WAIT lasts 2×MSL (RFC 9293 §3.3.2).
+    pub msl: Option<Duration>,
+    /// RTO before any RTT sample (RFC 6298 §2.1: 1 s).
+    pub rto_initial: Option<Duration>,
+    /// Lower bound for the RTO (RFC 6298 §2.4: 1 s).
+    pub rto_min: Option<Duration>,
+    /// Upper bound for the RTO (RFC 6298 §2.5: at least 60 s).
+    pub rto_max: Option<Duration>,
+    /// Retransmissions of a SYN or SYN,ACK before the attempt is abandoned.
+    pub syn_retries: Option<u32>,
+    /// Retransmissions of the same data or FIN before the connection is aborted.
+    pub retries: Option<u32>,
+    /// MSS this host announces and the largest payload it sends.
+    pub mss: Option<u16>,
+    /// Receive buffer in bytes; the advertised window is at most 65535.
+    pub window: Option<u32>,
+    /// Ephemeral port range "first-last" for clients that bind no port.
+    pub ephemeral_ports: Option<Spanned<String>>,
+}
+
+/// A host: a node that runs TCP and applications.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostDef {
+    pub name: Spanned<String>,
+    /// IPv4 address, dotted quad; assigned from 10.0.0.1 upwards when omitted.
+    pub addr: Option<Spanned<String>>,
+    pub tcp: Option<TcpSettings>,
+}
+
+/// A router: forwards segments, runs no TCP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterDef {
+    pub name: Spanned<String>,
+}
+
+/// A full-duplex link between two nodes (hosts or routers).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkDef {
+    pub a: Spanned<String>,
+    pub b: Spanned<String>,
+    /// Properties for both directions.
+    #[serde(flatten)]
+    pub both: LinkProps,
+    /// Overrides for the a → b direction only.
+    pub a_to_b: Option<LinkProps>,
+    /// Overrides for the b → a direction only.
+    pub b_to_a: Option<LinkProps>,
+}
+
+/// Impairments of one link direction; all optional, the default link is perfect.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkProps {
+    /// Propagation delay.
+    pub delay: Option<Duration>,
+    /// Extra delay drawn uniformly from [0, jitter] per segment.
+    pub jitter: Option<Duration>,
+    /// Bandwidth; serialization time = wire bytes × 8 / rate. None: infinite.
+    pub rate: Option<Rate>,
+    /// FIFO queue limit in segments (tail drop); only meaningful with a rate.
+    pub queue: Option<u32>,
+    /// Probability of losing a segment.
+    pub loss: Option<f64>,
+    /// Probability of delivering a segment twice.
+    pub duplicate: Option<f64>,
+    /// Probability of holding a segment back by `reorder_delay`.
+    pub reorder: Option<f64>,
+    /// Extra delay of a reordered segment.
+    pub reorder_delay: Option<Duration>,
+    /// Probability of corrupting a segment (the receiver's checksum check drops it).
+    pub corrupt: Option<f64>,
+}
+
+/// A targeted fault. `action` selects which keys apply.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultDef {
+    /// Shown in the transcript as the cause; default "fault#N" (1-based).
+    pub name: Option<String>,
+    pub action: Spanned<FaultAction>,
+    /// For `delay`: how long the segment is held.
+    pub delay: Option<Duration>,
+    // Segment filter (drop / delay / duplicate).
+    pub from: Option<Spanned<String>>,
+    pub to: Option<Spanned<String>>,
+    /// Matches source or destination port.
+    pub port: Option<u16>,
+    pub src_port: Option<u16>,
+    pub dst_port: Option<u16>,
+    /// Exact flag set, e.g. "FIN,ACK" or "ACK".
+    pub flags: Option<Spanned<String>>,
+    /// Flags that must be present, others may be too, e.g. "FIN".
+    pub with_flags: Option<Spanned<String>>,
+    /// true: only segments carrying data; false: only segments without data.
+    pub payload: Option<bool>,
+    /// Act on the Nth matching segment only (1-based); omitted: every match.
+    pub nth: Option<u32>,
+    /// Time window in which segments are matched (`partition`: when the link is down).
+    pub start: Option<Duration>,
+    pub end: Option<Duration>,
+    // Partition: the link between a and b.
+    pub a: Option<Spanned<String>>,
+    pub b: Option<Spanned<String>>,
+    /// Partition direction: "both" (default), "a_to_b", "b_to_a".
+    pub direction: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultAction {
+    Drop,
+    Delay,
+    Duplicate,
+    Partition,
+}
+
+/// A listening application.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerDef {
+    pub host: Spanned<String>,
+    pub port: u16,
+    /// Connections that may wait in SYN_RECEIVED; further SYNs are dropped.
+    pub backlog: Option<u32>,
+    /// Bytes sent back once the first data arrives.
+    pub reply: Option<u64>,
+    /// Send back every byte received.
+    #[serde(default)]
+    pub echo: bool,
+    /// When the server closes: "peer_close" (default), "after_reply", "never".
+    pub close: Option<Spanned<String>>,
+}
+
+/// An application that connects at `start` and then runs `actions` in order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientDef {
+    pub host: Spanned<String>,
+    /// "host:port" to connect to.
+    pub connect: Spanned<String>,
+    pub start: Option<Duration>,
+    /// Local port to bind; omitted: the next free ephemeral port.
+    pub local_port: Option<u16>,
+    /// Steps after the connection is ESTABLISHED: "send N", "wait DUR", "recv N",
+    /// "recv_eof", "shutdown", "close", "abort".
+    #[serde(default)]
+    pub actions: Vec<Spanned<String>>,
+}
+
+/// A check on the run's outcome. `conn` names connections: "host" (every connection
+/// of that host), "host:port" (those with that local port), or "*" (all).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectDef {
+    pub conn: Spanned<String>,
+    /// The connection passes through this state at some time.
+    pub reaches: Option<Spanned<String>>,
+    /// The connection never enters this state.
+    pub never: Option<Spanned<String>>,
+    /// The connection's state when the run ends.
+    #[serde(rename = "final")]
+    pub final_state: Option<Spanned<String>>,
+    /// Bytes delivered to the application on this side.
+    pub delivered: Option<u64>,
+    /// With `at`: the state at that time.
+    pub state: Option<Spanned<String>>,
+    pub at: Option<Duration>,
+    /// At least this many retransmissions on this side.
+    pub min_retransmits: Option<u64>,
+}
