@@ -1,5 +1,12 @@
 //! Scenario files: TOML schema, units, validation and error reporting.
 
+pub mod error;
+mod load;
 pub mod model;
 pub mod schema;
 pub mod units;
+
+pub use error::ScenarioError;
+pub use load::{load_file, load_str};
+pub use model::Scenario;
+pub use units::{format_duration, parse_duration, parse_rate};

@@ -2,7 +2,8 @@
 //!
 //! Every table rejects unknown keys so a typo is an error, not a silent default.
 //! References to other things (hosts, links, connections) are kept `Spanned` so a
-//! missing host can be reported at its line and column before the run starts.
+//! missing host can be reported at its line and column before the run starts; so are
+//! the values that validation checks (ranges, probabilities), for the same reason.
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -14,11 +15,11 @@ use super::units::{Duration, Rate};
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// Virtual time at which the run stops; none: run until no event is left.
-    pub duration: Option<Duration>,
+    pub duration: Option<Spanned<Duration>>,
     /// Seed used when `--seed` is not given (else 0).
     pub seed: Option<u64>,
     /// Guard against runaway scenarios: the run stops with an error after this many events.
-    pub max_events: Option<u64>,
+    pub max_events: Option<Spanned<u64>>,
     /// TCP settings for every host (per-host `[host.tcp]` overrides single keys).
     #[serde(default)]
     pub tcp: TcpSettings,
@@ -44,21 +45,21 @@ pub struct ScenarioFile {
 #[serde(deny_unknown_fields)]
 pub struct TcpSettings {
     /// Maximum segment lifetime; TIME_WAIT lasts 2×MSL (RFC 9293 §3.3.2).
-    pub msl: Option<Duration>,
+    pub msl: Option<Spanned<Duration>>,
     /// RTO before any RTT sample (RFC 6298 §2.1: 1 s).
-    pub rto_initial: Option<Duration>,
+    pub rto_initial: Option<Spanned<Duration>>,
     /// Lower bound for the RTO (RFC 6298 §2.4: 1 s).
-    pub rto_min: Option<Duration>,
+    pub rto_min: Option<Spanned<Duration>>,
     /// Upper bound for the RTO (RFC 6298 §2.5: at least 60 s).
-    pub rto_max: Option<Duration>,
+    pub rto_max: Option<Spanned<Duration>>,
     /// Retransmissions of a SYN or SYN,ACK before the attempt is abandoned.
     pub syn_retries: Option<u32>,
     /// Retransmissions of the same data or FIN before the connection is aborted.
     pub retries: Option<u32>,
     /// MSS this host announces and the largest payload it sends.
-    pub mss: Option<u16>,
+    pub mss: Option<Spanned<u16>>,
     /// Receive buffer in bytes; the advertised window is at most 65535.
-    pub window: Option<u32>,
+    pub window: Option<Spanned<u32>>,
     /// Ephemeral port range "first-last" for clients that bind no port.
     pub ephemeral_ports: Option<Spanned<String>>,
 }
@@ -81,18 +82,46 @@ pub struct RouterDef {
 }
 
 /// A full-duplex link between two nodes (hosts or routers).
+///
+/// The properties for both directions are spelled out rather than `#[serde(flatten)]`ed
+/// from [`LinkProps`]: flatten buffers values, which loses their spans and makes serde
+/// report unknown keys without the list of valid ones.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkDef {
     pub a: Spanned<String>,
     pub b: Spanned<String>,
-    /// Properties for both directions.
-    #[serde(flatten)]
-    pub both: LinkProps,
+    // Properties for both directions; see `LinkProps` for their meaning.
+    pub delay: Option<Duration>,
+    pub jitter: Option<Duration>,
+    pub rate: Option<Rate>,
+    pub queue: Option<Spanned<u32>>,
+    pub loss: Option<Spanned<f64>>,
+    pub duplicate: Option<Spanned<f64>>,
+    pub reorder: Option<Spanned<f64>>,
+    pub reorder_delay: Option<Duration>,
+    pub corrupt: Option<Spanned<f64>>,
     /// Overrides for the a → b direction only.
     pub a_to_b: Option<LinkProps>,
     /// Overrides for the b → a direction only.
     pub b_to_a: Option<LinkProps>,
+}
+
+impl LinkDef {
+    /// Properties for both directions, gathered as one [`LinkProps`].
+    pub fn both(&self) -> LinkProps {
+        LinkProps {
+            delay: self.delay,
+            jitter: self.jitter,
+            rate: self.rate,
+            queue: self.queue.clone(),
+            loss: self.loss.clone(),
+            duplicate: self.duplicate.clone(),
+            reorder: self.reorder.clone(),
+            reorder_delay: self.reorder_delay,
+            corrupt: self.corrupt.clone(),
+        }
+    }
 }
 
 /// Impairments of one link direction; all optional, the default link is perfect.
@@ -106,17 +135,17 @@ pub struct LinkProps {
     /// Bandwidth; serialization time = wire bytes × 8 / rate. None: infinite.
     pub rate: Option<Rate>,
     /// FIFO queue limit in segments (tail drop); only meaningful with a rate.
-    pub queue: Option<u32>,
+    pub queue: Option<Spanned<u32>>,
     /// Probability of losing a segment.
-    pub loss: Option<f64>,
+    pub loss: Option<Spanned<f64>>,
     /// Probability of delivering a segment twice.
-    pub duplicate: Option<f64>,
+    pub duplicate: Option<Spanned<f64>>,
     /// Probability of holding a segment back by `reorder_delay`.
-    pub reorder: Option<f64>,
+    pub reorder: Option<Spanned<f64>>,
     /// Extra delay of a reordered segment.
     pub reorder_delay: Option<Duration>,
     /// Probability of corrupting a segment (the receiver's checksum check drops it).
-    pub corrupt: Option<f64>,
+    pub corrupt: Option<Spanned<f64>>,
 }
 
 /// A targeted fault. `action` selects which keys apply.
@@ -127,25 +156,25 @@ pub struct FaultDef {
     pub name: Option<String>,
     pub action: Spanned<FaultAction>,
     /// For `delay`: how long the segment is held.
-    pub delay: Option<Duration>,
+    pub delay: Option<Spanned<Duration>>,
     // Segment filter (drop / delay / duplicate).
     pub from: Option<Spanned<String>>,
     pub to: Option<Spanned<String>>,
     /// Matches source or destination port.
-    pub port: Option<u16>,
-    pub src_port: Option<u16>,
-    pub dst_port: Option<u16>,
+    pub port: Option<Spanned<u16>>,
+    pub src_port: Option<Spanned<u16>>,
+    pub dst_port: Option<Spanned<u16>>,
     /// Exact flag set, e.g. "FIN,ACK" or "ACK".
     pub flags: Option<Spanned<String>>,
     /// Flags that must be present, others may be too, e.g. "FIN".
     pub with_flags: Option<Spanned<String>>,
     /// true: only segments carrying data; false: only segments without data.
-    pub payload: Option<bool>,
+    pub payload: Option<Spanned<bool>>,
     /// Act on the Nth matching segment only (1-based); omitted: every match.
-    pub nth: Option<u32>,
+    pub nth: Option<Spanned<u32>>,
     /// Time window in which segments are matched (`partition`: when the link is down).
-    pub start: Option<Duration>,
-    pub end: Option<Duration>,
+    pub start: Option<Spanned<Duration>>,
+    pub end: Option<Spanned<Duration>>,
     // Partition: the link between a and b.
     pub a: Option<Spanned<String>>,
     pub b: Option<Spanned<String>>,
@@ -167,9 +196,9 @@ pub enum FaultAction {
 #[serde(deny_unknown_fields)]
 pub struct ServerDef {
     pub host: Spanned<String>,
-    pub port: u16,
+    pub port: Spanned<u16>,
     /// Connections that may wait in SYN_RECEIVED; further SYNs are dropped.
-    pub backlog: Option<u32>,
+    pub backlog: Option<Spanned<u32>>,
     /// Bytes sent back once the first data arrives.
     pub reply: Option<u64>,
     /// Send back every byte received.
@@ -188,7 +217,7 @@ pub struct ClientDef {
     pub connect: Spanned<String>,
     pub start: Option<Duration>,
     /// Local port to bind; omitted: the next free ephemeral port.
-    pub local_port: Option<u16>,
+    pub local_port: Option<Spanned<u16>>,
     /// Steps after the connection is ESTABLISHED: "send N", "wait DUR", "recv N",
     /// "recv_eof", "shutdown", "close", "abort".
     #[serde(default)]
@@ -212,7 +241,7 @@ pub struct ExpectDef {
     pub delivered: Option<u64>,
     /// With `at`: the state at that time.
     pub state: Option<Spanned<String>>,
-    pub at: Option<Duration>,
+    pub at: Option<Spanned<Duration>>,
     /// At least this many retransmissions on this side.
     pub min_retransmits: Option<u64>,
 }

@@ -1,8 +1,332 @@
 //! Durations ("200ms") and rates ("10Mbps") as users write them.
-use serde::Deserialize;
+//!
+//! Parsing is exact integer arithmetic (no floats), so "1.1s" is exactly 1_100_000_000 ns
+//! and the same file always yields the same numbers on every platform.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+/// A span of virtual time in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Duration(pub u64);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// A link bandwidth in bits per second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate(pub u64);
+
+const DURATION_HINT: &str = r#"a duration such as "200ms", "2s" or "2min""#;
+const RATE_HINT: &str = r#"a rate such as "10Mbps", "1.5Gbps" or "9600bps""#;
+
+/// Duration units and their length in nanoseconds.
+const DURATION_UNITS: [(&str, u64); 7] = [
+    ("ns", 1),
+    ("us", 1_000),
+    ("µs", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("min", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+];
+
+/// Rate units (matched ignoring case; "k" is 1000) and their value in bits/s.
+const RATE_UNITS: [(&str, u64); 4] = [
+    ("bps", 1),
+    ("kbps", 1_000),
+    ("mbps", 1_000_000),
+    ("gbps", 1_000_000_000),
+];
+
+/// Parses "250ns", "10us", "1.5ms", "2s", "2min", "1h" or "0" into nanoseconds.
+///
+/// Shared by the TOML deserializer and the client action "wait DUR" so both accept
+/// the same syntax and produce the same message.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let s = text.trim();
+    if s == "0" {
+        return Ok(0);
+    }
+    let expected = || format!("expected {DURATION_HINT}, found \"{text}\"");
+    if s.starts_with('-') {
+        return Err(format!("{}: durations cannot be negative", expected()));
+    }
+    let (number, unit) = split_number(s).ok_or_else(expected)?;
+    let unit = unit.trim();
+    if unit.is_empty() {
+        return Err(format!(
+            "{}: the unit is missing (ns, us, ms, s, min or h)",
+            expected()
+        ));
+    }
+    let scale = DURATION_UNITS
+        .iter()
+        .find(|(name, _)| *name == unit)
+        .map(|(_, scale)| *scale)
+        .ok_or_else(expected)?;
+    scale_decimal(number, scale)
+        .ok_or_else(|| format!("duration \"{text}\" is too large (the limit is about 584 years)"))
+}
+
+/// Parses "10Mbps", "1.5Gbps", "100kbps" or "9600bps" into bits per second.
+///
+/// A rate of zero is rejected: it would mean a segment never finishes serializing.
+pub fn parse_rate(text: &str) -> Result<u64, String> {
+    let s = text.trim();
+    let expected = || format!("expected {RATE_HINT}, found \"{text}\"");
+    if s.starts_with('-') {
+        return Err(format!("{}: rates cannot be negative", expected()));
+    }
+    let (number, unit) = split_number(s).ok_or_else(expected)?;
+    let unit = unit.trim().to_ascii_lowercase();
+    if unit.is_empty() {
+        return Err(format!(
+            "{}: the unit is missing (bps, kbps, Mbps or Gbps)",
+            expected()
+        ));
+    }
+    let scale = RATE_UNITS
+        .iter()
+        .find(|(name, _)| *name == unit)
+        .map(|(_, scale)| *scale)
+        .ok_or_else(expected)?;
+    match scale_decimal(number, scale) {
+        None => Err(format!("rate \"{text}\" is too large")),
+        Some(0) => Err(format!(
+            "rate \"{text}\" is zero; omit `rate` for a link without a bandwidth limit"
+        )),
+        Some(bps) => Ok(bps),
+    }
+}
+
+/// Writes nanoseconds in the largest unit that divides them exactly ("1500ms", "2min"),
+/// so messages show values the way users write them.
+pub fn format_duration(ns: u64) -> String {
+    let unit = [
+        ("h", 3_600_000_000_000),
+        ("min", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+    ]
+    .into_iter()
+    .find(|(_, scale)| ns != 0 && ns.is_multiple_of(*scale));
+    match unit {
+        Some((name, scale)) => format!("{}{name}", ns / scale),
+        None => format!("{ns}ns"),
+    }
+}
+
+/// Splits "1.5ms" into ("1.5", "ms"). None when there is no well-formed number first.
+fn split_number(s: &str) -> Option<(&str, &str)> {
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(end);
+    let mut parts = number.split('.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    let well_formed =
+        parts.next().is_none() && !int.is_empty() && frac.is_none_or(|f| !f.is_empty());
+    well_formed.then_some((number, unit))
+}
+
+/// Computes `number × scale` exactly, rounding the fraction to the nearest integer.
+/// None on overflow of u64.
+fn scale_decimal(number: &str, scale: u64) -> Option<u64> {
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    let mut whole: u128 = 0;
+    for d in int.bytes() {
+        whole = whole.checked_mul(10)?.checked_add(u128::from(d - b'0'))?;
+    }
+    let mut result = whole.checked_mul(u128::from(scale))?;
+    // 18 fractional digits are far below 1 ns at any scale and keep u128 from overflowing.
+    let frac = &frac[..frac.len().min(18)];
+    if !frac.is_empty() {
+        let mut num: u128 = 0;
+        for d in frac.bytes() {
+            num = num * 10 + u128::from(d - b'0');
+        }
+        let den = 10u128.pow(frac.len() as u32);
+        result = result.checked_add((num * u128::from(scale) * 2 + den) / (den * 2))?;
+    }
+    u64::try_from(result).ok()
+}
+
+/// Accepts a string with a unit, or a bare number that `parse` accepts ("0" for durations).
+struct UnitVisitor {
+    hint: &'static str,
+    /// Unit suggested when a bare number is given.
+    unit: &'static str,
+    parse: fn(&str) -> Result<u64, String>,
+}
+
+impl Visitor<'_> for UnitVisitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.hint)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+        (self.parse)(v).map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+        // A bare 0 is unambiguous for durations; anything else needs a unit.
+        match (self.parse)(&v.to_string()) {
+            Ok(n) => Ok(n),
+            Err(_) => Err(E::custom(format!(
+                "expected {}, found the number {v}; write it as a string with a unit, e.g. \"{v}{}\"",
+                self.hint, self.unit
+            ))),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+        self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+        Err(E::custom(format!(
+            "expected {}, found the number {v}; write it as a string with a unit",
+            self.hint
+        )))
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnitVisitor {
+            hint: DURATION_HINT,
+            unit: "ms",
+            parse: parse_duration,
+        })
+        .map(Duration)
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnitVisitor {
+            hint: RATE_HINT,
+            unit: "Mbps",
+            parse: parse_rate,
+        })
+        .map(Rate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let cases = [
+            ("0", 0),
+            ("250ns", 250),
+            ("10us", 10_000),
+            ("1.5ms", 1_500_000),
+            ("200ms", 200_000_000),
+            ("2s", 2_000_000_000),
+            ("1.25s", 1_250_000_000),
+            ("2min", 120_000_000_000),
+            ("1h", 3_600_000_000_000),
+            ("0s", 0),
+            (" 3 ms ", 3_000_000),
+            ("0.0000000015s", 2), // 1.5 ns rounds to 2
+            ("1.1s", 1_100_000_000),
+        ];
+        for (text, ns) in cases {
+            assert_eq!(parse_duration(text), Ok(ns), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_durations() {
+        let err = parse_duration("2 parsecs").unwrap_err();
+        assert_eq!(
+            err,
+            r#"expected a duration such as "200ms", "2s" or "2min", found "2 parsecs""#
+        );
+        assert!(parse_duration("-5ms").unwrap_err().contains("negative"));
+        assert!(parse_duration("5").unwrap_err().contains("unit is missing"));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("ms").is_err());
+        assert!(parse_duration("1..5s").is_err());
+        assert!(parse_duration("1.s").is_err());
+        assert!(parse_duration(".5s").is_err());
+        assert!(parse_duration("1e3ms").is_err());
+        assert!(parse_duration("1S").is_err());
+        assert!(
+            parse_duration("99999999999h")
+                .unwrap_err()
+                .contains("too large")
+        );
+        assert!(
+            parse_duration("99999999999999999999999999999999999999999999ns")
+                .unwrap_err()
+                .contains("too large")
+        );
+    }
+
+    #[test]
+    fn formats_durations() {
+        assert_eq!(format_duration(0), "0ns");
+        assert_eq!(format_duration(1_500_000_000), "1500ms");
+        assert_eq!(format_duration(120_000_000_000), "2min");
+        assert_eq!(format_duration(7), "7ns");
+    }
+
+    #[test]
+    fn rates() {
+        let cases = [
+            ("10Mbps", 10_000_000),
+            ("1.5Gbps", 1_500_000_000),
+            ("100kbps", 100_000),
+            ("9600bps", 9600),
+            ("56Kbps", 56_000),
+        ];
+        for (text, bps) in cases {
+            assert_eq!(parse_rate(text), Ok(bps), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_rates() {
+        let err = parse_rate("fast").unwrap_err();
+        assert_eq!(
+            err,
+            r#"expected a rate such as "10Mbps", "1.5Gbps" or "9600bps", found "fast""#
+        );
+        assert!(parse_rate("0bps").unwrap_err().contains("zero"));
+        assert!(parse_rate("10").unwrap_err().contains("unit is missing"));
+        assert!(parse_rate("-1Mbps").unwrap_err().contains("negative"));
+        assert!(parse_rate("10MB/s").is_err());
+        assert!(
+            parse_rate("99999999999999Gbps")
+                .unwrap_err()
+                .contains("too large")
+        );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Probe {
+        d: Duration,
+        r: Option<Rate>,
+    }
+
+    #[test]
+    fn deserialize_from_toml() {
+        let p: Probe = toml::from_str("d = \"1.5ms\"\nr = \"10Mbps\"").unwrap();
+        assert_eq!(p.d, Duration(1_500_000));
+        assert_eq!(p.r, Some(Rate(10_000_000)));
+        let p: Probe = toml::from_str("d = 0").unwrap();
+        assert_eq!(p.d, Duration(0));
+        let err = toml::from_str::<Probe>("d = 5").unwrap_err();
+        assert!(err.message().contains("\"5ms\""), "{}", err.message());
+        let err = toml::from_str::<Probe>("d = \"2 parsecs\"").unwrap_err();
+        assert!(err.message().contains("found \"2 parsecs\""));
+        assert_eq!(err.span(), Some(4..15));
+    }
+}

@@ -1,10 +1,21 @@
 //! Sans-IO TCP per RFC 9293: a connection takes (now, input) and reports what to send,
 //! when to wake it and what happened. It owns no clock, RNG, queue or I/O.
 
+mod buffers;
+pub mod closed;
 mod config;
+mod conn;
 mod flags;
+mod rto;
+mod segment;
+mod seq;
 mod state;
 
+pub use buffers::SendBuffer;
 pub use config::{Config, SECOND};
+pub use conn::{ConnEvent, ConnStats, Connection};
 pub use flags::Flags;
+pub use rto::RtoEstimator;
+pub use segment::{Endpoint, Segment, Tag};
+pub use seq::Seq;
 pub use state::State;

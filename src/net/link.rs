@@ -1,0 +1,102 @@
+//! One direction of a link: delay, jitter, bandwidth with a FIFO queue, and random
+//! impairments drawn from the direction's own RNG stream.
+
+use std::collections::VecDeque;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::scenario::model::LinkParams;
+use crate::trace::{Cause, Fate};
+
+/// Counters for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LinkStats {
+    pub carried: u64,
+    pub dropped: u64,
+    pub duplicated: u64,
+    pub corrupted: u64,
+    pub delayed: u64,
+}
+
+/// A segment's passage through the direction: its fate and when its copies arrive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Passage {
+    pub fate: Fate,
+    /// Arrival times of the delivered copies (none when dropped, two when duplicated).
+    pub arrivals: [Option<u64>; 2],
+}
+
+pub struct LinkDir {
+    pub from: u32,
+    pub to: u32,
+    params: LinkParams,
+    rng: ChaCha8Rng,
+    /// Down because of a partition fault (the fault's index), if any.
+    pub down_by: Option<u32>,
+    /// Times at which queued segments finish serialization (the one in service first).
+    queue: VecDeque<u64>,
+    pub stats: LinkStats,
+}
+
+impl LinkDir {
+    pub fn new(from: u32, to: u32, params: LinkParams, rng: ChaCha8Rng) -> Self {
+        let cap = if params.rate_bps.is_some() { params.queue as usize } else { 0 };
+        LinkDir { from, to, params, rng, down_by: None, queue: VecDeque::with_capacity(cap), stats: LinkStats::default() }
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && self.rng.random::<f64>() < p
+    }
+
+    /// Decides what happens to a segment of `wire_len` bytes entering now.
+    pub fn pass(&mut self, now: u64, wire_len: u32) -> Passage {
+        let mut fate = Fate::default();
+        let dropped = |cause| Passage { fate: Fate { dropped: Some(cause), ..Fate::default() }, arrivals: [None; 2] };
+        if let Some(f) = self.down_by {
+            self.stats.dropped += 1;
+            return dropped(Cause::LinkDown(f));
+        }
+        // Serialization: a FIFO that starts sending when the previous segment is done.
+        let mut departure = now;
+        if let Some(rate) = self.params.rate_bps {
+            while self.queue.front().is_some_and(|&done| done <= now) {
+                self.queue.pop_front();
+            }
+            if self.queue.len() >= self.params.queue as usize {
+                self.stats.dropped += 1;
+                return dropped(Cause::QueueFull);
+            }
+            let start = self.queue.back().copied().unwrap_or(now).max(now);
+            let tx = (wire_len as u64 * 8 * 1_000_000_000).div_ceil(rate.max(1));
+            departure = start + tx;
+            self.queue.push_back(departure);
+        }
+        if self.chance(self.params.loss) {
+            self.stats.dropped += 1;
+            return dropped(Cause::Loss);
+        }
+        self.stats.carried += 1;
+        if self.chance(self.params.corrupt) {
+            fate.corrupted = true;
+            self.stats.corrupted += 1;
+        }
+        let mut arrival = departure + self.params.delay + self.jitter();
+        if self.chance(self.params.reorder) {
+            arrival += self.params.reorder_delay;
+            fate.delayed = Some((self.params.reorder_delay, Cause::Reorder));
+            self.stats.delayed += 1;
+        }
+        let mut arrivals = [Some(arrival), None];
+        if self.chance(self.params.duplicate) {
+            fate.duplicated = Some(Cause::Duplication);
+            self.stats.duplicated += 1;
+            arrivals[1] = Some(departure + self.params.delay + self.jitter());
+        }
+        Passage { fate, arrivals }
+    }
+
+    fn jitter(&mut self) -> u64 {
+        if self.params.jitter == 0 { 0 } else { self.rng.random_range(0..=self.params.jitter) }
+    }
+}

@@ -1,0 +1,103 @@
+//! The network: nodes joined by links, one state per link direction (so one-way
+//! partitions come free), static shortest-path routes, and the targeted fault chain.
+
+mod faults;
+mod link;
+
+use std::collections::{HashMap, VecDeque};
+
+pub use faults::{FaultChain, Verdict};
+pub use link::{LinkDir, LinkStats, Passage};
+
+use crate::rng;
+use crate::scenario::model::{NodeKind, Scenario};
+
+const NO_ROUTE: u32 = u32::MAX;
+
+pub struct Network {
+    /// Two per link: `2i` is a → b, `2i + 1` is b → a.
+    dirs: Vec<LinkDir>,
+    /// Outgoing directions of each node, in link order.
+    out: Vec<Vec<u32>>,
+    /// For nodes with several links: the first-hop direction towards each node.
+    /// Nodes with one link send everything through it, so a star of 100,000 hosts needs
+    /// tables only at its routers.
+    tables: Vec<Option<Vec<u32>>>,
+    addr_node: HashMap<u32, u32>,
+    pub faults: FaultChain,
+}
+
+impl Network {
+    pub fn new(sc: &Scenario, seed: u64) -> Self {
+        let n = sc.nodes.len();
+        let mut dirs = Vec::with_capacity(sc.links.len() * 2);
+        let mut out = vec![Vec::new(); n];
+        for l in &sc.links {
+            for (from, to, params) in [(l.a, l.b, &l.a_to_b), (l.b, l.a, &l.b_to_a)] {
+                let label = format!("link:{}>{}", sc.nodes[from].name, sc.nodes[to].name);
+                out[from].push(dirs.len() as u32);
+                dirs.push(LinkDir::new(from as u32, to as u32, params.clone(), rng::stream(seed, &label)));
+            }
+        }
+        let addr_node = sc
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, node)| match node.kind {
+                NodeKind::Host { addr, .. } => Some((addr, i as u32)),
+                NodeKind::Router => None,
+            })
+            .collect();
+        let mut net = Network { dirs, out, tables: Vec::new(), addr_node, faults: FaultChain::new(&sc.faults) };
+        net.tables = (0..n).map(|s| (net.out[s].len() > 1).then(|| net.first_hops(s))).collect();
+        net
+    }
+
+    /// Breadth-first search from `src`: each node inherits the first hop of the node it
+    /// was reached from; neighbours are visited in link order, so ties break the same way
+    /// on every run.
+    fn first_hops(&self, src: usize) -> Vec<u32> {
+        let mut hop = vec![NO_ROUTE; self.out.len()];
+        let mut seen = vec![false; self.out.len()];
+        let mut queue = VecDeque::from([src]);
+        seen[src] = true;
+        while let Some(u) = queue.pop_front() {
+            for &d in &self.out[u] {
+                let v = self.dirs[d as usize].to as usize;
+                if !seen[v] {
+                    seen[v] = true;
+                    hop[v] = if u == src { d } else { hop[u] };
+                    queue.push_back(v);
+                }
+            }
+        }
+        hop
+    }
+
+    pub fn node_of_addr(&self, addr: u32) -> Option<u32> {
+        self.addr_node.get(&addr).copied()
+    }
+
+    /// The direction a segment at `at` takes towards node `dst`.
+    pub fn next_dir(&self, at: u32, dst: u32) -> Option<u32> {
+        if at == dst {
+            return None;
+        }
+        match &self.tables[at as usize] {
+            Some(table) => Some(table[dst as usize]).filter(|&d| d != NO_ROUTE),
+            None => self.out[at as usize].first().copied(),
+        }
+    }
+
+    pub fn dir(&self, d: u32) -> &LinkDir {
+        &self.dirs[d as usize]
+    }
+
+    pub fn dir_mut(&mut self, d: u32) -> &mut LinkDir {
+        &mut self.dirs[d as usize]
+    }
+
+    pub fn dirs(&self) -> &[LinkDir] {
+        &self.dirs
+    }
+}

@@ -1,0 +1,941 @@
+//! Reading a scenario file and turning it into the validated [`Scenario`].
+//!
+//! Every check runs here, before the simulation starts, so a mistake in a file is
+//! reported at its line and column instead of surfacing as odd behaviour mid-run.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Display;
+use std::net::Ipv4Addr;
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::error::{self, ScenarioError, line_col};
+use super::model::{
+    Action, Check, Client, ConnSelector, Expect, Fault, FaultKind, Link, LinkParams, Node, NodeId,
+    NodeKind, Scenario, SegmentAction, SegmentFilter, Server, ServerClose,
+};
+use super::schema::{
+    ClientDef, ExpectDef, FaultAction, FaultDef, HostDef, LinkDef, LinkProps, RouterDef,
+    ScenarioFile, ServerDef, TcpSettings,
+};
+use super::units::{Duration, format_duration, parse_duration};
+use crate::tcp::{Config, Flags, State};
+
+type Result<T> = std::result::Result<T, ScenarioError>;
+
+/// Event budget when the file sets none: generous, yet stops a runaway loop.
+const DEFAULT_MAX_EVENTS: u64 = 50_000_000;
+/// First address handed to hosts without `addr`: 10.0.0.1.
+const FIRST_AUTO_ADDR: u32 = 0x0A00_0001;
+
+const ACTION_FORMS: &str = r#""send N", "wait DUR", "recv N", "recv_eof", "shutdown", "close" or "abort" (N is a number of bytes, DUR a duration such as "200ms")"#;
+const FLAG_NAMES: &str =
+    r#"SYN, FIN, RST, PSH, URG and ACK, separated by commas, e.g. "FIN,ACK" ("" means no flags)"#;
+const STATE_NAMES: &str = "CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
+                           FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK or TIME_WAIT";
+
+/// Reads and validates the scenario at `path`; an unreadable file is an error naming the path.
+pub fn load_file(path: &Path) -> Result<Scenario> {
+    let origin = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        ScenarioError::whole_file(&origin, format!("cannot read the scenario file: {e}"))
+    })?;
+    load_str(&src, &origin)
+}
+
+/// Parses and validates scenario text; `origin` names it in errors (a path or "<string>").
+pub fn load_str(src: &str, origin: &str) -> Result<Scenario> {
+    let file: ScenarioFile = toml::from_str(src).map_err(|e| error::from_toml(src, origin, &e))?;
+    let mut loader = Loader {
+        src,
+        origin,
+        nodes: Vec::new(),
+        by_name: HashMap::new(),
+    };
+    loader.build(file)
+}
+
+/// Validation state: the source for error positions and the nodes resolved so far.
+struct Loader<'a> {
+    src: &'a str,
+    origin: &'a str,
+    nodes: Vec<Node>,
+    /// Node name → id and the span of its `name`, to point at the first definition.
+    by_name: HashMap<String, (NodeId, Range<usize>)>,
+}
+
+fn span_of<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
+    v.as_ref().map(Spanned::span)
+}
+
+impl Loader<'_> {
+    fn err(&self, span: Range<usize>, key: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::at(
+            self.src,
+            self.origin,
+            span,
+            Some(key.to_string()),
+            message.into(),
+        )
+    }
+
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        line_col(self.src, span.start).0
+    }
+
+    fn build(&mut self, file: ScenarioFile) -> Result<Scenario> {
+        let duration = match &file.duration {
+            Some(d) if d.get_ref().0 == 0 => {
+                return Err(self.err(
+                    d.span(),
+                    "duration",
+                    "`duration` must be greater than 0; omit it to run until no event is left",
+                ));
+            }
+            d => d.as_ref().map(|d| d.get_ref().0),
+        };
+        let max_events = match &file.max_events {
+            Some(m) => self.at_least(m, "max_events", 1, "")?,
+            None => DEFAULT_MAX_EVENTS,
+        };
+        let global = self.merge_tcp(Config::default(), &file.tcp)?;
+        self.add_nodes(&file.hosts, &file.routers, &global)?;
+        let links = file
+            .links
+            .iter()
+            .map(|l| self.link(l))
+            .collect::<Result<Vec<_>>>()?;
+        self.check_unique_links(&file.links, &links)?;
+        self.check_reachable(&file.hosts, &links)?;
+        let faults = (file.faults.iter().enumerate())
+            .map(|(i, f)| self.fault(i, f, &links))
+            .collect::<Result<Vec<_>>>()?;
+        let servers = self.servers(&file.servers)?;
+        let clients = (file.clients.iter())
+            .map(|c| self.client(c))
+            .collect::<Result<Vec<_>>>()?;
+        let expects = (file.expects.iter())
+            .map(|e| self.expect(e))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Scenario {
+            origin: self.origin.to_string(),
+            duration,
+            seed: file.seed,
+            max_events,
+            nodes: std::mem::take(&mut self.nodes),
+            links,
+            faults,
+            servers,
+            clients,
+            expects,
+        })
+    }
+
+    // ---- small value checks -------------------------------------------------------
+
+    /// The value if it is at least `min`; `unit` follows numbers in the message.
+    fn at_least<T: PartialOrd + Display + Copy>(
+        &self,
+        v: &Spanned<T>,
+        key: &str,
+        min: T,
+        unit: &str,
+    ) -> Result<T> {
+        let value = *v.get_ref();
+        if value < min {
+            return Err(self.err(
+                v.span(),
+                key,
+                format!("`{key}` must be at least {min}{unit}, found {value}"),
+            ));
+        }
+        Ok(value)
+    }
+
+    fn positive_duration(&self, v: &Spanned<Duration>, key: &str) -> Result<u64> {
+        match v.get_ref().0 {
+            0 => Err(self.err(v.span(), key, format!("`{key}` must be greater than 0"))),
+            ns => Ok(ns),
+        }
+    }
+
+    /// A probability in [0, 1], if given.
+    fn probability(&self, v: &Option<Spanned<f64>>, key: &str) -> Result<Option<f64>> {
+        let Some(v) = v else { return Ok(None) };
+        let p = *v.get_ref();
+        if !(0.0..=1.0).contains(&p) {
+            return Err(self.err(
+                v.span(),
+                key,
+                format!("`{key}` is a probability and must be between 0 and 1, found {p}"),
+            ));
+        }
+        Ok(Some(p))
+    }
+
+    /// A name for a host or router: non-empty, no ':' (it separates the port), not "*".
+    fn check_name(&self, name: &Spanned<String>) -> Result<()> {
+        let n = name.get_ref();
+        let problem = if n.is_empty() {
+            Some("a name must not be empty".to_string())
+        } else if n.contains(':') {
+            Some(format!(
+                "name `{n}` must not contain ':', which separates host and port in \"host:port\""
+            ))
+        } else if n == "*" {
+            Some("name `*` is reserved: in `conn` it means every connection".to_string())
+        } else {
+            self.by_name.get(n).map(|(_, first)| {
+                format!(
+                    "name `{n}` is already used by the node defined on line {}; names must be unique among hosts and routers",
+                    self.line_of(first)
+                )
+            })
+        };
+        match problem {
+            Some(message) => Err(self.err(name.span(), "name", message)),
+            None => Ok(()),
+        }
+    }
+
+    // ---- nodes and TCP settings ---------------------------------------------------
+
+    /// `s` applied key by key over `cfg`, each value checked.
+    fn merge_tcp(&self, mut cfg: Config, s: &TcpSettings) -> Result<Config> {
+        let durations = [
+            (&s.msl, "msl", &mut cfg.msl),
+            (&s.rto_initial, "rto_initial", &mut cfg.rto_initial),
+            (&s.rto_min, "rto_min", &mut cfg.rto_min),
+            (&s.rto_max, "rto_max", &mut cfg.rto_max),
+        ];
+        for (value, key, slot) in durations {
+            if let Some(v) = value {
+                *slot = self.positive_duration(v, key)?;
+            }
+        }
+        if let Some(n) = s.syn_retries {
+            cfg.syn_retries = n;
+        }
+        if let Some(n) = s.retries {
+            cfg.retries = n;
+        }
+        if let Some(mss) = &s.mss {
+            cfg.mss = self.at_least(mss, "mss", 64, " bytes")?;
+        }
+        if let Some(w) = &s.window {
+            let window = *w.get_ref();
+            if !(1..=65535).contains(&window) {
+                return Err(self.err(
+                    w.span(),
+                    "window",
+                    format!(
+                        "`window` must be between 1 and 65535 bytes, found {window} (window scaling is not available yet)"
+                    ),
+                ));
+            }
+            cfg.window = window;
+        }
+        if let Some(p) = &s.ephemeral_ports {
+            cfg.ephemeral_ports = self.port_range(p)?;
+        }
+        if cfg.rto_min > cfg.rto_max {
+            // Point at whichever bound this layer set (the previous layer was consistent).
+            let (key, span) = match (&s.rto_max, &s.rto_min) {
+                (Some(v), _) => ("rto_max", v.span()),
+                (None, Some(v)) => ("rto_min", v.span()),
+                (None, None) => ("rto_min", 0..0),
+            };
+            return Err(self.err(
+                span,
+                key,
+                format!(
+                    "`rto_min` ({}) must not be larger than `rto_max` ({})",
+                    format_duration(cfg.rto_min),
+                    format_duration(cfg.rto_max)
+                ),
+            ));
+        }
+        Ok(cfg)
+    }
+
+    fn port_range(&self, p: &Spanned<String>) -> Result<(u16, u16)> {
+        let text = p.get_ref();
+        let parsed = text.split_once('-').and_then(|(a, b)| {
+            let first = a.trim().parse::<u16>().ok()?;
+            let last = b.trim().parse::<u16>().ok()?;
+            (1 <= first && first <= last).then_some((first, last))
+        });
+        parsed.ok_or_else(|| {
+            self.err(
+                p.span(),
+                "ephemeral_ports",
+                format!(
+                    "expected a port range \"first-last\" such as \"49152-65535\", with 1 <= first <= last <= 65535, found \"{text}\""
+                ),
+            )
+        })
+    }
+
+    fn add_nodes(
+        &mut self,
+        hosts: &[HostDef],
+        routers: &[RouterDef],
+        global: &Config,
+    ) -> Result<()> {
+        // Explicit addresses first, so automatic ones can skip them.
+        let mut taken: HashMap<u32, &str> = HashMap::new();
+        let mut addrs = Vec::with_capacity(hosts.len());
+        for h in hosts {
+            let addr = match &h.addr {
+                Some(a) => {
+                    let addr = self.address(a)?;
+                    if let Some(other) = taken.insert(addr, h.name.get_ref()) {
+                        return Err(self.err(
+                            a.span(),
+                            "addr",
+                            format!("address {} is already used by host `{other}`", a.get_ref()),
+                        ));
+                    }
+                    Some(addr)
+                }
+                None => None,
+            };
+            addrs.push(addr);
+        }
+        let mut next = FIRST_AUTO_ADDR;
+        for (h, addr) in hosts.iter().zip(addrs) {
+            self.check_name(&h.name)?;
+            let addr = match addr {
+                Some(a) => a,
+                None => {
+                    while taken.contains_key(&next) {
+                        next = next.wrapping_add(1);
+                    }
+                    taken.insert(next, h.name.get_ref());
+                    next
+                }
+            };
+            let tcp = match &h.tcp {
+                Some(s) => self.merge_tcp(global.clone(), s)?,
+                None => global.clone(),
+            };
+            self.push_node(&h.name, NodeKind::Host { addr, tcp });
+        }
+        for r in routers {
+            self.check_name(&r.name)?;
+            self.push_node(&r.name, NodeKind::Router);
+        }
+        Ok(())
+    }
+
+    fn push_node(&mut self, name: &Spanned<String>, kind: NodeKind) {
+        let id = self.nodes.len();
+        self.by_name
+            .insert(name.get_ref().clone(), (id, name.span()));
+        self.nodes.push(Node {
+            name: name.get_ref().clone(),
+            kind,
+        });
+    }
+
+    fn address(&self, a: &Spanned<String>) -> Result<u32> {
+        a.get_ref()
+            .trim()
+            .parse::<Ipv4Addr>()
+            .map(u32::from)
+            .map_err(|_| {
+                self.err(
+                    a.span(),
+                    "addr",
+                    format!(
+                        "expected an IPv4 address such as \"10.0.0.1\", found \"{}\"",
+                        a.get_ref()
+                    ),
+                )
+            })
+    }
+
+    /// The node `name` refers to; the error lists the names that exist.
+    fn resolve_node(&self, name: &Spanned<String>, key: &str) -> Result<NodeId> {
+        let n = name.get_ref();
+        if let Some((id, _)) = self.by_name.get(n) {
+            return Ok(*id);
+        }
+        let known: Vec<String> = self.nodes.iter().map(|n| format!("`{}`", n.name)).collect();
+        let hint = error::closest(n, self.nodes.iter().map(|n| n.name.as_str()))
+            .map(|c| format!("did you mean `{c}`? "))
+            .unwrap_or_default();
+        let known = if known.is_empty() {
+            "none is defined; add a [[host]] or [[router]]".to_string()
+        } else {
+            format!("{hint}defined are {}", known.join(", "))
+        };
+        Err(self.err(
+            name.span(),
+            key,
+            format!(
+                "`{key}` refers to `{n}`, but there is no host or router named `{n}` ({known})"
+            ),
+        ))
+    }
+
+    /// Like [`Self::resolve_node`], but the node must run TCP.
+    fn resolve_host(&self, name: &Spanned<String>, key: &str) -> Result<NodeId> {
+        let id = self.resolve_node(name, key)?;
+        match self.nodes[id].kind {
+            NodeKind::Host { .. } => Ok(id),
+            NodeKind::Router => Err(self.err(
+                name.span(),
+                key,
+                format!(
+                    "`{key}` refers to `{}`, which is a router; it must name a host because routers run no TCP",
+                    name.get_ref()
+                ),
+            )),
+        }
+    }
+
+    // ---- links --------------------------------------------------------------------
+
+    fn link(&self, def: &LinkDef) -> Result<Link> {
+        let a = self.resolve_node(&def.a, "a")?;
+        let b = self.resolve_node(&def.b, "b")?;
+        if a == b {
+            return Err(self.err(
+                def.b.span(),
+                "b",
+                format!(
+                    "a link must join two different nodes, but `a` and `b` are both `{}`",
+                    def.b.get_ref()
+                ),
+            ));
+        }
+        let mut both = LinkParams {
+            queue: 100,
+            reorder_delay: 10_000_000,
+            ..LinkParams::default()
+        };
+        self.apply_props(&mut both, &def.both())?;
+        let mut a_to_b = both.clone();
+        let mut b_to_a = both;
+        if let Some(p) = &def.a_to_b {
+            self.apply_props(&mut a_to_b, p)?;
+        }
+        if let Some(p) = &def.b_to_a {
+            self.apply_props(&mut b_to_a, p)?;
+        }
+        Ok(Link {
+            a,
+            b,
+            a_to_b,
+            b_to_a,
+        })
+    }
+
+    /// `props` applied over `p`, each value checked.
+    fn apply_props(&self, p: &mut LinkParams, props: &LinkProps) -> Result<()> {
+        if let Some(d) = props.delay {
+            p.delay = d.0;
+        }
+        if let Some(d) = props.jitter {
+            p.jitter = d.0;
+        }
+        if let Some(r) = props.rate {
+            p.rate_bps = Some(r.0);
+        }
+        if let Some(d) = props.reorder_delay {
+            p.reorder_delay = d.0;
+        }
+        if let Some(q) = &props.queue {
+            p.queue = self.at_least(q, "queue", 1, " segments")?;
+        }
+        let probabilities = [
+            (&props.loss, "loss", &mut p.loss),
+            (&props.duplicate, "duplicate", &mut p.duplicate),
+            (&props.reorder, "reorder", &mut p.reorder),
+            (&props.corrupt, "corrupt", &mut p.corrupt),
+        ];
+        for (value, key, slot) in probabilities {
+            if let Some(x) = self.probability(value, key)? {
+                *slot = x;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_unique_links(&self, defs: &[LinkDef], links: &[Link]) -> Result<()> {
+        let mut seen: HashMap<(NodeId, NodeId), &LinkDef> = HashMap::new();
+        for (def, link) in defs.iter().zip(links) {
+            let pair = (link.a.min(link.b), link.a.max(link.b));
+            if let Some(first) = seen.insert(pair, def) {
+                return Err(self.err(
+                    def.a.span(),
+                    "a",
+                    format!(
+                        "there is already a link between `{}` and `{}` (line {}); at most one link may join two nodes, use `a_to_b` / `b_to_a` for per-direction settings",
+                        def.a.get_ref(),
+                        def.b.get_ref(),
+                        self.line_of(&first.a.span())
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every host must reach every other one; reports the first host cut off from the first.
+    fn check_reachable(&self, hosts: &[HostDef], links: &[Link]) -> Result<()> {
+        if hosts.len() < 2 {
+            return Ok(());
+        }
+        let mut neighbours = vec![Vec::new(); self.nodes.len()];
+        for l in links {
+            neighbours[l.a].push(l.b);
+            neighbours[l.b].push(l.a);
+        }
+        let mut seen = vec![false; self.nodes.len()];
+        let mut queue = VecDeque::from([0]);
+        seen[0] = true;
+        while let Some(n) = queue.pop_front() {
+            for &m in &neighbours[n] {
+                if !seen[m] {
+                    seen[m] = true;
+                    queue.push_back(m);
+                }
+            }
+        }
+        // Hosts are nodes 0..hosts.len(), in file order.
+        match hosts.iter().enumerate().find(|(id, _)| !seen[*id]) {
+            Some((_, h)) => Err(self.err(
+                h.name.span(),
+                "name",
+                format!(
+                    "host `{}` cannot reach host `{}`: no chain of [[link]]s connects them",
+                    h.name.get_ref(),
+                    hosts[0].name.get_ref()
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    // ---- faults -------------------------------------------------------------------
+
+    fn fault(&self, index: usize, f: &FaultDef, links: &[Link]) -> Result<Fault> {
+        let name = f
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("fault#{}", index + 1));
+        let action = *f.action.get_ref();
+        let action_name = match action {
+            FaultAction::Drop => "drop",
+            FaultAction::Delay => "delay",
+            FaultAction::Duplicate => "duplicate",
+            FaultAction::Partition => "partition",
+        };
+        self.check_fault_keys(f, action, action_name)?;
+        let start = f.start.as_ref().map(|s| s.get_ref().0);
+        let end = f.end.as_ref().map(|e| e.get_ref().0);
+        if let (Some(s), Some(e), Some(end_span)) = (start, end, span_of(&f.end))
+            && e <= s
+        {
+            return Err(self.err(
+                end_span,
+                "end",
+                format!(
+                    "`end` ({}) must be later than `start` ({})",
+                    format_duration(e),
+                    format_duration(s)
+                ),
+            ));
+        }
+        let seg = |action| -> Result<FaultKind> {
+            Ok(FaultKind::Segment {
+                action,
+                filter: self.filter(f, start, end)?,
+                nth: f
+                    .nth
+                    .as_ref()
+                    .map(|n| self.at_least(n, "nth", 1, ""))
+                    .transpose()?,
+            })
+        };
+        let kind = match action {
+            FaultAction::Drop => seg(SegmentAction::Drop)?,
+            FaultAction::Duplicate => seg(SegmentAction::Duplicate)?,
+            FaultAction::Delay => {
+                let d = self.required(f, &f.delay, "delay", action_name)?;
+                seg(SegmentAction::Delay(d.get_ref().0))?
+            }
+            FaultAction::Partition => self.partition(f, links)?,
+        };
+        Ok(Fault { name, kind })
+    }
+
+    /// A key the fault's action needs; missing, the error points at `action`.
+    fn required<'f, T>(
+        &self,
+        f: &FaultDef,
+        v: &'f Option<Spanned<T>>,
+        key: &str,
+        action_name: &str,
+    ) -> Result<&'f Spanned<T>> {
+        v.as_ref().ok_or_else(|| {
+            self.err(
+                f.action.span(),
+                key,
+                format!("a `{action_name}` fault needs the key `{key}`"),
+            )
+        })
+    }
+
+    /// Rejects keys that have no meaning for this action, naming the first one found.
+    fn check_fault_keys(&self, f: &FaultDef, action: FaultAction, action_name: &str) -> Result<()> {
+        let present = [
+            ("delay", span_of(&f.delay)),
+            ("from", span_of(&f.from)),
+            ("to", span_of(&f.to)),
+            ("port", span_of(&f.port)),
+            ("src_port", span_of(&f.src_port)),
+            ("dst_port", span_of(&f.dst_port)),
+            ("flags", span_of(&f.flags)),
+            ("with_flags", span_of(&f.with_flags)),
+            ("payload", span_of(&f.payload)),
+            ("nth", span_of(&f.nth)),
+            ("a", span_of(&f.a)),
+            ("b", span_of(&f.b)),
+            ("direction", span_of(&f.direction)),
+        ];
+        let filter_keys = [
+            "from",
+            "to",
+            "port",
+            "src_port",
+            "dst_port",
+            "flags",
+            "with_flags",
+            "payload",
+            "nth",
+        ];
+        let allowed: Vec<&str> = match action {
+            FaultAction::Partition => vec!["a", "b", "direction"],
+            FaultAction::Delay => [&["delay"][..], &filter_keys].concat(),
+            FaultAction::Drop | FaultAction::Duplicate => filter_keys.to_vec(),
+        };
+        let misplaced = present
+            .into_iter()
+            .find_map(|(key, span)| span.filter(|_| !allowed.contains(&key)).map(|s| (key, s)));
+        match misplaced {
+            None => Ok(()),
+            Some((key, span)) => {
+                let all: Vec<String> = ["name", "action"]
+                    .iter()
+                    .chain(&allowed)
+                    .chain(&["start", "end"])
+                    .map(|k| format!("`{k}`"))
+                    .collect();
+                Err(self.err(
+                    span,
+                    key,
+                    format!(
+                        "key `{key}` does not belong in a `{action_name}` fault, which takes {}",
+                        all.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn filter(&self, f: &FaultDef, start: Option<u64>, end: Option<u64>) -> Result<SegmentFilter> {
+        let host = |v: &Option<Spanned<String>>, key| {
+            v.as_ref().map(|n| self.resolve_host(n, key)).transpose()
+        };
+        let flags =
+            |v: &Option<Spanned<String>>, key| v.as_ref().map(|s| self.flags(s, key)).transpose();
+        let port = |v: &Option<Spanned<u16>>| v.as_ref().map(|p| *p.get_ref());
+        Ok(SegmentFilter {
+            from: host(&f.from, "from")?,
+            to: host(&f.to, "to")?,
+            port: port(&f.port),
+            src_port: port(&f.src_port),
+            dst_port: port(&f.dst_port),
+            flags_exact: flags(&f.flags, "flags")?,
+            flags_all: flags(&f.with_flags, "with_flags")?,
+            payload: f.payload.as_ref().map(|p| *p.get_ref()),
+            start,
+            end,
+        })
+    }
+
+    fn flags(&self, s: &Spanned<String>, key: &str) -> Result<Flags> {
+        Flags::parse(s.get_ref()).ok_or_else(|| {
+            self.err(
+                s.span(),
+                key,
+                format!(
+                    "unknown TCP flags \"{}\": expected flag names {FLAG_NAMES}",
+                    s.get_ref()
+                ),
+            )
+        })
+    }
+
+    fn partition(&self, f: &FaultDef, links: &[Link]) -> Result<FaultKind> {
+        let a_def = self.required(f, &f.a, "a", "partition")?;
+        let b_def = self.required(f, &f.b, "b", "partition")?;
+        let start = self
+            .required(f, &f.start, "start", "partition")?
+            .get_ref()
+            .0;
+        let end = self.required(f, &f.end, "end", "partition")?.get_ref().0;
+        let a = self.resolve_node(a_def, "a")?;
+        let b = self.resolve_node(b_def, "b")?;
+        let link = links
+            .iter()
+            .position(|l| (l.a, l.b) == (a, b) || (l.a, l.b) == (b, a))
+            .ok_or_else(|| {
+                self.err(
+                    a_def.span(),
+                    "a",
+                    format!(
+                        "there is no [[link]] between `{}` and `{}` to partition",
+                        a_def.get_ref(),
+                        b_def.get_ref()
+                    ),
+                )
+            })?;
+        let (forward, backward) = match f.direction.as_ref().map(|d| d.get_ref().as_str()) {
+            None | Some("both") => (true, true),
+            Some("a_to_b") => (true, false),
+            Some("b_to_a") => (false, true),
+            Some(other) => {
+                let span = span_of(&f.direction).unwrap_or(0..0);
+                return Err(self.err(
+                    span,
+                    "direction",
+                    format!(
+                        "expected `direction` \"both\", \"a_to_b\" or \"b_to_a\", found \"{other}\""
+                    ),
+                ));
+            }
+        };
+        // The fault's a/b may name the link's ends in the other order.
+        let (a_to_b, b_to_a) = if links[link].a == a {
+            (forward, backward)
+        } else {
+            (backward, forward)
+        };
+        Ok(FaultKind::Partition {
+            link,
+            a_to_b,
+            b_to_a,
+            start,
+            end,
+        })
+    }
+
+    // ---- applications -------------------------------------------------------------
+
+    fn servers(&self, defs: &[ServerDef]) -> Result<Vec<Server>> {
+        let mut seen: HashMap<(NodeId, u16), usize> = HashMap::new();
+        let mut out = Vec::with_capacity(defs.len());
+        for s in defs {
+            let host = self.resolve_host(&s.host, "host")?;
+            let port = self.at_least(&s.port, "port", 1, "")?;
+            if let Some(line) = seen.insert((host, port), self.line_of(&s.port.span())) {
+                return Err(self.err(
+                    s.port.span(),
+                    "port",
+                    format!(
+                        "host `{}` already has a [[server]] on port {port} (line {line})",
+                        s.host.get_ref()
+                    ),
+                ));
+            }
+            let close = match s.close.as_ref().map(|c| c.get_ref().as_str()) {
+                None | Some("peer_close") => ServerClose::PeerClose,
+                Some("after_reply") => ServerClose::AfterReply,
+                Some("never") => ServerClose::Never,
+                Some(other) => {
+                    return Err(self.err(
+                        span_of(&s.close).unwrap_or(0..0),
+                        "close",
+                        format!(
+                            "expected `close` \"peer_close\", \"after_reply\" or \"never\", found \"{other}\""
+                        ),
+                    ));
+                }
+            };
+            out.push(Server {
+                host,
+                port,
+                backlog: match &s.backlog {
+                    Some(b) => self.at_least(b, "backlog", 1, "")?,
+                    None => 128,
+                },
+                reply: s.reply.unwrap_or(0),
+                echo: s.echo,
+                close,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A port number 1..=65535 written as text (the part after ':').
+    fn port_text(&self, text: &str, whole: &Spanned<String>, key: &str) -> Result<u16> {
+        match text.parse::<u16>() {
+            Ok(p) if p >= 1 => Ok(p),
+            _ => Err(self.err(
+                whole.span(),
+                key,
+                format!("the port in `{key}` must be a number from 1 to 65535, found \"{text}\""),
+            )),
+        }
+    }
+
+    /// Splits "host" or "host:port", resolving the host to a node that runs TCP.
+    fn host_port(&self, s: &Spanned<String>, key: &str) -> Result<(NodeId, Option<u16>)> {
+        let (host, port) = match s.get_ref().rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s.get_ref().as_str(), None),
+        };
+        let id = self.resolve_host(&Spanned::new(s.span(), host.to_string()), key)?;
+        let port = port.map(|p| self.port_text(p, s, key)).transpose()?;
+        Ok((id, port))
+    }
+
+    fn client(&self, c: &ClientDef) -> Result<Client> {
+        let host = self.resolve_host(&c.host, "host")?;
+        let (remote, port) = self.host_port(&c.connect, "connect")?;
+        let remote_port = port.ok_or_else(|| {
+            self.err(
+                c.connect.span(),
+                "connect",
+                format!(
+                    "`connect` must be \"host:port\", e.g. \"server:80\", found \"{}\"",
+                    c.connect.get_ref()
+                ),
+            )
+        })?;
+        let local_port = match &c.local_port {
+            Some(p) => Some(self.at_least(p, "local_port", 1, "")?),
+            None => None,
+        };
+        let actions = (c.actions.iter())
+            .map(|a| self.action(a))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Client {
+            host,
+            remote,
+            remote_port,
+            start: c.start.map_or(0, |d| d.0),
+            local_port,
+            actions,
+        })
+    }
+
+    fn action(&self, a: &Spanned<String>) -> Result<Action> {
+        let text = a.get_ref().trim();
+        let (verb, arg) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+        let arg = arg.trim();
+        let bytes = || arg.parse::<u64>().ok();
+        let action = match (verb, arg.is_empty()) {
+            ("send", false) => bytes().map(Action::Send),
+            ("recv", false) => bytes().map(Action::Recv),
+            ("wait", false) => {
+                let ns = parse_duration(arg)
+                    .map_err(|e| self.err(a.span(), "actions", format!("in \"{text}\": {e}")))?;
+                Some(Action::Wait(ns))
+            }
+            ("recv_eof", true) => Some(Action::RecvEof),
+            ("shutdown", true) => Some(Action::Shutdown),
+            ("close", true) => Some(Action::Close),
+            ("abort", true) => Some(Action::Abort),
+            _ => None,
+        };
+        action.ok_or_else(|| {
+            self.err(
+                a.span(),
+                "actions",
+                format!("unknown action \"{text}\": expected one of {ACTION_FORMS}"),
+            )
+        })
+    }
+
+    // ---- expectations -------------------------------------------------------------
+
+    fn state(&self, s: &Spanned<String>, key: &str) -> Result<State> {
+        State::parse(s.get_ref()).ok_or_else(|| {
+            self.err(
+                s.span(),
+                key,
+                format!(
+                    "unknown TCP state \"{}\": expected one of {STATE_NAMES}",
+                    s.get_ref()
+                ),
+            )
+        })
+    }
+
+    fn expect(&self, e: &ExpectDef) -> Result<Expect> {
+        let conn = match e.conn.get_ref().as_str() {
+            "*" => ConnSelector::All,
+            _ => match self.host_port(&e.conn, "conn")? {
+                (host, None) => ConnSelector::Host(host),
+                (host, Some(port)) => ConnSelector::HostPort(host, port),
+            },
+        };
+        let mut checks = Vec::new();
+        let state_checks = [
+            (&e.reaches, "reaches", Check::Reaches as fn(State) -> Check),
+            (&e.never, "never", Check::Never),
+            (&e.final_state, "final", Check::Final),
+        ];
+        for (value, key, check) in state_checks {
+            if let Some(s) = value {
+                checks.push(check(self.state(s, key)?));
+            }
+        }
+        if let Some(n) = e.delivered {
+            checks.push(Check::Delivered(n));
+        }
+        match (&e.state, &e.at) {
+            (Some(s), Some(at)) => {
+                checks.push(Check::StateAt(self.state(s, "state")?, at.get_ref().0))
+            }
+            (Some(s), None) => {
+                return Err(self.err(
+                    s.span(),
+                    "state",
+                    "`state` needs `at`, the time at which to check it, e.g. at = \"2s\"",
+                ));
+            }
+            (None, Some(at)) => {
+                return Err(self.err(
+                    at.span(),
+                    "at",
+                    "`at` needs `state`, the state expected at that time",
+                ));
+            }
+            (None, None) => {}
+        }
+        if let Some(n) = e.min_retransmits {
+            checks.push(Check::MinRetransmits(n));
+        }
+        if checks.is_empty() {
+            return Err(self.err(
+                e.conn.span(),
+                "conn",
+                "this [[expect]] checks nothing: add `reaches`, `never`, `final`, `delivered`, `state` with `at`, or `min_retransmits`",
+            ));
+        }
+        Ok(Expect {
+            conn,
+            conn_text: e.conn.get_ref().clone(),
+            line: self.line_of(&e.conn.span()),
+            checks,
+        })
+    }
+}

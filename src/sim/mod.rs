@@ -1,0 +1,8 @@
+//! The discrete-event simulation: virtual clock, event queue and the run loop.
+
+mod app;
+mod scheduler;
+mod world;
+
+pub use scheduler::Scheduler;
+pub use world::{ConnRecord, Outcome, RunStats, run};

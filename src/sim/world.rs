@@ -1,0 +1,691 @@
+//! The run loop: pops events in (time, insertion) order and routes them between the
+//! network, the hosts' TCP connections and the applications, reporting every step as a
+//! typed [`Event`].
+
+use std::collections::HashMap;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::Scheduler;
+use super::app::{App, Wait};
+use crate::net::{Network, Verdict};
+use crate::rng;
+use crate::scenario::model::{Action, FaultKind, NodeKind, Scenario, SegmentAction, ServerClose};
+use crate::tcp::closed::{ListenVerdict, listen_verdict, reset_for};
+use crate::tcp::{Config, ConnEvent, ConnStats, Connection, Endpoint, Segment, SendBuffer, Seq, State, Tag};
+use crate::trace::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, TimerEvent};
+
+/// What the scheduler holds.
+#[derive(Debug, Clone, Copy)]
+enum Ev {
+    /// A segment reaches a node at the far end of a link.
+    Arrive { node: u32, seg: Segment, corrupt: bool },
+    /// A segment held back by a delay fault enters the network from its host.
+    Enter { node: u32, seg: Segment },
+    /// A connection's deadline; stale when `generation` no longer matches.
+    ConnTimer { conn: u32, generation: u32 },
+    ClientStart { client: u32 },
+    AppWake { conn: u32 },
+    LinkState { dir: u32, fault: u32, up: bool },
+}
+
+/// What a connection left behind, kept for the summary and the expectations.
+#[derive(Debug, Clone)]
+pub struct ConnRecord {
+    pub host: u32,
+    pub local: Endpoint,
+    pub remote: Endpoint,
+    /// Every state entered, with its time (the initial CLOSED/LISTEN is implied).
+    pub history: Vec<(u64, State)>,
+    pub stats: ConnStats,
+    pub eof: bool,
+}
+
+impl ConnRecord {
+    pub fn final_state(&self) -> State {
+        self.history.last().map_or(State::Closed, |&(_, s)| s)
+    }
+
+    /// State at virtual time `t` (CLOSED before the first change).
+    pub fn state_at(&self, t: u64) -> State {
+        self.history.iter().take_while(|&&(at, _)| at <= t).last().map_or(State::Closed, |&(_, s)| s)
+    }
+}
+
+struct Slot {
+    tcp: Option<Connection>,
+    /// What the application wrote, kept after the connection ended.
+    sent: Option<SendBuffer>,
+    host: u32,
+    app: App,
+    timer_at: Option<u64>,
+    timer_gen: u32,
+    /// The listener this connection counts against while in SYN_RECEIVED.
+    listener: Option<Endpoint>,
+    /// The connection at the other end, once seen (for the integrity check).
+    peer: Option<u32>,
+    /// Bytes of generated (not echoed) data written so far.
+    generated: u64,
+    record: ConnRecord,
+}
+
+struct HostState {
+    addr: u32,
+    cfg: Config,
+    isn_rng: ChaCha8Rng,
+    next_port: u16,
+    /// Local ports in use by live connections, with their counts.
+    ports: HashMap<u16, u32>,
+}
+
+struct Listener {
+    server: u32,
+    pending: u32,
+}
+
+/// Figures about the run itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunStats {
+    pub events: u64,
+    /// Segment passages over link directions.
+    pub segments: u64,
+    pub connections: u64,
+}
+
+/// Everything the run leaves for summaries and expectations.
+pub struct Outcome {
+    pub end_time: u64,
+    pub conns: Vec<ConnRecord>,
+    pub links: Vec<(u32, u32, crate::net::LinkStats)>,
+    pub integrity_failures: u64,
+    pub budget_exhausted: bool,
+    pub stats: RunStats,
+}
+
+pub struct World<'a> {
+    sc: &'a Scenario,
+    sink: &'a mut dyn FnMut(&Event),
+    now: u64,
+    queue: Scheduler<Ev>,
+    net: Network,
+    hosts: Vec<Option<HostState>>,
+    slots: Vec<Slot>,
+    tuples: HashMap<(Endpoint, Endpoint), u32>,
+    listeners: HashMap<Endpoint, Listener>,
+    seg_scratch: Vec<Segment>,
+    ev_scratch: Vec<ConnEvent>,
+    stats: RunStats,
+    integrity_failures: u64,
+}
+
+/// Runs `sc` with `seed` until `until` (or the scenario's duration, or until no event is
+/// left), passing every event to `sink` as it happens.
+pub fn run(sc: &Scenario, seed: u64, until: Option<u64>, sink: &mut dyn FnMut(&Event)) -> Outcome {
+    let mut world = World::new(sc, seed, sink);
+    let end = until.or(sc.duration).unwrap_or(u64::MAX);
+    let budget_exhausted = world.run_until(end);
+    world.finish(budget_exhausted)
+}
+
+impl<'a> World<'a> {
+    fn new(sc: &'a Scenario, seed: u64, sink: &'a mut dyn FnMut(&Event)) -> Self {
+        let hosts = sc
+            .nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Host { addr, tcp } => Some(HostState {
+                    addr: *addr,
+                    cfg: tcp.clone(),
+                    isn_rng: rng::stream(seed, &format!("isn:{}", n.name)),
+                    next_port: tcp.ephemeral_ports.0,
+                    ports: HashMap::new(),
+                }),
+                NodeKind::Router => None,
+            })
+            .collect();
+        let mut w = World {
+            sc,
+            sink,
+            now: 0,
+            queue: Scheduler::default(),
+            net: Network::new(sc, seed),
+            hosts,
+            slots: Vec::new(),
+            tuples: HashMap::new(),
+            listeners: HashMap::new(),
+            seg_scratch: Vec::new(),
+            ev_scratch: Vec::new(),
+            stats: RunStats::default(),
+            integrity_failures: 0,
+        };
+        w.schedule_setup();
+        w
+    }
+
+    fn schedule_setup(&mut self) {
+        for (i, s) in self.sc.servers.iter().enumerate() {
+            let addr = self.host(s.host as u32).addr;
+            let ep = Endpoint { addr, port: s.port };
+            self.listeners.insert(ep, Listener { server: i as u32, pending: 0 });
+            *self.host_mut(s.host as u32).ports.entry(s.port).or_default() += 1;
+            self.emit(EventKind::App { host: s.host as u32, conn: None, what: AppEvent::Listen { port: s.port } });
+        }
+        for (i, c) in self.sc.clients.iter().enumerate() {
+            self.queue.push(c.start, Ev::ClientStart { client: i as u32 });
+        }
+        for (i, f) in self.sc.faults.iter().enumerate() {
+            if let FaultKind::Partition { link, a_to_b, b_to_a, start, end } = f.kind {
+                for (dir, on) in [(2 * link as u32, a_to_b), (2 * link as u32 + 1, b_to_a)] {
+                    if on {
+                        self.queue.push(start, Ev::LinkState { dir, fault: i as u32, up: false });
+                        self.queue.push(end, Ev::LinkState { dir, fault: i as u32, up: true });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Returns true when the event budget ran out.
+    fn run_until(&mut self, end: u64) -> bool {
+        while let Some(t) = self.queue.peek_time() {
+            if t > end {
+                self.now = end;
+                break;
+            }
+            if self.stats.events >= self.sc.max_events {
+                self.emit(EventKind::Budget { limit: self.sc.max_events });
+                return true;
+            }
+            let Some((t, ev)) = self.queue.pop() else { break };
+            self.now = t;
+            self.stats.events += 1;
+            self.dispatch(ev);
+        }
+        false
+    }
+
+    fn dispatch(&mut self, ev: Ev) {
+        match ev {
+            Ev::Arrive { node, seg, corrupt } => self.on_arrive(node, seg, corrupt),
+            Ev::Enter { node, seg } => self.route_from(node, seg, Fate::default(), false),
+            Ev::ConnTimer { conn, generation } => {
+                let slot = &mut self.slots[conn as usize];
+                if slot.timer_gen == generation
+                    && let Some(tcp) = slot.tcp.as_mut()
+                {
+                    slot.timer_at = None;
+                    tcp.handle_timeout(self.now);
+                    self.after_conn(conn);
+                }
+            }
+            Ev::ClientStart { client } => self.start_client(client),
+            Ev::AppWake { conn } => {
+                if let App::Client { wait, .. } = &mut self.slots[conn as usize].app {
+                    *wait = Wait::Running;
+                }
+                self.run_client(conn);
+                self.after_conn(conn);
+            }
+            Ev::LinkState { dir, fault, up } => {
+                let d = self.net.dir_mut(dir);
+                d.down_by = if up { None } else { Some(fault) };
+                let (from, to) = (d.from, d.to);
+                self.emit(EventKind::Link { from, to, up, fault });
+            }
+        }
+    }
+
+    // ----- network ----------------------------------------------------------------------
+
+    fn on_arrive(&mut self, node: u32, seg: Segment, corrupt: bool) {
+        match self.hosts[node as usize].as_ref() {
+            // The receiver's checksum check discards a corrupted segment (reported at the link).
+            Some(_) if corrupt => {}
+            Some(h) if h.addr == seg.dst.addr => self.deliver(node, seg),
+            Some(_) => {}
+            None => self.route_from(node, seg, Fate::default(), false),
+        }
+    }
+
+    /// A host sends a segment: the fault chain decides first, then the first link.
+    fn transmit(&mut self, node: u32, seg: Segment) {
+        let dst = self.net.node_of_addr(seg.dst.addr);
+        match self.net.faults.verdict(self.now, &seg, node as usize, dst.map(|d| d as usize)) {
+            Verdict::Pass => self.route_from(node, seg, Fate::default(), true),
+            Verdict::Act(SegmentAction::Drop, f) => {
+                let fate = Fate { dropped: Some(Cause::Fault(f)), ..Fate::default() };
+                let to = self.first_hop_to(node, dst);
+                self.emit(EventKind::Segment { seg, from: node, to, fate });
+            }
+            Verdict::Act(SegmentAction::Delay(d), f) => {
+                let fate = Fate { delayed: Some((d, Cause::Fault(f))), ..Fate::default() };
+                let to = self.first_hop_to(node, dst);
+                self.emit(EventKind::Segment { seg, from: node, to, fate });
+                self.queue.push(self.now + d, Ev::Enter { node, seg });
+            }
+            Verdict::Act(SegmentAction::Duplicate, f) => {
+                let fate = Fate { duplicated: Some(Cause::Fault(f)), ..Fate::default() };
+                self.route_from(node, seg, fate, true);
+                self.route_from(node, seg, Fate::default(), false);
+            }
+        }
+    }
+
+    fn first_hop_to(&self, node: u32, dst: Option<u32>) -> u32 {
+        dst.and_then(|d| self.net.next_dir(node, d)).map_or(node, |d| self.net.dir(d).to)
+    }
+
+    /// Puts `seg` on the next link from `node` towards its destination. `extra` is what a
+    /// fault already did to it; the event is emitted when `always` or when anything happened.
+    fn route_from(&mut self, node: u32, seg: Segment, extra: Fate, always: bool) {
+        let dir = self.net.node_of_addr(seg.dst.addr).and_then(|d| self.net.next_dir(node, d));
+        let Some(dir) = dir else {
+            let fate = Fate { dropped: Some(Cause::NoRoute), ..Fate::default() };
+            self.emit(EventKind::Segment { seg, from: node, to: node, fate });
+            return;
+        };
+        let passage = self.net.dir_mut(dir).pass(self.now, seg.wire_len());
+        let mut fate = passage.fate;
+        fate.duplicated = fate.duplicated.or(extra.duplicated);
+        fate.delayed = fate.delayed.or(extra.delayed);
+        if fate.dropped.is_none() {
+            self.stats.segments += 1;
+        }
+        let to = self.net.dir(dir).to;
+        if always || !fate.is_pass() {
+            self.emit(EventKind::Segment { seg, from: node, to, fate });
+        }
+        for at in passage.arrivals.into_iter().flatten() {
+            self.queue.push(at, Ev::Arrive { node: to, seg, corrupt: fate.corrupted });
+        }
+    }
+
+    // ----- hosts ------------------------------------------------------------------------
+
+    fn host(&self, node: u32) -> &HostState {
+        self.hosts[node as usize].as_ref().expect("scenario validation guarantees a host")
+    }
+
+    fn host_mut(&mut self, node: u32) -> &mut HostState {
+        self.hosts[node as usize].as_mut().expect("scenario validation guarantees a host")
+    }
+
+    /// A segment for this host: its connection, else a listener, else the CLOSED rules.
+    fn deliver(&mut self, node: u32, seg: Segment) {
+        if let Some(&id) = self.tuples.get(&(seg.dst, seg.src)) {
+            if let Some(tcp) = self.slots[id as usize].tcp.as_mut() {
+                tcp.handle_segment(self.now, &seg);
+                self.after_conn(id);
+            }
+            return;
+        }
+        if let Some(listener) = self.listeners.get(&seg.dst) {
+            match listen_verdict(&seg) {
+                ListenVerdict::Ignore => {}
+                ListenVerdict::Reset(rst) => self.transmit(node, rst),
+                ListenVerdict::Accept => {
+                    let server = listener.server;
+                    if listener.pending >= self.sc.servers[server as usize].backlog {
+                        let what = AppEvent::BacklogFull { port: seg.dst.port };
+                        self.emit(EventKind::App { host: node, conn: None, what });
+                        return;
+                    }
+                    self.accept(node, server, seg);
+                }
+            }
+            return;
+        }
+        if let Some(rst) = reset_for(&seg) {
+            self.transmit(node, rst);
+        }
+    }
+
+    fn accept(&mut self, node: u32, server: u32, syn: Segment) {
+        let id = self.slots.len() as u32;
+        let now = self.now;
+        let host = self.host_mut(node);
+        let iss = Seq(host.isn_rng.random());
+        let tcp = Connection::accept(now, &syn, iss, &host.cfg, stream_of(id));
+        if let Some(l) = self.listeners.get_mut(&syn.dst) {
+            l.pending += 1;
+        }
+        self.add_conn(node, tcp, App::Server { server, replied: false }, Some(syn.dst));
+    }
+
+    fn start_client(&mut self, client: u32) {
+        let c = &self.sc.clients[client as usize];
+        let node = c.host as u32;
+        let remote = Endpoint { addr: self.host(c.remote as u32).addr, port: c.remote_port };
+        let addr = self.host(node).addr;
+        let port = match c.local_port {
+            Some(p) if !self.tuples.contains_key(&(Endpoint { addr, port: p }, remote)) => Some(p),
+            Some(_) => None,
+            None => self.ephemeral_port(node),
+        };
+        let Some(port) = port else {
+            let what = AppEvent::PortUnavailable { port: c.local_port.unwrap_or(0) };
+            self.emit(EventKind::App { host: node, conn: None, what });
+            return;
+        };
+        let id = self.slots.len() as u32;
+        let now = self.now;
+        let host = self.host_mut(node);
+        let iss = Seq(host.isn_rng.random());
+        let local = Endpoint { addr, port };
+        let tcp = Connection::connect(now, local, remote, iss, &host.cfg, stream_of(id));
+        let conn = ConnRef { id, host: node, local, remote };
+        self.emit(EventKind::App { host: node, conn: Some(conn), what: AppEvent::Connect });
+        self.add_conn(node, tcp, App::Client { client, step: 0, wait: Wait::Established }, None);
+    }
+
+    /// The next free port of the host's ephemeral range, scanning on from the last one.
+    fn ephemeral_port(&mut self, node: u32) -> Option<u16> {
+        let host = self.host_mut(node);
+        let (lo, hi) = host.cfg.ephemeral_ports;
+        let span = (hi - lo) as u32 + 1;
+        for _ in 0..span {
+            let p = host.next_port;
+            host.next_port = if p >= hi { lo } else { p + 1 };
+            if !host.ports.contains_key(&p) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    fn add_conn(&mut self, node: u32, tcp: Connection, app: App, listener: Option<Endpoint>) {
+        let id = self.slots.len() as u32;
+        let (local, remote) = (tcp.local, tcp.remote);
+        *self.host_mut(node).ports.entry(local.port).or_default() += 1;
+        self.tuples.insert((local, remote), id);
+        self.stats.connections += 1;
+        let record = ConnRecord { host: node, local, remote, history: Vec::new(), stats: ConnStats::default(), eof: false };
+        self.slots.push(Slot {
+            tcp: Some(tcp),
+            sent: None,
+            host: node,
+            app,
+            timer_at: None,
+            timer_gen: 0,
+            listener,
+            peer: None,
+            generated: 0,
+            record,
+        });
+        self.after_conn(id);
+    }
+
+    fn conn_ref(&self, id: u32) -> ConnRef {
+        let r = &self.slots[id as usize].record;
+        ConnRef { id, host: r.host, local: r.local, remote: r.remote }
+    }
+
+    /// Drains a connection's outputs until it is quiet: events first (they may make the
+    /// application send), then segments; then re-arms its timer or retires it.
+    fn after_conn(&mut self, id: u32) {
+        let mut segs = std::mem::take(&mut self.seg_scratch);
+        let mut evs = std::mem::take(&mut self.ev_scratch);
+        let node = self.slots[id as usize].host;
+        loop {
+            let Some(tcp) = self.slots[id as usize].tcp.as_mut() else { break };
+            tcp.drain_events(&mut evs);
+            tcp.drain_transmit(&mut segs);
+            if evs.is_empty() && segs.is_empty() {
+                break;
+            }
+            for ev in evs.drain(..) {
+                self.on_conn_event(id, ev);
+            }
+            for seg in segs.drain(..) {
+                self.transmit(node, seg);
+            }
+        }
+        self.seg_scratch = segs;
+        self.ev_scratch = evs;
+        self.settle(id);
+    }
+
+    /// Re-arms the connection's timer if its deadline moved; retires it once CLOSED.
+    fn settle(&mut self, id: u32) {
+        let slot = &mut self.slots[id as usize];
+        let Some(tcp) = slot.tcp.as_ref() else { return };
+        if matches!(tcp.state(), State::Closed | State::Listen) {
+            let tcp = slot.tcp.take().expect("checked above");
+            slot.record.stats = *tcp.stats();
+            let (local, remote) = (tcp.local, tcp.remote);
+            slot.sent = Some(tcp.into_send_buffer());
+            self.tuples.remove(&(local, remote));
+            let ports = &mut self.host_mut(self.slots[id as usize].host).ports;
+            if let Some(n) = ports.get_mut(&local.port) {
+                *n -= 1;
+                if *n == 0 {
+                    ports.remove(&local.port);
+                }
+            }
+            return;
+        }
+        let next = tcp.poll_timeout();
+        if next != slot.timer_at {
+            slot.timer_at = next;
+            slot.timer_gen = slot.timer_gen.wrapping_add(1);
+            if let Some(t) = next {
+                self.queue.push(t, Ev::ConnTimer { conn: id, generation: slot.timer_gen });
+            }
+        }
+    }
+
+    fn on_conn_event(&mut self, id: u32, ev: ConnEvent) {
+        let conn = self.conn_ref(id);
+        let app_event = |what| EventKind::App { host: conn.host, conn: Some(conn), what };
+        match ev {
+            ConnEvent::StateChange { from, to } => {
+                self.slots[id as usize].record.history.push((self.now, to));
+                self.emit(EventKind::State { conn, from, to });
+                if from == State::SynReceived
+                    && let Some(l) = self.slots[id as usize].listener
+                    && let Some(l) = self.listeners.get_mut(&l)
+                {
+                    l.pending = l.pending.saturating_sub(1);
+                }
+                if to == State::Established {
+                    match self.slots[id as usize].app {
+                        App::Client { .. } => {
+                            if let App::Client { wait, .. } = &mut self.slots[id as usize].app {
+                                *wait = Wait::Running;
+                            }
+                            self.run_client(id);
+                        }
+                        App::Server { .. } => self.emit(app_event(AppEvent::Accept)),
+                    }
+                }
+            }
+            ConnEvent::Data { len, tag } => {
+                self.check_integrity(id, len, tag);
+                self.slots[id as usize].record.stats.bytes_delivered += len as u64;
+                self.emit(app_event(AppEvent::Receive { bytes: len }));
+                self.on_app_data(id, len, tag);
+            }
+            ConnEvent::Eof => {
+                self.slots[id as usize].record.eof = true;
+                self.emit(app_event(AppEvent::Eof));
+                self.on_app_eof(id);
+            }
+            ConnEvent::Reset { refused } => {
+                self.emit(app_event(if refused { AppEvent::Refused } else { AppEvent::Reset }));
+            }
+            ConnEvent::TimedOut => self.emit(app_event(AppEvent::TimedOut)),
+            ConnEvent::Retransmit { rto, attempt } => {
+                self.emit(EventKind::Timer { conn, timer: TimerEvent::Retransmit { attempt, rto } });
+            }
+            ConnEvent::TimeWaitExpired => self.emit(EventKind::Timer { conn, timer: TimerEvent::TimeWaitExpired }),
+            ConnEvent::TimeWaitRestart => self.emit(EventKind::Timer { conn, timer: TimerEvent::TimeWaitRestart }),
+        }
+    }
+
+    // ----- integrity --------------------------------------------------------------------
+
+    /// Delivered bytes must be exactly what the peer's application wrote at this offset.
+    fn check_integrity(&mut self, id: u32, len: u32, tag: Tag) {
+        let offset = self.slots[id as usize].record.stats.bytes_delivered;
+        let peer = match self.slots[id as usize].peer {
+            Some(p) => Some(p),
+            None => {
+                let r = &self.slots[id as usize].record;
+                let p = self.tuples.get(&(r.remote, r.local)).copied();
+                self.slots[id as usize].peer = p;
+                p
+            }
+        };
+        let Some(peer) = peer else { return };
+        let slot = &self.slots[peer as usize];
+        let Some(sent) = slot.tcp.as_ref().map(|t| t.send_buffer()).or(slot.sent.as_ref()) else { return };
+        if sent.tag_at(offset) != tag || sent.run_len_at(offset) < len {
+            self.integrity_failures += 1;
+            let conn = self.conn_ref(id);
+            self.emit(EventKind::Integrity { conn, offset, len });
+        }
+    }
+
+    // ----- applications -----------------------------------------------------------------
+
+    fn app_send(&mut self, id: u32, bytes: u64, tag: Option<Tag>) {
+        let slot = &mut self.slots[id as usize];
+        let tag = tag.unwrap_or_else(|| Tag::new(stream_of(id), slot.generated));
+        let Some(tcp) = slot.tcp.as_mut() else { return };
+        if tcp.send(self.now, bytes, tag) {
+            if tag.stream() == stream_of(id) {
+                slot.generated += bytes;
+            }
+            let conn = self.conn_ref(id);
+            self.emit(EventKind::App { host: conn.host, conn: Some(conn), what: AppEvent::Send { bytes } });
+        }
+    }
+
+    fn app_call(&mut self, id: u32, what: AppEvent) {
+        let Some(tcp) = self.slots[id as usize].tcp.as_mut() else { return };
+        match what {
+            AppEvent::Abort => tcp.abort(),
+            _ => tcp.close(self.now),
+        }
+        let conn = self.conn_ref(id);
+        self.emit(EventKind::App { host: conn.host, conn: Some(conn), what });
+    }
+
+    fn on_app_data(&mut self, id: u32, len: u32, tag: Tag) {
+        match self.slots[id as usize].app {
+            App::Server { server, replied } => {
+                let s = &self.sc.servers[server as usize];
+                let (echo, reply, close) = (s.echo, s.reply, s.close);
+                if echo {
+                    self.app_send(id, len as u64, Some(tag));
+                }
+                if reply > 0 && !replied {
+                    self.slots[id as usize].app = App::Server { server, replied: true };
+                    self.app_send(id, reply, None);
+                    if close == ServerClose::AfterReply {
+                        self.app_call(id, AppEvent::Close);
+                    }
+                }
+            }
+            App::Client { wait: Wait::Recv(n), .. } if self.slots[id as usize].record.stats.bytes_delivered >= n => {
+                self.resume_client(id)
+            }
+            App::Client { .. } => {}
+        }
+    }
+
+    fn on_app_eof(&mut self, id: u32) {
+        match self.slots[id as usize].app {
+            App::Server { server, .. } => {
+                if self.sc.servers[server as usize].close == ServerClose::PeerClose {
+                    self.app_call(id, AppEvent::Close);
+                }
+            }
+            App::Client { wait: Wait::Eof, .. } => self.resume_client(id),
+            App::Client { .. } => {}
+        }
+    }
+
+    fn resume_client(&mut self, id: u32) {
+        if let App::Client { wait, .. } = &mut self.slots[id as usize].app {
+            *wait = Wait::Running;
+        }
+        self.run_client(id);
+    }
+
+    /// Runs the client's script from its current step until it has to wait.
+    fn run_client(&mut self, id: u32) {
+        loop {
+            let slot = &self.slots[id as usize];
+            let App::Client { client, step, wait: Wait::Running } = slot.app else { return };
+            if slot.tcp.is_none() {
+                return;
+            }
+            let Some(&action) = self.sc.clients[client as usize].actions.get(step as usize) else {
+                self.slots[id as usize].app = App::Client { client, step, wait: Wait::Done };
+                return;
+            };
+            let next_wait = match action {
+                Action::Send(n) => {
+                    self.app_send(id, n, None);
+                    Wait::Running
+                }
+                Action::Wait(d) => {
+                    self.queue.push(self.now + d, Ev::AppWake { conn: id });
+                    Wait::Timer
+                }
+                Action::Recv(n) if slot.record.stats.bytes_delivered < n => Wait::Recv(n),
+                Action::RecvEof if !slot.record.eof => Wait::Eof,
+                Action::Recv(_) | Action::RecvEof => Wait::Running,
+                Action::Shutdown => {
+                    self.app_call(id, AppEvent::Shutdown);
+                    Wait::Running
+                }
+                Action::Close => {
+                    self.app_call(id, AppEvent::Close);
+                    Wait::Running
+                }
+                Action::Abort => {
+                    self.app_call(id, AppEvent::Abort);
+                    Wait::Running
+                }
+            };
+            let step = if matches!(next_wait, Wait::Recv(_) | Wait::Eof) { step } else { step + 1 };
+            self.slots[id as usize].app = App::Client { client, step, wait: next_wait };
+        }
+    }
+
+    // ----- output -----------------------------------------------------------------------
+
+    fn emit(&mut self, kind: EventKind) {
+        (self.sink)(&Event { t: self.now, kind });
+    }
+
+    fn finish(mut self, budget_exhausted: bool) -> Outcome {
+        let conns = self
+            .slots
+            .drain(..)
+            .map(|mut s| {
+                if let Some(tcp) = &s.tcp {
+                    s.record.stats = *tcp.stats();
+                }
+                s.record
+            })
+            .collect();
+        let links = self.net.dirs().iter().map(|d| (d.from, d.to, d.stats)).collect();
+        Outcome {
+            end_time: self.now,
+            conns,
+            links,
+            integrity_failures: self.integrity_failures,
+            budget_exhausted,
+            stats: self.stats,
+        }
+    }
+}
+
+/// The stream id carried in the tags of connection `id`'s generated data.
+fn stream_of(id: u32) -> u32 {
+    (id + 1) & 0x00ff_ffff
+}

@@ -1,0 +1,748 @@
+//! One TCP connection as a sans-IO state machine (RFC 9293 §3.10).
+//!
+//! Inputs are `handle_segment`, `handle_timeout` and the user calls (`send`, `close`,
+//! `abort`), each given `now` in nanoseconds. Outputs are drained by the caller:
+//! `poll_transmit` (segments to send), `poll_event` (what happened) and `poll_timeout`
+//! (the next deadline). Nothing here knows about clocks, queues or links.
+//!
+//! A note on SND.NXT: after a retransmission timeout this implementation rewinds
+//! `snd_nxt` to `snd_una` to resend, as BSD does, and keeps the highest sequence number
+//! ever sent in `snd_max`. Wherever RFC 9293 tests an acknowledgment against SND.NXT
+//! ("SEG.ACK =< SND.NXT") the test here uses `snd_max`, which is the RFC's SND.NXT.
+
+use super::buffers::{Reassembly, SendBuffer};
+use super::rto::RtoEstimator;
+use super::{Config, Endpoint, Flags, Segment, Seq, State, Tag};
+
+/// RFC 9293 §3.7.1: the MSS to assume when the peer sends no MSS option.
+const DEFAULT_MSS: u16 = 536;
+
+/// Something the connection reports to its host and the trace.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ConnEvent {
+    StateChange { from: State, to: State },
+    /// In-order bytes for the application.
+    Data { len: u32, tag: Tag },
+    /// The peer's FIN was reached in sequence: no more data will come.
+    Eof,
+    /// A valid RST arrived (RFC 9293 §3.10.7.4 second step) or SYN_SENT got one.
+    Reset { refused: bool },
+    /// Retransmissions exhausted (RFC 1122 §4.2.3.5 R2): the connection is dropped.
+    TimedOut,
+    /// The retransmission timer fired; `rto` is the new (backed-off) timeout.
+    Retransmit { rto: u64, attempt: u32 },
+    /// The 2×MSL timer expired (RFC 9293 §3.10.8).
+    TimeWaitExpired,
+    /// A retransmitted FIN arrived in TIME_WAIT: it was ACKed and 2×MSL restarted.
+    TimeWaitRestart,
+}
+
+/// Byte and segment counters for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ConnStats {
+    /// Bytes the application asked to send.
+    pub bytes_written: u64,
+    /// Payload bytes acknowledged by the peer.
+    pub bytes_acked: u64,
+    /// Bytes delivered in order to the application.
+    pub bytes_delivered: u64,
+    pub segments_sent: u64,
+    /// Retransmission timeouts that resent data, SYN or FIN.
+    pub retransmits: u64,
+}
+
+/// The two timers a connection keeps, as plain deadlines.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Timers {
+    retransmit: Option<u64>,
+    time_wait: Option<u64>,
+}
+
+/// A TCP connection's control block (RFC 9293 §3.3.1 names).
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub local: Endpoint,
+    pub remote: Endpoint,
+    state: State,
+    cfg: Config,
+    /// Opened by a listener (passive OPEN): an RST in SYN_RECEIVED returns to LISTEN.
+    passive: bool,
+    // Send sequence space.
+    iss: Seq,
+    snd_una: Seq,
+    snd_nxt: Seq,
+    snd_max: Seq,
+    snd_wnd: u32,
+    snd_wl1: Seq,
+    snd_wl2: Seq,
+    /// Largest payload the peer accepts (its MSS option, bounded by ours).
+    snd_mss: u16,
+    // Receive sequence space.
+    irs: Seq,
+    rcv_nxt: Seq,
+    rcv_wnd: u32,
+    send_buf: SendBuffer,
+    reasm: Reassembly,
+    /// Application called CLOSE: a FIN follows the queued data.
+    fin_queued: bool,
+    timers: Timers,
+    rto: RtoEstimator,
+    /// Segment timed for an RTT sample: (sequence number that acknowledges it, send time).
+    /// Karn's rule: cleared whenever anything is retransmitted.
+    rtt_probe: Option<(Seq, u64)>,
+    /// After a timeout, `snd_max` at that moment: until it is acknowledged, send one
+    /// segment per acknowledgment (the hole-by-hole repair of go-back-N).
+    recover: Option<Seq>,
+    out: Vec<Segment>,
+    events: Vec<ConnEvent>,
+    stats: ConnStats,
+}
+
+impl Connection {
+    fn new(local: Endpoint, remote: Endpoint, iss: Seq, cfg: &Config, stream: u32) -> Self {
+        Connection {
+            local,
+            remote,
+            state: State::Closed,
+            cfg: cfg.clone(),
+            passive: false,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            snd_wnd: 0,
+            snd_wl1: Seq(0),
+            snd_wl2: Seq(0),
+            snd_mss: DEFAULT_MSS.min(cfg.mss),
+            irs: Seq(0),
+            rcv_nxt: Seq(0),
+            rcv_wnd: cfg.window.min(u16::MAX as u32),
+            send_buf: SendBuffer::new(stream),
+            reasm: Reassembly::default(),
+            fin_queued: false,
+            timers: Timers::default(),
+            rto: RtoEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
+            rtt_probe: None,
+            recover: None,
+            out: Vec::new(),
+            events: Vec::new(),
+            stats: ConnStats::default(),
+        }
+    }
+
+    /// Active OPEN (RFC 9293 §3.10.1): send SYN, enter SYN_SENT. `stream` names the bytes
+    /// this side's application will write (see [`Tag`]).
+    pub fn connect(now: u64, local: Endpoint, remote: Endpoint, iss: Seq, cfg: &Config, stream: u32) -> Self {
+        let mut c = Connection::new(local, remote, iss, cfg, stream);
+        c.set_state(State::SynSent);
+        c.snd_nxt = iss + 1;
+        c.snd_max = c.snd_nxt;
+        c.send_syn(now);
+        c
+    }
+
+    /// A SYN reached a LISTEN socket (RFC 9293 §3.10.7.2 third check): record IRS, send
+    /// SYN,ACK, enter SYN_RECEIVED. The caller has already ruled out RST and ACK.
+    pub fn accept(now: u64, syn: &Segment, iss: Seq, cfg: &Config, stream: u32) -> Self {
+        let mut c = Connection::new(syn.dst, syn.src, iss, cfg, stream);
+        c.passive = true;
+        // The new connection starts as a copy of the LISTEN socket (RFC 9293 §3.10.7.2).
+        c.state = State::Listen;
+        c.rcv_nxt = syn.seq + 1;
+        c.irs = syn.seq;
+        c.take_peer_mss(syn);
+        c.snd_wnd = syn.wnd as u32;
+        c.snd_wl1 = syn.seq;
+        c.snd_nxt = iss + 1;
+        c.snd_max = c.snd_nxt;
+        c.set_state(State::SynReceived);
+        c.send_syn(now);
+        c
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+    pub fn stats(&self) -> &ConnStats {
+        &self.stats
+    }
+    pub fn iss(&self) -> Seq {
+        self.iss
+    }
+    pub fn irs(&self) -> Seq {
+        self.irs
+    }
+    pub fn snd_una(&self) -> Seq {
+        self.snd_una
+    }
+    pub fn snd_nxt(&self) -> Seq {
+        self.snd_max
+    }
+    pub fn rcv_nxt(&self) -> Seq {
+        self.rcv_nxt
+    }
+    pub fn rcv_wnd(&self) -> u32 {
+        self.rcv_wnd
+    }
+    /// The record of what this side's application wrote.
+    pub fn send_buffer(&self) -> &SendBuffer {
+        &self.send_buf
+    }
+    /// The record of what this side's application wrote, kept after the connection ends
+    /// so integrity checks can still compare against it.
+    pub fn into_send_buffer(self) -> SendBuffer {
+        self.send_buf
+    }
+
+    // ----- outputs -------------------------------------------------------------------
+
+    /// Moves every pending segment into `into` (keeps this connection's buffer allocated).
+    pub fn drain_transmit(&mut self, into: &mut Vec<Segment>) {
+        into.append(&mut self.out);
+    }
+
+    pub fn drain_events(&mut self, into: &mut Vec<ConnEvent>) {
+        into.append(&mut self.events);
+    }
+
+    /// The earliest deadline at which `handle_timeout` has work to do.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        match (self.timers.retransmit, self.timers.time_wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ----- user calls (RFC 9293 §3.10.2–3.10.5) ---------------------------------------
+
+    /// SEND: queue `len` bytes whose first byte is `tag`. Refused (false) once CLOSE was
+    /// called or the connection is not open (RFC 9293 §3.10.2 "connection closing").
+    pub fn send(&mut self, now: u64, len: u64, tag: Tag) -> bool {
+        let open = matches!(
+            self.state,
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait
+        );
+        if !open || self.fin_queued {
+            return false;
+        }
+        self.send_buf.write(len, tag);
+        self.stats.bytes_written += len;
+        self.try_send(now);
+        true
+    }
+
+    /// CLOSE (RFC 9293 §3.10.4): no more data from this side; FIN follows queued data.
+    pub fn close(&mut self, now: u64) {
+        match self.state {
+            // "Delete the TCB and return 'error: closing' responses to any queued SENDs."
+            State::SynSent | State::Listen => self.set_state(State::Closed),
+            // "Queue for processing after entering ESTABLISHED state."
+            State::SynReceived => self.fin_queued = true,
+            // "Queue this until all preceding SENDs have been segmentized, then form a FIN
+            // segment and send it. In any case, enter FIN-WAIT-1 state."
+            State::Established => {
+                self.fin_queued = true;
+                self.set_state(State::FinWait1);
+                self.try_send(now);
+            }
+            // "...then send a FIN segment, enter LAST-ACK state."
+            State::CloseWait => {
+                self.fin_queued = true;
+                self.set_state(State::LastAck);
+                self.try_send(now);
+            }
+            // Already closing: "error: connection closing".
+            _ => {}
+        }
+    }
+
+    /// ABORT (RFC 9293 §3.10.5): send RST where the peer may hold state, then CLOSED.
+    pub fn abort(&mut self) {
+        if matches!(
+            self.state,
+            State::SynReceived | State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait
+        ) {
+            // "<SEQ=SND.NXT><CTL=RST>"
+            let rst = self.segment(self.snd_max, Flags::RST, 0);
+            self.emit(rst);
+        }
+        self.enter_closed();
+    }
+
+    // ----- timers (RFC 9293 §3.10.8) ---------------------------------------------------
+
+    pub fn handle_timeout(&mut self, now: u64) {
+        if self.timers.time_wait.is_some_and(|t| t <= now) {
+            // "If the time-wait timeout expires on a connection, delete the TCB, enter the
+            // CLOSED state, and return."
+            self.timers.time_wait = None;
+            self.events.push(ConnEvent::TimeWaitExpired);
+            self.enter_closed();
+            return;
+        }
+        if self.timers.retransmit.is_some_and(|t| t <= now) {
+            self.timers.retransmit = None;
+            self.on_retransmit_timeout(now);
+        }
+    }
+
+    /// RFC 6298 §5.4–5.6: resend the earliest unacknowledged segment, double the RTO,
+    /// restart the timer; give up after the configured number of attempts.
+    fn on_retransmit_timeout(&mut self, now: u64) {
+        let limit = match self.state {
+            State::SynSent | State::SynReceived => self.cfg.syn_retries,
+            _ => self.cfg.retries,
+        };
+        if self.rto.backoffs() >= limit {
+            self.events.push(ConnEvent::TimedOut);
+            self.enter_closed();
+            return;
+        }
+        self.rto.back_off();
+        self.rtt_probe = None; // Karn's rule: no RTT sample from retransmitted segments.
+        self.stats.retransmits += 1;
+        self.events.push(ConnEvent::Retransmit { rto: self.rto.rto(), attempt: self.rto.backoffs() });
+        match self.state {
+            State::SynSent | State::SynReceived => self.send_syn(now),
+            _ => {
+                self.snd_nxt = self.snd_una;
+                self.recover = Some(self.snd_max);
+                self.try_send(now);
+            }
+        }
+        self.arm_retransmit(now, true);
+    }
+
+    fn arm_retransmit(&mut self, now: u64, restart: bool) {
+        if restart || self.timers.retransmit.is_none() {
+            self.timers.retransmit = Some(now + self.rto.rto());
+        }
+    }
+
+    // ----- segment arrival (RFC 9293 §3.10.7) ------------------------------------------
+
+    /// SEGMENT ARRIVES for an existing connection (not CLOSED, not LISTEN: the host
+    /// handles those through [`super::closed`]).
+    pub fn handle_segment(&mut self, now: u64, seg: &Segment) {
+        match self.state {
+            State::Closed | State::Listen => {}
+            State::SynSent => self.on_segment_syn_sent(now, seg),
+            _ => self.on_segment_synchronized(now, seg),
+        }
+    }
+
+    /// RFC 9293 §3.10.7.3 SYN-SENT STATE.
+    fn on_segment_syn_sent(&mut self, now: u64, seg: &Segment) {
+        // First, check the ACK bit: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
+        // (unless the RST bit is set, if so drop the segment and return)".
+        let ack_ok = seg.has(Flags::ACK) && seg.ack.gt(self.iss) && seg.ack.le(self.snd_max);
+        if seg.has(Flags::ACK) && !ack_ok {
+            if !seg.has(Flags::RST) {
+                let rst = self.reply(seg.ack, Seq(0), Flags::RST);
+                self.emit(rst);
+            }
+            return;
+        }
+        // Second, check the RST bit: "If the ACK was acceptable, then signal to the user
+        // 'error: connection reset', drop the segment, enter CLOSED state ... Otherwise
+        // (no ACK), drop the segment and return."
+        if seg.has(Flags::RST) {
+            if ack_ok {
+                self.events.push(ConnEvent::Reset { refused: true });
+                self.enter_closed();
+            }
+            return;
+        }
+        // Fourth, check the SYN bit.
+        if !seg.has(Flags::SYN) {
+            return; // "Fifth, if neither of the SYN or RST bits is set, then drop the segment and return."
+        }
+        self.irs = seg.seq;
+        self.rcv_nxt = seg.seq + 1;
+        self.take_peer_mss(seg);
+        self.snd_wnd = seg.wnd as u32;
+        self.snd_wl1 = seg.seq;
+        self.snd_wl2 = seg.ack;
+        if ack_ok {
+            // "SND.UNA should be advanced to equal SEG.ACK ... If SND.UNA > ISS (our SYN has
+            // been ACKed), change the connection state to ESTABLISHED, form an ACK segment
+            // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
+            self.on_new_ack(now, seg.ack);
+            self.set_state(State::Established);
+            self.send_ack();
+            self.try_send(now);
+        } else {
+            // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment
+            // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it."
+            self.set_state(State::SynReceived);
+            self.send_syn(now);
+        }
+    }
+
+    /// RFC 9293 §3.10.7.4 "Otherwise": SYN-RECEIVED and the synchronized states.
+    fn on_segment_synchronized(&mut self, now: u64, seg: &Segment) {
+        // First, check sequence number.
+        if !self.acceptable(seg) {
+            if seg.has(Flags::RST) {
+                return; // "...unless the RST bit is set, if so drop the segment and return"
+            }
+            // TIME-WAIT: "The only thing that can arrive in this state is a retransmission of
+            // the remote FIN. Acknowledge it, and restart the 2 MSL timeout." A retransmitted
+            // FIN lies just below RCV.NXT so it fails the window test; it is ACKed there
+            // and the timer restarts here (fifth and eighth steps, TIME-WAIT STATE).
+            if self.state == State::TimeWait && seg.has(Flags::FIN) && seg.seq + seg.len + 1 == self.rcv_nxt {
+                self.timers.time_wait = Some(now + 2 * self.cfg.msl);
+                self.events.push(ConnEvent::TimeWaitRestart);
+            }
+            // "If an incoming segment is not acceptable, an acknowledgment should be sent in
+            // reply: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
+            self.send_ack();
+            return;
+        }
+
+        // Second, check the RST bit (without the RFC 5961 mitigation: any RST whose
+        // sequence number is in the window resets the connection).
+        if seg.has(Flags::RST) {
+            if self.state == State::SynReceived && !self.passive {
+                // "If this connection was initiated with an active OPEN ... the connection
+                // was refused; signal the user 'connection refused'."
+                self.events.push(ConnEvent::Reset { refused: true });
+            } else if !matches!(self.state, State::Closing | State::LastAck | State::TimeWait) {
+                // SYN-RECEIVED (passive: back to LISTEN, which the listener still is),
+                // ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "connection reset".
+                self.events.push(ConnEvent::Reset { refused: false });
+            }
+            // CLOSING, LAST-ACK, TIME-WAIT: "enter the CLOSED state, delete the TCB".
+            self.enter_closed_or_listen();
+            return;
+        }
+
+        // Fourth, check the SYN bit. SYN-RECEIVED from a passive OPEN: "return this
+        // connection to the LISTEN state". Synchronized states, original RFC 793 behaviour
+        // (RFC 5961 not applied): "If the SYN is in the window it is an error: send a reset
+        // ... enter the CLOSED state". (A SYN outside the window was ACKed in step one.)
+        if seg.has(Flags::SYN) {
+            if !(self.state == State::SynReceived && self.passive) {
+                let rst = self.segment(self.snd_max, Flags::RST, 0);
+                self.emit(rst);
+                self.events.push(ConnEvent::Reset { refused: false });
+            }
+            self.enter_closed_or_listen();
+            return;
+        }
+
+        // Fifth, check the ACK field: "if the ACK bit is off, drop the segment and return".
+        if !seg.has(Flags::ACK) {
+            return;
+        }
+        if self.state == State::SynReceived {
+            // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and continue
+            // processing ... If the segment acknowledgment is not acceptable, form a reset
+            // segment <SEQ=SEG.ACK><CTL=RST> and send it."
+            if seg.ack.gt(self.snd_una) && seg.ack.le(self.snd_max) {
+                self.snd_wnd = seg.wnd as u32;
+                self.snd_wl1 = seg.seq;
+                self.snd_wl2 = seg.ack;
+                self.set_state(State::Established);
+                if self.fin_queued {
+                    self.set_state(State::FinWait1);
+                }
+            } else {
+                let rst = self.reply(seg.ack, Seq(0), Flags::RST);
+                self.emit(rst);
+                return;
+            }
+        }
+        if self.state == State::TimeWait {
+            // Only a retransmitted FIN is expected, and that was handled above.
+            return;
+        }
+        if seg.ack.gt(self.snd_max) {
+            // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK,
+            // drop the segment, and return."
+            self.send_ack();
+            return;
+        }
+        if seg.ack.gt(self.snd_una) {
+            self.on_new_ack(now, seg.ack);
+        }
+        // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
+        // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
+        if seg.ack.ge(self.snd_una)
+            && (self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(seg.ack)))
+        {
+            self.snd_wnd = seg.wnd as u32;
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = seg.ack;
+        }
+        let fin_acked = self.fin_acked();
+        match self.state {
+            // "In addition to the processing for the ESTABLISHED state, if the FIN segment
+            // is now acknowledged, then enter FIN-WAIT-2 and continue processing."
+            State::FinWait1 if fin_acked => self.set_state(State::FinWait2),
+            // "...if the ACK acknowledges our FIN, then enter the TIME-WAIT state; otherwise,
+            // ignore the segment."
+            State::Closing => {
+                if fin_acked {
+                    self.enter_time_wait(now);
+                }
+                return;
+            }
+            // "The only thing that can arrive in this state is an acknowledgment of our FIN.
+            // If our FIN is now acknowledged, delete the TCB, enter the CLOSED state."
+            State::LastAck => {
+                if fin_acked {
+                    self.enter_closed();
+                }
+                return;
+            }
+            _ => {}
+        }
+
+        // Seventh, process the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only; in
+        // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT "this should not occur since a FIN has
+        // been received from the remote side. Ignore the segment text.").
+        let receiving = matches!(self.state, State::Established | State::FinWait1 | State::FinWait2);
+        if receiving && (seg.len > 0 || seg.has(Flags::FIN)) {
+            self.receive_text(now, seg);
+        }
+        self.try_send(now);
+    }
+
+    /// RFC 9293 §3.10.7.4 first check: the four cases of segment acceptability.
+    fn acceptable(&self, seg: &Segment) -> bool {
+        let len = seg.seg_len();
+        let wnd = self.rcv_wnd;
+        let in_window = |s: Seq| s.in_range(self.rcv_nxt, self.rcv_nxt + wnd);
+        match (len, wnd) {
+            (0, 0) => seg.seq == self.rcv_nxt,
+            (0, _) => in_window(seg.seq),
+            (_, 0) => false,
+            _ => in_window(seg.seq) || in_window(seg.seq + (len - 1)),
+        }
+    }
+
+    /// Seventh and eighth steps: store or deliver text, then process an in-sequence FIN.
+    fn receive_text(&mut self, now: u64, seg: &Segment) {
+        // Trim to the window (RFC 9293 §3.10.7.4: "segments with higher beginning sequence
+        // numbers may be held for later processing"; bytes beyond the window are dropped).
+        let wnd_end = self.rcv_nxt + self.rcv_wnd;
+        let mut start = seg.seq;
+        let mut len = seg.len;
+        let mut tag = seg.tag;
+        if start.lt(self.rcv_nxt) {
+            let cut = (self.rcv_nxt - start).min(len);
+            start = start + cut;
+            len -= cut;
+            tag = tag.advance(cut as u64);
+        }
+        let end = start + len;
+        if end.gt(wnd_end) {
+            len -= end - wnd_end;
+        }
+        let fin_seq = seg.seq + seg.len;
+        if seg.has(Flags::FIN) && (seg.seq + seg.len).le(wnd_end) {
+            self.reasm.set_fin(fin_seq);
+        }
+        if len > 0 {
+            if start == self.rcv_nxt {
+                self.deliver(len, tag);
+            } else {
+                self.reasm.insert(start, len, tag);
+            }
+        }
+        while let Some((l, t)) = self.reasm.pop_at(self.rcv_nxt) {
+            self.deliver(l, t);
+        }
+        if self.reasm.fin() == Some(self.rcv_nxt) {
+            self.receive_fin(now);
+        } else {
+            // "...send an acknowledgment of the form <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
+            // Out-of-order data is ACKed at once too (RFC 5681 §4.2 duplicate ACK).
+            self.send_ack();
+        }
+    }
+
+    fn deliver(&mut self, len: u32, tag: Tag) {
+        self.rcv_nxt = self.rcv_nxt + len;
+        self.stats.bytes_delivered += len as u64;
+        self.events.push(ConnEvent::Data { len, tag });
+    }
+
+    /// Eighth, check the FIN bit: "advance RCV.NXT over the FIN, and send an
+    /// acknowledgment for the FIN", then the per-state transition.
+    fn receive_fin(&mut self, now: u64) {
+        self.rcv_nxt = self.rcv_nxt + 1;
+        self.reasm.clear();
+        self.events.push(ConnEvent::Eof);
+        self.send_ack();
+        match self.state {
+            State::SynReceived | State::Established => self.set_state(State::CloseWait),
+            // "If our FIN has been ACKed ... then enter TIME-WAIT ... otherwise, enter the
+            // CLOSING state."
+            State::FinWait1 => {
+                if self.fin_acked() {
+                    self.enter_time_wait(now);
+                } else {
+                    self.set_state(State::Closing);
+                }
+            }
+            // "Enter the TIME-WAIT state. Start the time-wait timer, turn off the other timers."
+            State::FinWait2 => self.enter_time_wait(now),
+            _ => {}
+        }
+    }
+
+    /// SND.UNA advances to `ack` (already checked to lie in (SND.UNA, snd_max]).
+    fn on_new_ack(&mut self, now: u64, ack: Seq) {
+        let acked = ack - self.snd_una;
+        let syn_acked = self.snd_una == self.iss;
+        let data_end = self.data_end();
+        let fin_now_acked = self.fin_queued && ack == data_end + 1;
+        self.stats.bytes_acked += (acked - syn_acked as u32 - fin_now_acked as u32) as u64;
+        self.snd_una = ack;
+        if self.snd_nxt.lt(ack) {
+            self.snd_nxt = ack;
+        }
+        if let Some((probe, sent_at)) = self.rtt_probe
+            && ack.ge(probe)
+        {
+            self.rto.on_sample(now - sent_at);
+            self.rtt_probe = None;
+        }
+        self.rto.reset_backoff();
+        if self.recover.is_some_and(|r| ack.ge(r)) {
+            self.recover = None;
+        }
+        // RFC 6298 §5.2 / §5.3: stop the timer when all is acknowledged, else restart it.
+        if self.snd_una == self.snd_max {
+            self.timers.retransmit = None;
+        } else {
+            self.arm_retransmit(now, true);
+        }
+    }
+
+    fn fin_acked(&self) -> bool {
+        self.fin_queued && self.snd_una == self.data_end() + 1
+    }
+
+    /// Sequence number just past the last byte the application wrote (where the FIN goes).
+    fn data_end(&self) -> Seq {
+        self.iss + 1 + self.send_buf.written() as u32
+    }
+
+    /// Sends whatever data and FIN the peer's window allows; one segment per call while
+    /// repairing after a timeout.
+    fn try_send(&mut self, now: u64) {
+        if !self.state.is_synchronized() {
+            return;
+        }
+        let data_end = self.data_end();
+        loop {
+            let avail = if self.snd_nxt.lt(data_end) { data_end - self.snd_nxt } else { 0 };
+            let wnd_end = self.snd_una + self.snd_wnd;
+            let room = if wnd_end.gt(self.snd_nxt) { wnd_end - self.snd_nxt } else { 0 };
+            let offset = (self.snd_nxt - (self.iss + 1)) as u64;
+            let len = avail.min(room).min(self.snd_mss as u32).min(self.send_buf.run_len_at(offset));
+            let fin = self.fin_queued && self.snd_nxt + len == data_end && avail == len;
+            if len == 0 && !fin {
+                return;
+            }
+            let mut flags = Flags::ACK;
+            if fin {
+                flags = flags | Flags::FIN;
+            }
+            if len > 0 && len == avail {
+                flags = flags | Flags::PSH;
+            }
+            let mut seg = self.segment(self.snd_nxt, flags, len);
+            seg.tag = self.send_buf.tag_at(offset);
+            let is_new = self.snd_nxt == self.snd_max;
+            self.snd_nxt = self.snd_nxt + len + fin as u32;
+            if self.snd_nxt.gt(self.snd_max) {
+                self.snd_max = self.snd_nxt;
+            }
+            if is_new && self.rtt_probe.is_none() && self.recover.is_none() {
+                self.rtt_probe = Some((self.snd_nxt, now));
+            }
+            self.emit(seg);
+            self.arm_retransmit(now, false);
+            if self.recover.is_some() {
+                return;
+            }
+        }
+    }
+
+    fn send_syn(&mut self, now: u64) {
+        let flags = if self.state == State::SynReceived { Flags::SYN | Flags::ACK } else { Flags::SYN };
+        let mut seg = self.segment(self.iss, flags, 0);
+        seg.mss = Some(self.cfg.mss);
+        self.emit(seg);
+        self.arm_retransmit(now, false);
+    }
+
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`
+    fn send_ack(&mut self) {
+        let seg = self.segment(self.snd_max, Flags::ACK, 0);
+        self.emit(seg);
+    }
+
+    /// A segment from this connection with our window, and ACK=RCV.NXT when `flags` has ACK.
+    fn segment(&self, seq: Seq, flags: Flags, len: u32) -> Segment {
+        Segment {
+            src: self.local,
+            dst: self.remote,
+            seq,
+            ack: if flags.contains(Flags::ACK) { self.rcv_nxt } else { Seq(0) },
+            flags,
+            wnd: self.rcv_wnd.min(u16::MAX as u32) as u16,
+            len,
+            tag: Tag::default(),
+            mss: None,
+        }
+    }
+
+    /// A control segment with explicit seq/ack (resets answering a bad segment).
+    fn reply(&self, seq: Seq, ack: Seq, flags: Flags) -> Segment {
+        Segment { src: self.local, dst: self.remote, seq, ack, flags, ..Segment::default() }
+    }
+
+    fn emit(&mut self, seg: Segment) {
+        self.stats.segments_sent += 1;
+        self.out.push(seg);
+    }
+
+    fn take_peer_mss(&mut self, syn: &Segment) {
+        self.snd_mss = syn.mss.unwrap_or(DEFAULT_MSS).min(self.cfg.mss).max(1);
+    }
+
+    fn enter_time_wait(&mut self, now: u64) {
+        self.timers.retransmit = None;
+        self.timers.time_wait = Some(now + 2 * self.cfg.msl);
+        self.set_state(State::TimeWait);
+    }
+
+    /// A passively opened connection still in SYN_RECEIVED goes back to LISTEN (the host
+    /// then drops it: its listener never left LISTEN); anything else goes to CLOSED.
+    fn enter_closed_or_listen(&mut self) {
+        if self.state == State::SynReceived && self.passive {
+            self.timers = Timers::default();
+            self.set_state(State::Listen);
+        } else {
+            self.enter_closed();
+        }
+    }
+
+    fn enter_closed(&mut self) {
+        self.timers = Timers::default();
+        self.set_state(State::Closed);
+    }
+
+    /// The one place where the state changes, so every change is reported.
+    fn set_state(&mut self, to: State) {
+        if self.state != to {
+            self.events.push(ConnEvent::StateChange { from: self.state, to });
+            self.state = to;
+        }
+    }
+}

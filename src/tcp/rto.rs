@@ -1,0 +1,117 @@
+//! Retransmission timeout estimator of RFC 6298.
+
+/// SRTT/RTTVAR state and the current RTO with its backoff. Times in ns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RtoEstimator {
+    srtt: Option<u64>,
+    rttvar: u64,
+    /// RTO before backoff, from the last sample (RFC 6298 §2).
+    base: u64,
+    /// Number of consecutive backoffs (RFC 6298 §5.5 doubles per expiry).
+    backoffs: u32,
+    min: u64,
+    max: u64,
+}
+
+/// RFC 6298 §2: clock granularity G; tcpsim's clock is exact, 1 ms keeps RTO sane on tiny RTTs.
+const GRANULARITY: u64 = 1_000_000;
+
+impl RtoEstimator {
+    pub fn new(initial: u64, min: u64, max: u64) -> Self {
+        RtoEstimator { srtt: None, rttvar: 0, base: initial.clamp(min, max), backoffs: 0, min, max }
+    }
+
+    /// The timeout to arm now, with backoff applied and bounded by the maximum.
+    pub fn rto(&self) -> u64 {
+        let shifted = self.base.checked_shl(self.backoffs.min(40)).unwrap_or(u64::MAX);
+        shifted.min(self.max).max(self.base.min(self.max))
+    }
+
+    pub fn backoffs(&self) -> u32 {
+        self.backoffs
+    }
+
+    pub fn srtt(&self) -> Option<u64> {
+        self.srtt
+    }
+
+    /// RFC 6298 §2.2 / §2.3: fold in a new measurement `r` (ns). Clears backoff (§5.7 note).
+    pub fn on_sample(&mut self, r: u64) {
+        match self.srtt {
+            None => {
+                // §2.2: SRTT <- R, RTTVAR <- R/2
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(srtt) => {
+                // §2.3: RTTVAR <- 3/4 RTTVAR + 1/4 |SRTT - R'|; SRTT <- 7/8 SRTT + 1/8 R'
+                let delta = srtt.abs_diff(r);
+                self.rttvar = (3 * self.rttvar + delta) / 4;
+                self.srtt = Some((7 * srtt + r) / 8);
+            }
+        }
+        // RTO <- SRTT + max(G, K*RTTVAR) with K = 4; §2.4 minimum, §2.5 maximum.
+        let srtt = self.srtt.unwrap_or(r);
+        self.base = (srtt + GRANULARITY.max(4 * self.rttvar)).clamp(self.min, self.max);
+        self.backoffs = 0;
+    }
+
+    /// RFC 6298 §5.5: the timer expired, so double the RTO ("back off the timer").
+    pub fn back_off(&mut self) {
+        self.backoffs = self.backoffs.saturating_add(1);
+    }
+
+    /// Forget the backoff after new data is acknowledged (the RTO is recomputed from SRTT).
+    pub fn reset_backoff(&mut self) {
+        self.backoffs = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    const MS: u64 = 1_000_000;
+    const S: u64 = 1_000 * MS;
+
+    #[test]
+    fn initial_and_backoff() {
+        let mut e = RtoEstimator::new(S, S, 60 * S);
+        assert_eq!(e.rto(), S);
+        e.back_off();
+        assert_eq!(e.rto(), 2 * S);
+        e.back_off();
+        assert_eq!(e.rto(), 4 * S);
+        for _ in 0..10 {
+            e.back_off();
+        }
+        assert_eq!(e.rto(), 60 * S, "bounded by the maximum (RFC 6298 §5.5)");
+    }
+
+    #[test]
+    fn first_and_later_samples() {
+        let mut e = RtoEstimator::new(S, 10 * MS, 60 * S);
+        e.on_sample(100 * MS);
+        // SRTT = 100 ms, RTTVAR = 50 ms, RTO = 100 + 4*50 = 300 ms
+        assert_eq!(e.srtt(), Some(100 * MS));
+        assert_eq!(e.rto(), 300 * MS);
+        e.on_sample(200 * MS);
+        // RTTVAR = 3/4*50 + 1/4*100 = 62.5; SRTT = 7/8*100 + 1/8*200 = 112.5; RTO = 362.5 ms
+        assert_eq!(e.srtt(), Some(112_500_000));
+        assert_eq!(e.rto(), 362_500_000);
+    }
+
+    #[test]
+    fn minimum_applies() {
+        let mut e = RtoEstimator::new(S, S, 60 * S);
+        e.on_sample(MS);
+        assert_eq!(e.rto(), S, "RFC 6298 §2.4: rounded up to 1 s");
+    }
+
+    #[test]
+    fn sample_clears_backoff() {
+        let mut e = RtoEstimator::new(S, 10 * MS, 60 * S);
+        e.back_off();
+        e.on_sample(100 * MS);
+        assert_eq!(e.backoffs(), 0);
+    }
+}

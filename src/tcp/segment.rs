@@ -1,0 +1,70 @@
+//! The TCP segment as it travels: header fields, options, and a payload descriptor.
+
+use super::{Flags, Seq};
+
+/// An IPv4 address and port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Endpoint {
+    pub addr: u32,
+    pub port: u16,
+}
+
+/// Identifies payload bytes without carrying them: the high 24 bits name the stream an
+/// application wrote, the low 40 bits the offset of the first byte in that stream.
+/// A byte that arrives at the wrong place is caught by comparing tags, and segments stay
+/// `Copy` with no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Tag(pub u64);
+
+impl Tag {
+    const OFFSET_BITS: u32 = 40;
+    const OFFSET_MASK: u64 = (1 << Self::OFFSET_BITS) - 1;
+
+    pub fn new(stream: u32, offset: u64) -> Tag {
+        Tag(((stream as u64) << Self::OFFSET_BITS) | (offset & Self::OFFSET_MASK))
+    }
+    pub fn stream(self) -> u32 {
+        (self.0 >> Self::OFFSET_BITS) as u32
+    }
+    pub fn offset(self) -> u64 {
+        self.0 & Self::OFFSET_MASK
+    }
+    /// The tag of the byte `n` positions further on.
+    pub fn advance(self, n: u64) -> Tag {
+        Tag::new(self.stream(), self.offset() + n)
+    }
+}
+
+/// One TCP segment. Plain `Copy` data: the network and the trace pass it by value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Segment {
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub seq: Seq,
+    pub ack: Seq,
+    pub flags: Flags,
+    /// Advertised window (unscaled).
+    pub wnd: u16,
+    /// Payload length in bytes.
+    pub len: u32,
+    /// Identity of the first payload byte; meaningless when `len` is 0.
+    pub tag: Tag,
+    /// MSS option (RFC 9293 §3.7.1), only on SYNs.
+    pub mss: Option<u16>,
+}
+
+impl Segment {
+    /// SEG.LEN of RFC 9293 §3.4: payload plus one for SYN and one for FIN.
+    pub fn seg_len(&self) -> u32 {
+        self.len + self.flags.contains(Flags::SYN) as u32 + self.flags.contains(Flags::FIN) as u32
+    }
+
+    pub fn has(&self, f: Flags) -> bool {
+        self.flags.contains(f)
+    }
+
+    /// Bytes on the wire: IPv4 (20) + TCP (20) headers, options, payload.
+    pub fn wire_len(&self) -> u32 {
+        40 + if self.mss.is_some() { 4 } else { 0 } + self.len
+    }
+}

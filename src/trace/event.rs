@@ -1,0 +1,115 @@
+//! The typed events a run produces. Every output (text, JSON, summary) consumes these,
+//! so formats never disagree. Events hold indices and numbers, no strings: building one
+//! costs nothing when nobody renders it.
+
+use crate::tcp::{Endpoint, Segment, State};
+
+/// A connection as the trace names it: its id, the host it lives on, its two endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnRef {
+    pub id: u32,
+    pub host: u32,
+    pub local: Endpoint,
+    pub remote: Endpoint,
+}
+
+/// Why a link or fault did something to a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Loss,
+    QueueFull,
+    /// The link is down (a partition fault, by index).
+    LinkDown(u32),
+    /// A targeted `[[fault]]`, by index.
+    Fault(u32),
+    Reorder,
+    Duplication,
+    /// No route from this node to the destination address.
+    NoRoute,
+}
+
+/// What happened to a segment on one link direction (or at its source, for faults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fate {
+    pub dropped: Option<Cause>,
+    /// Delivered, but the receiver's checksum check will discard it.
+    pub corrupted: bool,
+    pub duplicated: Option<Cause>,
+    /// Extra delay beyond the link's delay and jitter, in ns.
+    pub delayed: Option<(u64, Cause)>,
+}
+
+impl Fate {
+    pub fn is_pass(&self) -> bool {
+        *self == Fate::default()
+    }
+
+    /// The one-word fate of the JSON contract: the most consequential thing that happened.
+    pub fn word(&self) -> &'static str {
+        if self.dropped.is_some() {
+            "dropped"
+        } else if self.corrupted {
+            "corrupted"
+        } else if self.duplicated.is_some() {
+            "duplicated"
+        } else if self.delayed.is_some() {
+            "delayed"
+        } else {
+            "delivered"
+        }
+    }
+}
+
+/// A timer firing, as reported by a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerEvent {
+    /// RFC 6298 §5.5: retransmission timeout; `rto` is the doubled timeout.
+    Retransmit { attempt: u32, rto: u64 },
+    TimeWaitExpired,
+    /// A retransmitted FIN restarted the 2×MSL timer.
+    TimeWaitRestart,
+}
+
+/// What an application did or was told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEvent {
+    Listen { port: u16 },
+    Connect,
+    Accept,
+    Send { bytes: u64 },
+    Receive { bytes: u32 },
+    Eof,
+    Shutdown,
+    Close,
+    Abort,
+    Refused,
+    Reset,
+    TimedOut,
+    /// No free ephemeral port, or the bound port is in use with the same peer.
+    PortUnavailable { port: u16 },
+    /// A SYN was dropped because the listener's backlog was full.
+    BacklogFull { port: u16 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EventKind {
+    /// A segment entering a link direction `from → to` (node indices). Emitted when a host
+    /// sends it, and again at later hops only when its fate there is not a plain pass.
+    Segment { seg: Segment, from: u32, to: u32, fate: Fate },
+    State { conn: ConnRef, from: State, to: State },
+    Timer { conn: ConnRef, timer: TimerEvent },
+    App { host: u32, conn: Option<ConnRef>, what: AppEvent },
+    /// A link direction went down or came back (partition faults).
+    Link { from: u32, to: u32, up: bool, fault: u32 },
+    /// The integrity check found bytes that are not what the peer's application sent.
+    Integrity { conn: ConnRef, offset: u64, len: u32 },
+    /// The run stopped early: the event budget ran out.
+    Budget { limit: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Event {
+    /// Virtual time in nanoseconds.
+    pub t: u64,
+    pub kind: EventKind,
+}

@@ -1,0 +1,10 @@
+//! Observing a run: typed events and the renderers that turn them into text or JSON.
+
+mod event;
+pub mod json;
+mod names;
+pub mod text;
+
+pub use event::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, TimerEvent};
+pub use names::Names;
+pub use text::TextRenderer;

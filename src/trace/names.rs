@@ -1,0 +1,52 @@
+//! Turns the indices in events back into the names users wrote.
+
+use std::collections::HashMap;
+
+use crate::scenario::model::{NodeKind, Scenario};
+use crate::tcp::Endpoint;
+
+pub struct Names {
+    nodes: Vec<String>,
+    faults: Vec<String>,
+    addrs: HashMap<u32, u32>,
+}
+
+impl Names {
+    pub fn new(sc: &Scenario) -> Self {
+        let addrs = sc
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match n.kind {
+                NodeKind::Host { addr, .. } => Some((addr, i as u32)),
+                NodeKind::Router => None,
+            })
+            .collect();
+        Names {
+            nodes: sc.nodes.iter().map(|n| n.name.clone()).collect(),
+            faults: sc.faults.iter().map(|f| f.name.clone()).collect(),
+            addrs,
+        }
+    }
+
+    pub fn node(&self, i: u32) -> &str {
+        self.nodes.get(i as usize).map_or("?", String::as_str)
+    }
+
+    pub fn fault(&self, i: u32) -> &str {
+        self.faults.get(i as usize).map_or("?", String::as_str)
+    }
+
+    /// "host:port", or the dotted address when no host owns it.
+    pub fn endpoint(&self, e: Endpoint) -> String {
+        match self.addrs.get(&e.addr) {
+            Some(&n) => format!("{}:{}", self.node(n), e.port),
+            None => format!("{}:{}", std::net::Ipv4Addr::from(e.addr), e.port),
+        }
+    }
+
+    /// "a->b" for a link direction.
+    pub fn link(&self, from: u32, to: u32) -> String {
+        format!("{}->{}", self.node(from), self.node(to))
+    }
+}

@@ -1,0 +1,145 @@
+//! The text transcript: one line per event, tcpdump-like segments with sequence numbers
+//! relative to each side's ISN.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use super::{AppEvent, Cause, Event, EventKind, Fate, Names, TimerEvent};
+use crate::tcp::{Endpoint, Flags, Segment};
+
+/// Seconds with six decimals, from integer nanoseconds.
+pub fn time(t: u64) -> String {
+    format!("{}.{:06}", t / 1_000_000_000, (t % 1_000_000_000) / 1_000)
+}
+
+/// A duration for humans: "200ms", "2s", "1.500s".
+pub fn duration(ns: u64) -> String {
+    if ns % 1_000_000_000 == 0 {
+        format!("{}s", ns / 1_000_000_000)
+    } else if ns % 1_000_000 == 0 {
+        format!("{}ms", ns / 1_000_000)
+    } else {
+        format!("{}us", ns / 1_000)
+    }
+}
+
+/// Renders events one at a time; remembers each direction's ISN (from its SYN) to print
+/// relative sequence numbers, as tcpdump does.
+pub struct TextRenderer<'a> {
+    names: &'a Names,
+    isn: HashMap<(Endpoint, Endpoint), u32>,
+}
+
+impl<'a> TextRenderer<'a> {
+    pub fn new(names: &'a Names) -> Self {
+        TextRenderer { names, isn: HashMap::new() }
+    }
+
+    /// One line, without the trailing newline.
+    pub fn line(&mut self, e: &Event) -> String {
+        let n = self.names;
+        let mut s = time(e.t);
+        s.push(' ');
+        match e.kind {
+            EventKind::Segment { seg, from, to, fate } => self.segment(&mut s, &seg, from, to, &fate),
+            EventKind::State { conn, from, to } => {
+                let _ = write!(s, "{} {} -> {}", n.endpoint(conn.local), from, to);
+            }
+            EventKind::Timer { conn, timer } => {
+                let _ = write!(s, "{} timer: ", n.endpoint(conn.local));
+                match timer {
+                    TimerEvent::Retransmit { attempt, rto } => {
+                        let _ = write!(s, "retransmission timeout #{attempt}, RTO backed off to {}", duration(rto));
+                    }
+                    TimerEvent::TimeWaitExpired => s.push_str("TIME_WAIT expired (2*MSL)"),
+                    TimerEvent::TimeWaitRestart => s.push_str("FIN retransmitted into TIME_WAIT: ACK it, restart 2*MSL"),
+                }
+            }
+            EventKind::App { host, conn, what } => {
+                match conn {
+                    Some(c) => s.push_str(&n.endpoint(c.local)),
+                    None => s.push_str(n.node(host)),
+                }
+                s.push_str(" app: ");
+                app(&mut s, n, what, conn.map(|c| c.remote));
+            }
+            EventKind::Link { from, to, up, fault } => {
+                let state = if up { "up" } else { "DOWN" };
+                let _ = write!(s, "link {} {state} ({})", n.link(from, to), n.fault(fault));
+            }
+            EventKind::Integrity { conn, offset, len } => {
+                let _ = write!(
+                    s,
+                    "{} INTEGRITY VIOLATION: bytes {offset}..{} delivered to the application are not what {} sent there",
+                    n.endpoint(conn.local),
+                    offset + len as u64,
+                    n.endpoint(conn.remote)
+                );
+            }
+            EventKind::Budget { limit } => {
+                let _ = write!(s, "STOP: event budget of {limit} events exhausted (raise `max_events`)");
+            }
+        }
+        s
+    }
+
+    fn segment(&mut self, s: &mut String, seg: &Segment, from: u32, to: u32, fate: &Fate) {
+        let n = self.names;
+        if seg.flags.contains(Flags::SYN) {
+            self.isn.insert((seg.src, seg.dst), seg.seq.0);
+        }
+        let rel = |base: Option<&u32>, v: u32| base.map_or(v, |b| v.wrapping_sub(*b));
+        let seq = rel(self.isn.get(&(seg.src, seg.dst)), seg.seq.0);
+        let _ = write!(s, "{} > {} [{}] seq={seq}", n.endpoint(seg.src), n.endpoint(seg.dst), seg.flags);
+        if seg.flags.contains(Flags::ACK) {
+            let _ = write!(s, " ack={}", rel(self.isn.get(&(seg.dst, seg.src)), seg.ack.0));
+        }
+        let _ = write!(s, " win={} len={}", seg.wnd, seg.len);
+        if let Some(mss) = seg.mss {
+            let _ = write!(s, " <mss {mss}>");
+        }
+        let link = n.link(from, to);
+        let cause = |c: Cause| match c {
+            Cause::Loss => format!("random loss on {link}"),
+            Cause::QueueFull => format!("queue full on {link}"),
+            Cause::LinkDown(f) => format!("link {link} down, {}", n.fault(f)),
+            Cause::Fault(f) => n.fault(f).to_string(),
+            Cause::Reorder => format!("reordered on {link}"),
+            Cause::Duplication => format!("random duplicate on {link}"),
+            Cause::NoRoute => "no route".to_string(),
+        };
+        if let Some(c) = fate.dropped {
+            let _ = write!(s, "  !! dropped: {}", cause(c));
+        }
+        if fate.corrupted {
+            let _ = write!(s, "  !! corrupted on {link}: the receiver's checksum check discards it");
+        }
+        if let Some(c) = fate.duplicated {
+            let _ = write!(s, "  ++ duplicated: {}", cause(c));
+        }
+        if let Some((d, c)) = fate.delayed {
+            let _ = write!(s, "  ~~ delayed +{}: {}", duration(d), cause(c));
+        }
+    }
+}
+
+fn app(s: &mut String, n: &Names, what: AppEvent, remote: Option<Endpoint>) {
+    let peer = remote.map(|r| n.endpoint(r)).unwrap_or_default();
+    let _ = match what {
+        AppEvent::Listen { port } => write!(s, "listen on port {port}"),
+        AppEvent::Connect => write!(s, "connect to {peer}"),
+        AppEvent::Accept => write!(s, "accepted connection from {peer}"),
+        AppEvent::Send { bytes } => write!(s, "send {bytes} bytes"),
+        AppEvent::Receive { bytes } => write!(s, "received {bytes} bytes"),
+        AppEvent::Eof => write!(s, "end of stream (peer sent FIN)"),
+        AppEvent::Shutdown => write!(s, "shutdown: CLOSE, keep reading"),
+        AppEvent::Close => write!(s, "close"),
+        AppEvent::Abort => write!(s, "abort (RST)"),
+        AppEvent::Refused => write!(s, "connection refused"),
+        AppEvent::Reset => write!(s, "connection reset by peer"),
+        AppEvent::TimedOut => write!(s, "connection timed out: retransmissions exhausted"),
+        AppEvent::PortUnavailable { port: 0 } => write!(s, "connect failed: no free ephemeral port"),
+        AppEvent::PortUnavailable { port } => write!(s, "connect failed: local port {port} in use"),
+        AppEvent::BacklogFull { port } => write!(s, "listener on port {port}: backlog full, SYN dropped"),
+    };
+}

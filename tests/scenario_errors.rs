@@ -1,0 +1,1015 @@
+//! Every kind of scenario error, checked through the public `load_str` / `load_file`:
+//! position, key and the words that tell the user what was expected.
+
+use std::path::Path;
+
+use tcpsim::scenario::model::{
+    Action, Check, ConnSelector, FaultKind, LinkParams, NodeKind, SegmentAction, ServerClose,
+};
+use tcpsim::scenario::{ScenarioError, load_file, load_str};
+use tcpsim::tcp::{Config, Flags, SECOND, State};
+
+/// Two linked hosts; tests append the part they get wrong. Lines 1-7.
+const BASE: &str = r#"[[host]]
+name = "a"
+[[host]]
+name = "b"
+[[link]]
+a = "a"
+b = "b"
+"#;
+
+const MS: u64 = 1_000_000;
+
+fn error_of(src: &str) -> ScenarioError {
+    match load_str(src, "t.toml") {
+        Ok(_) => panic!("expected an error for:\n{src}"),
+        Err(e) => e,
+    }
+}
+
+/// Asserts the error's position, key and that its message contains every fragment.
+#[track_caller]
+fn assert_error(src: &str, line: usize, col: usize, key: Option<&str>, fragments: &[&str]) {
+    let e = error_of(src);
+    let shown = e.to_string();
+    assert_eq!((e.line, e.col), (line, col), "position of:\n{shown}");
+    assert_eq!(e.key.as_deref(), key, "key of:\n{shown}");
+    assert_eq!(e.file, "t.toml");
+    for f in fragments {
+        assert!(e.message.contains(f), "missing {f:?} in:\n{shown}");
+    }
+}
+
+fn with_base(extra: &str) -> String {
+    format!("{BASE}{extra}")
+}
+
+// ---- TOML and schema errors --------------------------------------------------------
+
+#[test]
+fn display_names_file_position_and_quotes_the_line() {
+    let e = error_of(&with_base("lose = 0.1\n"));
+    let expected =
+        "error: t.toml:8:1: unknown key `lose` in [[link]]: expected one of `a`, `b`, `delay`";
+    let shown = e.to_string();
+    assert!(shown.starts_with(expected), "{shown}");
+    assert!(
+        shown.ends_with("\n  |\n8 | lose = 0.1\n  | ^^^^"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn unknown_key_at_top_level() {
+    assert_error(
+        "durations = \"1s\"\n",
+        1,
+        1,
+        Some("durations"),
+        &[
+            "unknown key `durations` at the top level",
+            "`duration`",
+            "did you mean `duration`?",
+        ],
+    );
+}
+
+#[test]
+fn unknown_key_in_link() {
+    assert_error(
+        &with_base("lose = 0.1\n"),
+        8,
+        1,
+        Some("lose"),
+        &[
+            "unknown key `lose` in [[link]]",
+            "expected one of",
+            "`loss`",
+            "did you mean `loss`?",
+        ],
+    );
+}
+
+#[test]
+fn unknown_key_in_link_direction_table() {
+    assert_error(
+        &with_base("[link.a_to_b]\ndelay = \"1ms\"\nlose = 0.1\n"),
+        10,
+        1,
+        Some("lose"),
+        &["unknown key `lose` in [link.a_to_b]", "`reorder_delay`"],
+    );
+}
+
+#[test]
+fn unknown_key_in_inline_direction_table() {
+    assert_error(
+        &with_base("b_to_a = { delay = \"1ms\", lose = 0.1 }\n"),
+        8,
+        27,
+        Some("lose"),
+        &["unknown key `lose` in `b_to_a` of [[link]]"],
+    );
+}
+
+#[test]
+fn unknown_key_in_host_tcp() {
+    assert_error(
+        "[[host]]\nname = \"a\"\n[host.tcp]\nmsss = 536\n",
+        4,
+        1,
+        Some("msss"),
+        &[
+            "unknown key `msss` in [host.tcp]",
+            "`mss`",
+            "`ephemeral_ports`",
+        ],
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_error(
+        "[tcp]\nmss = \"big\"\n",
+        2,
+        7,
+        Some("mss"),
+        &[
+            "`mss` in [tcp]",
+            "invalid type",
+            "expected an integer from 0 to 65535",
+        ],
+    );
+}
+
+#[test]
+fn unknown_fault_action() {
+    assert_error(
+        &with_base("[[fault]]\naction = \"explode\"\n"),
+        9,
+        10,
+        Some("action"),
+        &[
+            "`explode`",
+            "`drop`",
+            "`delay`",
+            "`duplicate`",
+            "`partition`",
+        ],
+    );
+}
+
+#[test]
+fn bad_duration() {
+    assert_error(
+        &with_base("delay = \"2 parsecs\"\n"),
+        8,
+        9,
+        Some("delay"),
+        &[r#"expected a duration such as "200ms", "2s" or "2min", found "2 parsecs""#],
+    );
+}
+
+#[test]
+fn duration_without_unit() {
+    assert_error(
+        &with_base("delay = 5\n"),
+        8,
+        9,
+        Some("delay"),
+        &["found the number 5", "\"5ms\""],
+    );
+}
+
+#[test]
+fn bad_rate() {
+    assert_error(
+        &with_base("rate = \"10MB/s\"\n"),
+        8,
+        8,
+        Some("rate"),
+        &[r#"expected a rate such as "10Mbps""#, "found \"10MB/s\""],
+    );
+}
+
+#[test]
+fn missing_required_key_names_the_table_entry() {
+    assert_error(
+        &with_base("[[link]]\na = \"a\"\n"),
+        8,
+        1,
+        Some("b"),
+        &["[[link]] #2 is missing required key `b`"],
+    );
+}
+
+#[test]
+fn toml_syntax_error() {
+    assert_error(
+        "[[host]]\nname = = \"a\"\n",
+        2,
+        8,
+        None,
+        &["TOML syntax error"],
+    );
+}
+
+#[test]
+fn multibyte_text_gives_character_columns() {
+    let e = error_of("[[host]]\nname = \"héllo\"\naddr = \"ü\"\n");
+    assert_eq!((e.line, e.col, e.key.as_deref()), (3, 8, Some("addr")));
+    assert_eq!(e.width, 3);
+}
+
+// ---- nodes --------------------------------------------------------------------------
+
+#[test]
+fn duplicate_host_name() {
+    assert_error(
+        &with_base("[[router]]\nname = \"a\"\n"),
+        9,
+        8,
+        Some("name"),
+        &["name `a` is already used", "line 2", "unique"],
+    );
+}
+
+#[test]
+fn bad_names() {
+    assert_error(
+        "[[host]]\nname = \"\"\n",
+        2,
+        8,
+        Some("name"),
+        &["must not be empty"],
+    );
+    assert_error(
+        "[[host]]\nname = \"a:b\"\n",
+        2,
+        8,
+        Some("name"),
+        &["must not contain ':'"],
+    );
+}
+
+#[test]
+fn bad_and_duplicate_addresses() {
+    assert_error(
+        "[[host]]\nname = \"a\"\naddr = \"10.0.0.256\"\n",
+        3,
+        8,
+        Some("addr"),
+        &[
+            "expected an IPv4 address such as \"10.0.0.1\"",
+            "\"10.0.0.256\"",
+        ],
+    );
+    assert_error(
+        "[[host]]\nname = \"a\"\naddr = \"10.0.0.9\"\n[[host]]\nname = \"b\"\naddr = \"10.0.0.9\"\n",
+        6,
+        8,
+        Some("addr"),
+        &["10.0.0.9 is already used by host `a`"],
+    );
+}
+
+// ---- TCP settings ---------------------------------------------------------------------
+
+#[test]
+fn tcp_values_out_of_range() {
+    assert_error("[tcp]\nmss = 10\n", 2, 7, Some("mss"), &["at least 64"]);
+    assert_error(
+        "[tcp]\nwindow = 70000\n",
+        2,
+        10,
+        Some("window"),
+        &["between 1 and 65535", "window scaling is not available yet"],
+    );
+    assert_error(
+        "[tcp]\nwindow = 0\n",
+        2,
+        10,
+        Some("window"),
+        &["between 1 and 65535"],
+    );
+    assert_error(
+        "[tcp]\nmsl = \"0s\"\n",
+        2,
+        7,
+        Some("msl"),
+        &["greater than 0"],
+    );
+    assert_error(
+        "[tcp]\nephemeral_ports = \"5000-4000\"\n",
+        2,
+        19,
+        Some("ephemeral_ports"),
+        &["\"first-last\"", "\"5000-4000\""],
+    );
+}
+
+#[test]
+fn rto_min_above_rto_max_in_host_override() {
+    assert_error(
+        "[tcp]\nrto_min = \"2s\"\n[[host]]\nname = \"a\"\ntcp = { rto_max = \"1s\" }\n",
+        5,
+        19,
+        Some("rto_max"),
+        &["`rto_min` (2s) must not be larger than `rto_max` (1s)"],
+    );
+}
+
+// ---- links ----------------------------------------------------------------------------
+
+#[test]
+fn link_to_missing_node() {
+    assert_error(
+        "[[host]]\nname = \"alpha\"\n[[link]]\na = \"alpha\"\nb = \"alpah\"\n",
+        5,
+        5,
+        Some("b"),
+        &[
+            "no host or router named `alpah`",
+            "did you mean `alpha`?",
+            "`alpha`",
+        ],
+    );
+}
+
+#[test]
+fn link_to_itself() {
+    assert_error(
+        "[[host]]\nname = \"a\"\n[[link]]\na = \"a\"\nb = \"a\"\n",
+        5,
+        5,
+        Some("b"),
+        &["two different nodes"],
+    );
+}
+
+#[test]
+fn duplicate_link_in_either_order() {
+    assert_error(
+        &with_base("[[link]]\na = \"b\"\nb = \"a\"\n"),
+        9,
+        5,
+        Some("a"),
+        &[
+            "already a link between `b` and `a` (line 6)",
+            "at most one link",
+        ],
+    );
+}
+
+#[test]
+fn link_values_out_of_range() {
+    assert_error(
+        &with_base("loss = 1.5\n"),
+        8,
+        8,
+        Some("loss"),
+        &["between 0 and 1", "1.5"],
+    );
+    assert_error(
+        &with_base("[link.b_to_a]\ncorrupt = -0.1\n"),
+        9,
+        11,
+        Some("corrupt"),
+        &["between 0 and 1"],
+    );
+    assert_error(
+        &with_base("queue = 0\n"),
+        8,
+        9,
+        Some("queue"),
+        &["at least 1"],
+    );
+}
+
+#[test]
+fn unreachable_host() {
+    assert_error(
+        &with_base("[[host]]\nname = \"c\"\n"),
+        9,
+        8,
+        Some("name"),
+        &["host `c` cannot reach host `a`"],
+    );
+}
+
+// ---- faults -----------------------------------------------------------------------
+
+#[test]
+fn fault_with_missing_host() {
+    assert_error(
+        &with_base("[[fault]]\naction = \"drop\"\nfrom = \"c\"\n"),
+        10,
+        8,
+        Some("from"),
+        &["no host or router named `c`"],
+    );
+}
+
+#[test]
+fn fault_from_a_router() {
+    assert_error(
+        &with_base("[[router]]\nname = \"r\"\n[[fault]]\naction = \"drop\"\nto = \"r\"\n"),
+        12,
+        6,
+        Some("to"),
+        &["`r`, which is a router", "routers run no TCP"],
+    );
+}
+
+#[test]
+fn bad_flags() {
+    assert_error(
+        &with_base("[[fault]]\naction = \"drop\"\nwith_flags = \"FIN,AKC\"\n"),
+        10,
+        14,
+        Some("with_flags"),
+        &[
+            "unknown TCP flags \"FIN,AKC\"",
+            "SYN, FIN, RST, PSH, URG and ACK",
+        ],
+    );
+}
+
+#[test]
+fn nth_must_be_positive() {
+    assert_error(
+        &with_base("[[fault]]\naction = \"duplicate\"\nnth = 0\n"),
+        10,
+        7,
+        Some("nth"),
+        &["at least 1"],
+    );
+}
+
+#[test]
+fn delay_fault_needs_delay() {
+    assert_error(
+        &with_base("[[fault]]\naction = \"delay\"\n"),
+        9,
+        10,
+        Some("delay"),
+        &["a `delay` fault needs the key `delay`"],
+    );
+}
+
+#[test]
+fn fault_end_before_start() {
+    assert_error(
+        &with_base("[[fault]]\naction = \"drop\"\nstart = \"2s\"\nend = \"1s\"\n"),
+        11,
+        7,
+        Some("end"),
+        &["`end` (1s) must be later than `start` (2s)"],
+    );
+}
+
+const PARTITION: &str = "[[fault]]\naction = \"partition\"\nstart = \"1s\"\nend = \"2s\"\n";
+
+#[test]
+fn partition_on_nonexistent_link() {
+    let src = format!(
+        "{BASE}[[host]]\nname = \"c\"\n[[link]]\na = \"b\"\nb = \"c\"\n{PARTITION}a = \"a\"\nb = \"c\"\n"
+    );
+    assert_error(&src, 17, 5, Some("a"), &["no [[link]] between `a` and `c`"]);
+}
+
+#[test]
+fn partition_with_filter_key() {
+    let src = format!("{BASE}{PARTITION}a = \"a\"\nb = \"b\"\nflags = \"SYN\"\n");
+    assert_error(
+        &src,
+        14,
+        9,
+        Some("flags"),
+        &[
+            "key `flags` does not belong in a `partition` fault",
+            "`direction`",
+        ],
+    );
+}
+
+#[test]
+fn segment_fault_with_partition_key() {
+    assert_error(
+        &with_base("[[fault]]\naction = \"drop\"\ndirection = \"both\"\n"),
+        10,
+        13,
+        Some("direction"),
+        &[
+            "key `direction` does not belong in a `drop` fault",
+            "`with_flags`",
+        ],
+    );
+}
+
+#[test]
+fn partition_missing_end_and_bad_direction() {
+    let src =
+        format!("{BASE}[[fault]]\naction = \"partition\"\na = \"a\"\nb = \"b\"\nstart = \"1s\"\n");
+    assert_error(
+        &src,
+        9,
+        10,
+        Some("end"),
+        &["a `partition` fault needs the key `end`"],
+    );
+    let src = format!("{BASE}{PARTITION}a = \"a\"\nb = \"b\"\ndirection = \"up\"\n");
+    assert_error(
+        &src,
+        14,
+        13,
+        Some("direction"),
+        &["\"both\", \"a_to_b\" or \"b_to_a\""],
+    );
+}
+
+// ---- servers and clients ------------------------------------------------------------
+
+#[test]
+fn server_problems() {
+    assert_error(
+        &with_base("[[server]]\nhost = \"x\"\nport = 80\n"),
+        9,
+        8,
+        Some("host"),
+        &["no host or router named `x`"],
+    );
+    assert_error(
+        &with_base("[[server]]\nhost = \"b\"\nport = 80\n[[server]]\nhost = \"b\"\nport = 80\n"),
+        13,
+        8,
+        Some("port"),
+        &["host `b` already has a [[server]] on port 80 (line 10)"],
+    );
+    assert_error(
+        &with_base("[[server]]\nhost = \"b\"\nport = 80\nclose = \"soon\"\n"),
+        11,
+        9,
+        Some("close"),
+        &["\"peer_close\", \"after_reply\" or \"never\""],
+    );
+    assert_error(
+        &with_base("[[server]]\nhost = \"b\"\nport = 80\nbacklog = 0\n"),
+        11,
+        11,
+        Some("backlog"),
+        &["at least 1"],
+    );
+}
+
+#[test]
+fn client_with_missing_host() {
+    assert_error(
+        &with_base("[[client]]\nhost = \"c\"\nconnect = \"b:80\"\n"),
+        9,
+        8,
+        Some("host"),
+        &["no host or router named `c`"],
+    );
+    assert_error(
+        &with_base("[[client]]\nhost = \"a\"\nconnect = \"c:80\"\n"),
+        10,
+        11,
+        Some("connect"),
+        &["no host or router named `c`"],
+    );
+}
+
+#[test]
+fn client_connect_syntax() {
+    assert_error(
+        &with_base("[[client]]\nhost = \"a\"\nconnect = \"b\"\n"),
+        10,
+        11,
+        Some("connect"),
+        &["\"host:port\""],
+    );
+    assert_error(
+        &with_base("[[client]]\nhost = \"a\"\nconnect = \"b:http\"\n"),
+        10,
+        11,
+        Some("connect"),
+        &["from 1 to 65535", "\"http\""],
+    );
+}
+
+#[test]
+fn bad_action() {
+    assert_error(
+        &with_base(
+            "[[client]]\nhost = \"a\"\nconnect = \"b:80\"\nactions = [\"send 10\", \"sned 5\"]\n",
+        ),
+        11,
+        23,
+        Some("actions"),
+        &[
+            "unknown action \"sned 5\"",
+            "\"send N\"",
+            "\"recv_eof\"",
+            "\"abort\"",
+        ],
+    );
+    assert_error(
+        &with_base("[[client]]\nhost = \"a\"\nconnect = \"b:80\"\nactions = [\"wait 5 yr\"]\n"),
+        11,
+        12,
+        Some("actions"),
+        &["expected a duration", "found \"5 yr\""],
+    );
+}
+
+// ---- expects and top level ------------------------------------------------------------
+
+#[test]
+fn expect_with_missing_host() {
+    assert_error(
+        &with_base("[[expect]]\nconn = \"c:80\"\nfinal = \"CLOSED\"\n"),
+        9,
+        8,
+        Some("conn"),
+        &["no host or router named `c`"],
+    );
+}
+
+#[test]
+fn bad_state_name() {
+    assert_error(
+        &with_base("[[expect]]\nconn = \"a\"\nreaches = \"TIME-WAITING\"\n"),
+        10,
+        11,
+        Some("reaches"),
+        &[
+            "unknown TCP state \"TIME-WAITING\"",
+            "SYN_RECEIVED",
+            "FIN_WAIT_2",
+            "TIME_WAIT",
+        ],
+    );
+}
+
+#[test]
+fn state_and_at_go_together() {
+    assert_error(
+        &with_base("[[expect]]\nconn = \"a\"\nstate = \"CLOSED\"\n"),
+        10,
+        9,
+        Some("state"),
+        &["`state` needs `at`"],
+    );
+    assert_error(
+        &with_base("[[expect]]\nconn = \"a\"\nat = \"1s\"\n"),
+        10,
+        6,
+        Some("at"),
+        &["`at` needs `state`"],
+    );
+}
+
+#[test]
+fn expect_without_checks() {
+    assert_error(
+        &with_base("[[expect]]\nconn = \"*\"\n"),
+        9,
+        8,
+        Some("conn"),
+        &["checks nothing"],
+    );
+}
+
+#[test]
+fn top_level_limits() {
+    assert_error(
+        "max_events = 0\n",
+        1,
+        14,
+        Some("max_events"),
+        &["at least 1"],
+    );
+    assert_error(
+        "duration = \"0s\"\n",
+        1,
+        12,
+        Some("duration"),
+        &["greater than 0"],
+    );
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let e = match load_file(Path::new("/nonexistent/dir/sim.toml")) {
+        Ok(_) => panic!("a missing file must be an error"),
+        Err(e) => e,
+    };
+    assert_eq!(e.file, "/nonexistent/dir/sim.toml");
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("error: /nonexistent/dir/sim.toml: cannot read"),
+        "{shown}"
+    );
+}
+
+// ---- a valid scenario ---------------------------------------------------------------
+
+const VALID: &str = r#"
+duration = "10s"
+seed = 7
+
+[tcp]
+mss = 536
+rto_min = "200ms"
+
+[[host]]
+name = "client"
+
+[[host]]
+name = "server"
+addr = "10.0.0.1"
+[host.tcp]
+window = 8192
+rto_min = "300ms"
+
+[[host]]
+name = "other"
+
+[[router]]
+name = "r1"
+
+[[link]]
+a = "client"
+b = "r1"
+delay = "10ms"
+loss = 0.01
+rate = "10Mbps"
+[link.b_to_a]
+delay = "20ms"
+
+[[link]]
+a = "r1"
+b = "server"
+a_to_b = { queue = 5 }
+
+[[link]]
+a = "other"
+b = "r1"
+
+[[fault]]
+action = "drop"
+from = "client"
+with_flags = "FIN"
+nth = 1
+
+[[fault]]
+name = "cut"
+action = "partition"
+a = "server"
+b = "r1"
+direction = "a_to_b"
+start = "1s"
+end = "2s"
+
+[[server]]
+host = "server"
+port = 80
+reply = 1000
+close = "after_reply"
+
+[[client]]
+host = "client"
+connect = "server:80"
+start = "100ms"
+actions = ["send 500", "recv 1000", "wait 1.5ms", "recv_eof", "close"]
+
+[[client]]
+host = "other"
+connect = "server:81"
+
+[[expect]]
+conn = "client"
+reaches = "ESTABLISHED"
+final = "time-wait"
+
+[[expect]]
+conn = "server:80"
+state = "CLOSED"
+at = "5s"
+delivered = 500
+
+[[expect]]
+conn = "*"
+never = "CLOSING"
+"#;
+
+#[test]
+fn valid_scenario_resolves() {
+    let s = load_str(VALID, "valid.toml").expect("valid scenario");
+    assert_eq!(s.origin, "valid.toml");
+    assert_eq!(
+        (s.duration, s.seed, s.max_events),
+        (Some(10 * SECOND), Some(7), 50_000_000)
+    );
+
+    // Nodes: hosts in order, then routers; addresses skip the explicit 10.0.0.1.
+    let names: Vec<&str> = s.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["client", "server", "other", "r1"]);
+    let host = |i: usize| match &s.nodes[i].kind {
+        NodeKind::Host { addr, tcp } => (*addr, tcp.clone()),
+        NodeKind::Router => panic!("node {i} should be a host"),
+    };
+    assert_eq!(host(0).0, 0x0A00_0002);
+    assert_eq!(host(1).0, 0x0A00_0001);
+    assert_eq!(host(2).0, 0x0A00_0003);
+    assert!(matches!(s.nodes[3].kind, NodeKind::Router));
+
+    // TCP: defaults <- [tcp] <- [host.tcp], key by key.
+    let global = Config {
+        mss: 536,
+        rto_min: 200 * MS,
+        ..Config::default()
+    };
+    assert_eq!(host(0).1, global);
+    assert_eq!(
+        host(1).1,
+        Config {
+            window: 8192,
+            rto_min: 300 * MS,
+            ..global.clone()
+        }
+    );
+
+    // Links: defaults <- both <- per direction.
+    let base = LinkParams {
+        queue: 100,
+        reorder_delay: 10 * MS,
+        ..LinkParams::default()
+    };
+    let l0 = &s.links[0];
+    assert_eq!((l0.a, l0.b), (0, 3));
+    let both = LinkParams {
+        delay: 10 * MS,
+        loss: 0.01,
+        rate_bps: Some(10_000_000),
+        ..base.clone()
+    };
+    assert_eq!(l0.a_to_b, both);
+    assert_eq!(
+        l0.b_to_a,
+        LinkParams {
+            delay: 20 * MS,
+            ..both
+        }
+    );
+    assert_eq!(
+        s.links[1].a_to_b,
+        LinkParams {
+            queue: 5,
+            ..base.clone()
+        }
+    );
+    assert_eq!(s.links[1].b_to_a, base);
+
+    // Faults: default name, filter, and partition direction mapped onto the link's ends.
+    assert_eq!(s.faults[0].name, "fault#1");
+    match &s.faults[0].kind {
+        FaultKind::Segment {
+            action,
+            filter,
+            nth,
+        } => {
+            assert_eq!(*action, SegmentAction::Drop);
+            assert_eq!(filter.from, Some(0));
+            assert_eq!(filter.flags_all, Some(Flags::FIN));
+            assert_eq!(*nth, Some(1));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(s.faults[1].name, "cut");
+    match s.faults[1].kind {
+        FaultKind::Partition {
+            link,
+            a_to_b,
+            b_to_a,
+            start,
+            end,
+        } => {
+            // The fault's server→r1 is the link's b→a.
+            assert_eq!((link, a_to_b, b_to_a), (1, false, true));
+            assert_eq!((start, end), (SECOND, 2 * SECOND));
+        }
+        ref other => panic!("unexpected {other:?}"),
+    }
+
+    let server = &s.servers[0];
+    assert_eq!(
+        (server.host, server.port, server.backlog, server.reply),
+        (1, 80, 128, 1000)
+    );
+    assert_eq!(server.close, ServerClose::AfterReply);
+
+    let c = &s.clients[0];
+    assert_eq!(
+        (c.host, c.remote, c.remote_port, c.start),
+        (0, 1, 80, 100 * MS)
+    );
+    assert_eq!(
+        c.actions,
+        [
+            Action::Send(500),
+            Action::Recv(1000),
+            Action::Wait(1_500_000),
+            Action::RecvEof,
+            Action::Close
+        ]
+    );
+    // A port without a server is allowed: it demonstrates RST from a closed port.
+    assert_eq!((s.clients[1].remote, s.clients[1].remote_port), (1, 81));
+    assert_eq!(s.clients[1].start, 0);
+
+    let e = &s.expects;
+    assert_eq!(e[0].conn, ConnSelector::Host(0));
+    assert_eq!(
+        e[0].checks,
+        [
+            Check::Reaches(State::Established),
+            Check::Final(State::TimeWait)
+        ]
+    );
+    assert_eq!(e[1].conn, ConnSelector::HostPort(1, 80));
+    assert_eq!(e[1].conn_text, "server:80");
+    assert_eq!(
+        e[1].checks,
+        [
+            Check::Delivered(500),
+            Check::StateAt(State::Closed, 5 * SECOND)
+        ]
+    );
+    assert_eq!(e[2].conn, ConnSelector::All);
+    let line = VALID
+        .lines()
+        .position(|l| l == "conn = \"*\"")
+        .map(|i| i + 1);
+    assert_eq!(Some(e[2].line), line);
+}
+
+#[test]
+fn single_host_needs_no_link() {
+    let s = load_str("[[host]]\nname = \"solo\"\n", "<string>").expect("valid");
+    assert_eq!(s.nodes.len(), 1);
+    assert_eq!(s.max_events, 50_000_000);
+}
+
+// ---- no input makes the loader panic ----------------------------------------------------
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Cuts `VALID` at char boundaries near `at` and splices `insert` in.
+    fn splice(at: usize, len: usize, insert: &str) -> String {
+        let chars: Vec<char> = VALID.chars().collect();
+        let at = at % chars.len();
+        let end = (at + len).min(chars.len());
+        chars[..at]
+            .iter()
+            .chain(insert.chars().collect::<Vec<_>>().iter())
+            .chain(chars[end..].iter())
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text(src in "\\PC*") {
+            if let Err(e) = load_str(&src, "p.toml") {
+                let _ = e.to_string();
+            }
+        }
+
+        #[test]
+        fn damaged_valid_scenario(at in 0usize..4000, len in 0usize..40, insert in "[\\PC\n]{0,12}") {
+            let src = splice(at, len, &insert);
+            if let Err(e) = load_str(&src, "p.toml") {
+                prop_assert!(e.line >= 1, "{}", e);
+                let _ = e.to_string();
+            }
+        }
+    }
+}
+
+#[test]
+fn documented_example_loads() {
+    let doc = include_str!("../docs/scenario-format.md");
+    let example = doc
+        .split("### Complete example")
+        .nth(1)
+        .and_then(|rest| rest.split("```toml\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("the reference ends with a TOML example");
+    if let Err(e) = load_str(example, "docs/scenario-format.md") {
+        panic!("{e}");
+    }
+}
