@@ -47,7 +47,11 @@ fn failure(check: Check, r: &ConnRecord) -> Option<String> {
     match check {
         Check::Reaches(s) if !entered(s) => Some(format!("never reached {s}")),
         Check::Never(s) if entered(s) => {
-            let t = r.history.iter().find(|&&(_, st)| st == s).map_or(0, |&(t, _)| t);
+            let t = r
+                .history
+                .iter()
+                .find(|&&(_, st)| st == s)
+                .map_or(0, |&(t, _)| t);
             Some(format!("entered {s} at {}", time(t)))
         }
         Check::Final(s) if r.final_state() != s => Some(format!("ended in {}", r.final_state())),
@@ -66,17 +70,27 @@ fn failure(check: Check, r: &ConnRecord) -> Option<String> {
 pub fn evaluate(sc: &Scenario, outcome: &Outcome, names: &Names) -> Vec<ExpectResult> {
     let mut results = Vec::new();
     for e in &sc.expects {
-        let matching: Vec<&ConnRecord> = outcome.conns.iter().filter(|r| selects(e.conn, r)).collect();
+        let matching: Vec<&ConnRecord> = outcome
+            .conns
+            .iter()
+            .filter(|r| selects(e.conn, r))
+            .collect();
         for &check in &e.checks {
             let failures = if matching.is_empty() {
                 vec![format!("no connection matches `{}`", e.conn_text)]
             } else {
                 matching
                     .iter()
-                    .filter_map(|r| failure(check, r).map(|why| format!("{}: {why}", names.endpoint(r.local))))
+                    .filter_map(|r| {
+                        failure(check, r).map(|why| format!("{}: {why}", names.endpoint(r.local)))
+                    })
                     .collect()
             };
-            results.push(ExpectResult { line: e.line, what: format!("{} {}", e.conn_text, describe(check)), failures });
+            results.push(ExpectResult {
+                line: e.line,
+                what: format!("{} {}", e.conn_text, describe(check)),
+                failures,
+            });
         }
     }
     results

@@ -43,7 +43,11 @@ use trace::{Event, Names, TextRenderer};
 pub fn run(sc: &Scenario, seed: u64, until: Option<u64>, sink: &mut dyn FnMut(&Event)) -> Report {
     let outcome = sim::run(sc, seed, until, sink);
     let expectations = expect::evaluate(sc, &outcome, &Names::new(sc));
-    Report { seed, outcome, expectations }
+    Report {
+        seed,
+        outcome,
+        expectations,
+    }
 }
 
 /// A finished run with its events kept.
@@ -66,5 +70,9 @@ pub fn transcript(sc: &Scenario, seed: u64) -> Run {
         text.push('\n');
     }
     text.push_str(&report.summary_text(&names));
-    Run { events, text, report }
+    Run {
+        events,
+        text,
+        report,
+    }
 }

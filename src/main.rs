@@ -78,7 +78,10 @@ fn main() -> ExitCode {
     let wall = started.elapsed();
     let _ = match cli.format {
         Format::Text => write!(out, "{}", report.summary_text(&names)),
-        Format::Json => report.summary_json(&names).iter().try_for_each(|v| writeln!(out, "{v}")),
+        Format::Json => report
+            .summary_json(&names)
+            .iter()
+            .try_for_each(|v| writeln!(out, "{v}")),
     };
     let _ = out.flush();
     if cli.stats {

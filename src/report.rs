@@ -29,10 +29,20 @@ impl Report {
             .expectations
             .iter()
             .filter(|e| !e.passed())
-            .map(|e| format!("expectation at line {} failed: {}: {}", e.line, e.what, e.failures.join("; ")))
+            .map(|e| {
+                format!(
+                    "expectation at line {} failed: {}: {}",
+                    e.line,
+                    e.what,
+                    e.failures.join("; ")
+                )
+            })
             .collect();
         if self.outcome.integrity_failures > 0 {
-            out.push(format!("integrity check failed {} times", self.outcome.integrity_failures));
+            out.push(format!(
+                "integrity check failed {} times",
+                self.outcome.integrity_failures
+            ));
         }
         if self.outcome.budget_exhausted {
             out.push("the event budget ran out before the run finished".into());
@@ -43,7 +53,12 @@ impl Report {
     pub fn summary_text(&self, n: &Names) -> String {
         let o = &self.outcome;
         let mut s = String::new();
-        let _ = writeln!(s, "--- summary: seed {}, ended at {} ---", self.seed, time(o.end_time));
+        let _ = writeln!(
+            s,
+            "--- summary: seed {}, ended at {} ---",
+            self.seed,
+            time(o.end_time)
+        );
         let _ = writeln!(s, "connections:");
         for r in &o.conns {
             let st = &r.stats;
@@ -88,7 +103,11 @@ impl Report {
         }
         let held = self.expectations.iter().filter(|e| e.passed()).count();
         let verdict = if self.passed() { "PASS" } else { "FAIL" };
-        let _ = writeln!(s, "result: {verdict} ({held} of {} expectations held)", self.expectations.len());
+        let _ = writeln!(
+            s,
+            "result: {verdict} ({held} of {} expectations held)",
+            self.expectations.len()
+        );
         s
     }
 

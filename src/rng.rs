@@ -31,10 +31,22 @@ mod tests {
 
     #[test]
     fn same_label_same_stream_other_label_differs() {
-        let a: Vec<u32> = (0..4).map(|_| 0).scan(stream(7, "link:a>b"), |r, _: u32| Some(r.random())).collect();
-        let b: Vec<u32> = (0..4).map(|_| 0).scan(stream(7, "link:a>b"), |r, _: u32| Some(r.random())).collect();
-        let c: Vec<u32> = (0..4).map(|_| 0).scan(stream(7, "link:b>a"), |r, _: u32| Some(r.random())).collect();
-        let d: Vec<u32> = (0..4).map(|_| 0).scan(stream(8, "link:a>b"), |r, _: u32| Some(r.random())).collect();
+        let a: Vec<u32> = (0..4)
+            .map(|_| 0)
+            .scan(stream(7, "link:a>b"), |r, _: u32| Some(r.random()))
+            .collect();
+        let b: Vec<u32> = (0..4)
+            .map(|_| 0)
+            .scan(stream(7, "link:a>b"), |r, _: u32| Some(r.random()))
+            .collect();
+        let c: Vec<u32> = (0..4)
+            .map(|_| 0)
+            .scan(stream(7, "link:b>a"), |r, _: u32| Some(r.random()))
+            .collect();
+        let d: Vec<u32> = (0..4)
+            .map(|_| 0)
+            .scan(stream(8, "link:a>b"), |r, _: u32| Some(r.random()))
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);

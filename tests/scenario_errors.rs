@@ -1002,14 +1002,14 @@ mod never_panics {
 
 #[test]
 fn documented_example_loads() {
-    let doc = include_str!("../docs/scenario-format.md");
+    let doc = include_str!("../README.md");
     let example = doc
         .split("### Complete example")
         .nth(1)
         .and_then(|rest| rest.split("```toml\n").nth(1))
         .and_then(|rest| rest.split("```").next())
         .expect("the reference ends with a TOML example");
-    if let Err(e) = load_str(example, "docs/scenario-format.md") {
+    if let Err(e) = load_str(example, "README.md") {
         panic!("{e}");
     }
 }

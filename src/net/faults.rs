@@ -31,9 +31,17 @@ impl FaultChain {
             .iter()
             .enumerate()
             .filter_map(|(i, f)| match &f.kind {
-                FaultKind::Segment { action, filter, nth } => {
-                    Some(Rule { index: i as u32, action: *action, filter: filter.clone(), nth: *nth, matched: 0 })
-                }
+                FaultKind::Segment {
+                    action,
+                    filter,
+                    nth,
+                } => Some(Rule {
+                    index: i as u32,
+                    action: *action,
+                    filter: filter.clone(),
+                    nth: *nth,
+                    matched: 0,
+                }),
                 FaultKind::Partition { .. } => None,
             })
             .collect();
@@ -41,7 +49,13 @@ impl FaultChain {
     }
 
     /// First rule whose filter matches and whose `nth` (if any) is reached decides.
-    pub fn verdict(&mut self, now: u64, seg: &Segment, from: NodeId, to: Option<NodeId>) -> Verdict {
+    pub fn verdict(
+        &mut self,
+        now: u64,
+        seg: &Segment,
+        from: NodeId,
+        to: Option<NodeId>,
+    ) -> Verdict {
         for rule in &mut self.rules {
             if !matches(&rule.filter, now, seg, from, to) {
                 continue;
@@ -58,7 +72,8 @@ impl FaultChain {
 fn matches(f: &SegmentFilter, now: u64, seg: &Segment, from: NodeId, to: Option<NodeId>) -> bool {
     f.from.is_none_or(|h| h == from)
         && f.to.is_none_or(|h| Some(h) == to)
-        && f.port.is_none_or(|p| p == seg.src.port || p == seg.dst.port)
+        && f.port
+            .is_none_or(|p| p == seg.src.port || p == seg.dst.port)
         && f.src_port.is_none_or(|p| p == seg.src.port)
         && f.dst_port.is_none_or(|p| p == seg.dst.port)
         && f.flags_exact.is_none_or(|fl| fl == seg.flags)
@@ -74,20 +89,48 @@ mod tests {
     use crate::tcp::Flags;
 
     fn fault(filter: SegmentFilter, nth: Option<u32>) -> Fault {
-        Fault { name: "f".into(), kind: FaultKind::Segment { action: SegmentAction::Drop, filter, nth } }
+        Fault {
+            name: "f".into(),
+            kind: FaultKind::Segment {
+                action: SegmentAction::Drop,
+                filter,
+                nth,
+            },
+        }
     }
 
     #[test]
     fn nth_match_of_flag_filter() {
-        let filter = SegmentFilter { flags_all: Some(Flags::FIN), from: Some(1), ..Default::default() };
+        let filter = SegmentFilter {
+            flags_all: Some(Flags::FIN),
+            from: Some(1),
+            ..Default::default()
+        };
         let mut chain = FaultChain::new(&[fault(filter, Some(2))]);
-        let fin = Segment { flags: Flags::FIN | Flags::ACK, ..Default::default() };
-        let ack = Segment { flags: Flags::ACK, ..Default::default() };
+        let fin = Segment {
+            flags: Flags::FIN | Flags::ACK,
+            ..Default::default()
+        };
+        let ack = Segment {
+            flags: Flags::ACK,
+            ..Default::default()
+        };
         assert_eq!(chain.verdict(0, &fin, 1, Some(0)), Verdict::Pass);
         assert_eq!(chain.verdict(0, &ack, 1, Some(0)), Verdict::Pass);
-        assert_eq!(chain.verdict(0, &fin, 0, Some(1)), Verdict::Pass, "other source");
-        assert_eq!(chain.verdict(0, &fin, 1, Some(0)), Verdict::Act(SegmentAction::Drop, 0));
-        assert_eq!(chain.verdict(0, &fin, 1, Some(0)), Verdict::Pass, "only the 2nd");
+        assert_eq!(
+            chain.verdict(0, &fin, 0, Some(1)),
+            Verdict::Pass,
+            "other source"
+        );
+        assert_eq!(
+            chain.verdict(0, &fin, 1, Some(0)),
+            Verdict::Act(SegmentAction::Drop, 0)
+        );
+        assert_eq!(
+            chain.verdict(0, &fin, 1, Some(0)),
+            Verdict::Pass,
+            "only the 2nd"
+        );
     }
 
     #[test]
@@ -100,8 +143,15 @@ mod tests {
             ..Default::default()
         };
         let mut chain = FaultChain::new(&[fault(filter, None)]);
-        let ack = Segment { flags: Flags::ACK, ..Default::default() };
-        let data = Segment { flags: Flags::ACK, len: 5, ..Default::default() };
+        let ack = Segment {
+            flags: Flags::ACK,
+            ..Default::default()
+        };
+        let data = Segment {
+            flags: Flags::ACK,
+            len: 5,
+            ..Default::default()
+        };
         assert_eq!(chain.verdict(5, &ack, 0, None), Verdict::Pass);
         assert_eq!(chain.verdict(15, &data, 0, None), Verdict::Pass);
         assert!(matches!(chain.verdict(15, &ack, 0, None), Verdict::Act(..)));

@@ -41,8 +41,20 @@ pub struct LinkDir {
 
 impl LinkDir {
     pub fn new(from: u32, to: u32, params: LinkParams, rng: ChaCha8Rng) -> Self {
-        let cap = if params.rate_bps.is_some() { params.queue as usize } else { 0 };
-        LinkDir { from, to, params, rng, down_by: None, queue: VecDeque::with_capacity(cap), stats: LinkStats::default() }
+        let cap = if params.rate_bps.is_some() {
+            params.queue as usize
+        } else {
+            0
+        };
+        LinkDir {
+            from,
+            to,
+            params,
+            rng,
+            down_by: None,
+            queue: VecDeque::with_capacity(cap),
+            stats: LinkStats::default(),
+        }
     }
 
     fn chance(&mut self, p: f64) -> bool {
@@ -52,7 +64,13 @@ impl LinkDir {
     /// Decides what happens to a segment of `wire_len` bytes entering now.
     pub fn pass(&mut self, now: u64, wire_len: u32) -> Passage {
         let mut fate = Fate::default();
-        let dropped = |cause| Passage { fate: Fate { dropped: Some(cause), ..Fate::default() }, arrivals: [None; 2] };
+        let dropped = |cause| Passage {
+            fate: Fate {
+                dropped: Some(cause),
+                ..Fate::default()
+            },
+            arrivals: [None; 2],
+        };
         if let Some(f) = self.down_by {
             self.stats.dropped += 1;
             return dropped(Cause::LinkDown(f));
@@ -97,6 +115,10 @@ impl LinkDir {
     }
 
     fn jitter(&mut self) -> u64 {
-        if self.params.jitter == 0 { 0 } else { self.rng.random_range(0..=self.params.jitter) }
+        if self.params.jitter == 0 {
+            0
+        } else {
+            self.rng.random_range(0..=self.params.jitter)
+        }
     }
 }

@@ -36,7 +36,12 @@ impl Network {
             for (from, to, params) in [(l.a, l.b, &l.a_to_b), (l.b, l.a, &l.b_to_a)] {
                 let label = format!("link:{}>{}", sc.nodes[from].name, sc.nodes[to].name);
                 out[from].push(dirs.len() as u32);
-                dirs.push(LinkDir::new(from as u32, to as u32, params.clone(), rng::stream(seed, &label)));
+                dirs.push(LinkDir::new(
+                    from as u32,
+                    to as u32,
+                    params.clone(),
+                    rng::stream(seed, &label),
+                ));
             }
         }
         let addr_node = sc
@@ -48,8 +53,16 @@ impl Network {
                 NodeKind::Router => None,
             })
             .collect();
-        let mut net = Network { dirs, out, tables: Vec::new(), addr_node, faults: FaultChain::new(&sc.faults) };
-        net.tables = (0..n).map(|s| (net.out[s].len() > 1).then(|| net.first_hops(s))).collect();
+        let mut net = Network {
+            dirs,
+            out,
+            tables: Vec::new(),
+            addr_node,
+            faults: FaultChain::new(&sc.faults),
+        };
+        net.tables = (0..n)
+            .map(|s| (net.out[s].len() > 1).then(|| net.first_hops(s)))
+            .collect();
         net
     }
 

@@ -13,21 +13,41 @@ use crate::net::{Network, Verdict};
 use crate::rng;
 use crate::scenario::model::{Action, FaultKind, NodeKind, Scenario, SegmentAction, ServerClose};
 use crate::tcp::closed::{ListenVerdict, listen_verdict, reset_for};
-use crate::tcp::{Config, ConnEvent, ConnStats, Connection, Endpoint, Segment, SendBuffer, Seq, State, Tag};
+use crate::tcp::{
+    Config, ConnEvent, ConnStats, Connection, Endpoint, Segment, SendBuffer, Seq, State, Tag,
+};
 use crate::trace::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, TimerEvent};
 
 /// What the scheduler holds.
 #[derive(Debug, Clone, Copy)]
 enum Ev {
     /// A segment reaches a node at the far end of a link.
-    Arrive { node: u32, seg: Segment, corrupt: bool },
+    Arrive {
+        node: u32,
+        seg: Segment,
+        corrupt: bool,
+    },
     /// A segment held back by a delay fault enters the network from its host.
-    Enter { node: u32, seg: Segment },
+    Enter {
+        node: u32,
+        seg: Segment,
+    },
     /// A connection's deadline; stale when `generation` no longer matches.
-    ConnTimer { conn: u32, generation: u32 },
-    ClientStart { client: u32 },
-    AppWake { conn: u32 },
-    LinkState { dir: u32, fault: u32, up: bool },
+    ConnTimer {
+        conn: u32,
+        generation: u32,
+    },
+    ClientStart {
+        client: u32,
+    },
+    AppWake {
+        conn: u32,
+    },
+    LinkState {
+        dir: u32,
+        fault: u32,
+        up: bool,
+    },
 }
 
 /// What a connection left behind, kept for the summary and the expectations.
@@ -49,7 +69,11 @@ impl ConnRecord {
 
     /// State at virtual time `t` (CLOSED before the first change).
     pub fn state_at(&self, t: u64) -> State {
-        self.history.iter().take_while(|&&(at, _)| at <= t).last().map_or(State::Closed, |&(_, s)| s)
+        self.history
+            .iter()
+            .take_while(|&&(at, _)| at <= t)
+            .last()
+            .map_or(State::Closed, |&(_, s)| s)
     }
 }
 
@@ -167,19 +191,55 @@ impl<'a> World<'a> {
         for (i, s) in self.sc.servers.iter().enumerate() {
             let addr = self.host(s.host as u32).addr;
             let ep = Endpoint { addr, port: s.port };
-            self.listeners.insert(ep, Listener { server: i as u32, pending: 0 });
-            *self.host_mut(s.host as u32).ports.entry(s.port).or_default() += 1;
-            self.emit(EventKind::App { host: s.host as u32, conn: None, what: AppEvent::Listen { port: s.port } });
+            self.listeners.insert(
+                ep,
+                Listener {
+                    server: i as u32,
+                    pending: 0,
+                },
+            );
+            *self
+                .host_mut(s.host as u32)
+                .ports
+                .entry(s.port)
+                .or_default() += 1;
+            self.emit(EventKind::App {
+                host: s.host as u32,
+                conn: None,
+                what: AppEvent::Listen { port: s.port },
+            });
         }
         for (i, c) in self.sc.clients.iter().enumerate() {
-            self.queue.push(c.start, Ev::ClientStart { client: i as u32 });
+            self.queue
+                .push(c.start, Ev::ClientStart { client: i as u32 });
         }
         for (i, f) in self.sc.faults.iter().enumerate() {
-            if let FaultKind::Partition { link, a_to_b, b_to_a, start, end } = f.kind {
+            if let FaultKind::Partition {
+                link,
+                a_to_b,
+                b_to_a,
+                start,
+                end,
+            } = f.kind
+            {
                 for (dir, on) in [(2 * link as u32, a_to_b), (2 * link as u32 + 1, b_to_a)] {
                     if on {
-                        self.queue.push(start, Ev::LinkState { dir, fault: i as u32, up: false });
-                        self.queue.push(end, Ev::LinkState { dir, fault: i as u32, up: true });
+                        self.queue.push(
+                            start,
+                            Ev::LinkState {
+                                dir,
+                                fault: i as u32,
+                                up: false,
+                            },
+                        );
+                        self.queue.push(
+                            end,
+                            Ev::LinkState {
+                                dir,
+                                fault: i as u32,
+                                up: true,
+                            },
+                        );
                     }
                 }
             }
@@ -194,10 +254,14 @@ impl<'a> World<'a> {
                 break;
             }
             if self.stats.events >= self.sc.max_events {
-                self.emit(EventKind::Budget { limit: self.sc.max_events });
+                self.emit(EventKind::Budget {
+                    limit: self.sc.max_events,
+                });
                 return true;
             }
-            let Some((t, ev)) = self.queue.pop() else { break };
+            let Some((t, ev)) = self.queue.pop() else {
+                break;
+            };
             self.now = t;
             self.stats.events += 1;
             self.dispatch(ev);
@@ -231,7 +295,12 @@ impl<'a> World<'a> {
                 let d = self.net.dir_mut(dir);
                 d.down_by = if up { None } else { Some(fault) };
                 let (from, to) = (d.from, d.to);
-                self.emit(EventKind::Link { from, to, up, fault });
+                self.emit(EventKind::Link {
+                    from,
+                    to,
+                    up,
+                    fault,
+                });
             }
         }
     }
@@ -249,40 +318,77 @@ impl<'a> World<'a> {
     }
 
     /// A host sends a segment: the fault chain decides first, then the first link.
+    /// Fault drops and duplicates count in the first link direction's statistics.
     fn transmit(&mut self, node: u32, seg: Segment) {
         let dst = self.net.node_of_addr(seg.dst.addr);
-        match self.net.faults.verdict(self.now, &seg, node as usize, dst.map(|d| d as usize)) {
+        let first = dst.and_then(|d| self.net.next_dir(node, d));
+        let to = first.map_or(node, |d| self.net.dir(d).to);
+        match self
+            .net
+            .faults
+            .verdict(self.now, &seg, node as usize, dst.map(|d| d as usize))
+        {
             Verdict::Pass => self.route_from(node, seg, Fate::default(), true),
             Verdict::Act(SegmentAction::Drop, f) => {
-                let fate = Fate { dropped: Some(Cause::Fault(f)), ..Fate::default() };
-                let to = self.first_hop_to(node, dst);
-                self.emit(EventKind::Segment { seg, from: node, to, fate });
+                if let Some(d) = first {
+                    self.net.dir_mut(d).stats.dropped += 1;
+                }
+                let fate = Fate {
+                    dropped: Some(Cause::Fault(f)),
+                    ..Fate::default()
+                };
+                self.emit(EventKind::Segment {
+                    seg,
+                    from: node,
+                    to,
+                    fate,
+                });
             }
             Verdict::Act(SegmentAction::Delay(d), f) => {
-                let fate = Fate { delayed: Some((d, Cause::Fault(f))), ..Fate::default() };
-                let to = self.first_hop_to(node, dst);
-                self.emit(EventKind::Segment { seg, from: node, to, fate });
+                let fate = Fate {
+                    delayed: Some((d, Cause::Fault(f))),
+                    ..Fate::default()
+                };
+                self.emit(EventKind::Segment {
+                    seg,
+                    from: node,
+                    to,
+                    fate,
+                });
                 self.queue.push(self.now + d, Ev::Enter { node, seg });
             }
             Verdict::Act(SegmentAction::Duplicate, f) => {
-                let fate = Fate { duplicated: Some(Cause::Fault(f)), ..Fate::default() };
+                if let Some(d) = first {
+                    self.net.dir_mut(d).stats.duplicated += 1;
+                }
+                let fate = Fate {
+                    duplicated: Some(Cause::Fault(f)),
+                    ..Fate::default()
+                };
                 self.route_from(node, seg, fate, true);
                 self.route_from(node, seg, Fate::default(), false);
             }
         }
     }
 
-    fn first_hop_to(&self, node: u32, dst: Option<u32>) -> u32 {
-        dst.and_then(|d| self.net.next_dir(node, d)).map_or(node, |d| self.net.dir(d).to)
-    }
-
     /// Puts `seg` on the next link from `node` towards its destination. `extra` is what a
     /// fault already did to it; the event is emitted when `always` or when anything happened.
     fn route_from(&mut self, node: u32, seg: Segment, extra: Fate, always: bool) {
-        let dir = self.net.node_of_addr(seg.dst.addr).and_then(|d| self.net.next_dir(node, d));
+        let dir = self
+            .net
+            .node_of_addr(seg.dst.addr)
+            .and_then(|d| self.net.next_dir(node, d));
         let Some(dir) = dir else {
-            let fate = Fate { dropped: Some(Cause::NoRoute), ..Fate::default() };
-            self.emit(EventKind::Segment { seg, from: node, to: node, fate });
+            let fate = Fate {
+                dropped: Some(Cause::NoRoute),
+                ..Fate::default()
+            };
+            self.emit(EventKind::Segment {
+                seg,
+                from: node,
+                to: node,
+                fate,
+            });
             return;
         };
         let passage = self.net.dir_mut(dir).pass(self.now, seg.wire_len());
@@ -294,21 +400,37 @@ impl<'a> World<'a> {
         }
         let to = self.net.dir(dir).to;
         if always || !fate.is_pass() {
-            self.emit(EventKind::Segment { seg, from: node, to, fate });
+            self.emit(EventKind::Segment {
+                seg,
+                from: node,
+                to,
+                fate,
+            });
         }
         for at in passage.arrivals.into_iter().flatten() {
-            self.queue.push(at, Ev::Arrive { node: to, seg, corrupt: fate.corrupted });
+            self.queue.push(
+                at,
+                Ev::Arrive {
+                    node: to,
+                    seg,
+                    corrupt: fate.corrupted,
+                },
+            );
         }
     }
 
     // ----- hosts ------------------------------------------------------------------------
 
     fn host(&self, node: u32) -> &HostState {
-        self.hosts[node as usize].as_ref().expect("scenario validation guarantees a host")
+        self.hosts[node as usize]
+            .as_ref()
+            .expect("scenario validation guarantees a host")
     }
 
     fn host_mut(&mut self, node: u32) -> &mut HostState {
-        self.hosts[node as usize].as_mut().expect("scenario validation guarantees a host")
+        self.hosts[node as usize]
+            .as_mut()
+            .expect("scenario validation guarantees a host")
     }
 
     /// A segment for this host: its connection, else a listener, else the CLOSED rules.
@@ -328,7 +450,11 @@ impl<'a> World<'a> {
                     let server = listener.server;
                     if listener.pending >= self.sc.servers[server as usize].backlog {
                         let what = AppEvent::BacklogFull { port: seg.dst.port };
-                        self.emit(EventKind::App { host: node, conn: None, what });
+                        self.emit(EventKind::App {
+                            host: node,
+                            conn: None,
+                            what,
+                        });
                         return;
                     }
                     self.accept(node, server, seg);
@@ -350,22 +476,45 @@ impl<'a> World<'a> {
         if let Some(l) = self.listeners.get_mut(&syn.dst) {
             l.pending += 1;
         }
-        self.add_conn(node, tcp, App::Server { server, replied: false }, Some(syn.dst));
+        self.add_conn(
+            node,
+            tcp,
+            App::Server {
+                server,
+                replied: false,
+            },
+            Some(syn.dst),
+        );
     }
 
     fn start_client(&mut self, client: u32) {
         let c = &self.sc.clients[client as usize];
         let node = c.host as u32;
-        let remote = Endpoint { addr: self.host(c.remote as u32).addr, port: c.remote_port };
+        let remote = Endpoint {
+            addr: self.host(c.remote as u32).addr,
+            port: c.remote_port,
+        };
         let addr = self.host(node).addr;
         let port = match c.local_port {
-            Some(p) if !self.tuples.contains_key(&(Endpoint { addr, port: p }, remote)) => Some(p),
+            Some(p)
+                if !self
+                    .tuples
+                    .contains_key(&(Endpoint { addr, port: p }, remote)) =>
+            {
+                Some(p)
+            }
             Some(_) => None,
             None => self.ephemeral_port(node),
         };
         let Some(port) = port else {
-            let what = AppEvent::PortUnavailable { port: c.local_port.unwrap_or(0) };
-            self.emit(EventKind::App { host: node, conn: None, what });
+            let what = AppEvent::PortUnavailable {
+                port: c.local_port.unwrap_or(0),
+            };
+            self.emit(EventKind::App {
+                host: node,
+                conn: None,
+                what,
+            });
             return;
         };
         let id = self.slots.len() as u32;
@@ -374,9 +523,27 @@ impl<'a> World<'a> {
         let iss = Seq(host.isn_rng.random());
         let local = Endpoint { addr, port };
         let tcp = Connection::connect(now, local, remote, iss, &host.cfg, stream_of(id));
-        let conn = ConnRef { id, host: node, local, remote };
-        self.emit(EventKind::App { host: node, conn: Some(conn), what: AppEvent::Connect });
-        self.add_conn(node, tcp, App::Client { client, step: 0, wait: Wait::Established }, None);
+        let conn = ConnRef {
+            id,
+            host: node,
+            local,
+            remote,
+        };
+        self.emit(EventKind::App {
+            host: node,
+            conn: Some(conn),
+            what: AppEvent::Connect,
+        });
+        self.add_conn(
+            node,
+            tcp,
+            App::Client {
+                client,
+                step: 0,
+                wait: Wait::Established,
+            },
+            None,
+        );
     }
 
     /// The next free port of the host's ephemeral range, scanning on from the last one.
@@ -400,7 +567,14 @@ impl<'a> World<'a> {
         *self.host_mut(node).ports.entry(local.port).or_default() += 1;
         self.tuples.insert((local, remote), id);
         self.stats.connections += 1;
-        let record = ConnRecord { host: node, local, remote, history: Vec::new(), stats: ConnStats::default(), eof: false };
+        let record = ConnRecord {
+            host: node,
+            local,
+            remote,
+            history: Vec::new(),
+            stats: ConnStats::default(),
+            eof: false,
+        };
         self.slots.push(Slot {
             tcp: Some(tcp),
             sent: None,
@@ -418,7 +592,12 @@ impl<'a> World<'a> {
 
     fn conn_ref(&self, id: u32) -> ConnRef {
         let r = &self.slots[id as usize].record;
-        ConnRef { id, host: r.host, local: r.local, remote: r.remote }
+        ConnRef {
+            id,
+            host: r.host,
+            local: r.local,
+            remote: r.remote,
+        }
     }
 
     /// Drains a connection's outputs until it is quiet: events first (they may make the
@@ -427,8 +606,7 @@ impl<'a> World<'a> {
         let mut segs = std::mem::take(&mut self.seg_scratch);
         let mut evs = std::mem::take(&mut self.ev_scratch);
         let node = self.slots[id as usize].host;
-        loop {
-            let Some(tcp) = self.slots[id as usize].tcp.as_mut() else { break };
+        while let Some(tcp) = self.slots[id as usize].tcp.as_mut() {
             tcp.drain_events(&mut evs);
             tcp.drain_transmit(&mut segs);
             if evs.is_empty() && segs.is_empty() {
@@ -470,14 +648,24 @@ impl<'a> World<'a> {
             slot.timer_at = next;
             slot.timer_gen = slot.timer_gen.wrapping_add(1);
             if let Some(t) = next {
-                self.queue.push(t, Ev::ConnTimer { conn: id, generation: slot.timer_gen });
+                self.queue.push(
+                    t,
+                    Ev::ConnTimer {
+                        conn: id,
+                        generation: slot.timer_gen,
+                    },
+                );
             }
         }
     }
 
     fn on_conn_event(&mut self, id: u32, ev: ConnEvent) {
         let conn = self.conn_ref(id);
-        let app_event = |what| EventKind::App { host: conn.host, conn: Some(conn), what };
+        let app_event = |what| EventKind::App {
+            host: conn.host,
+            conn: Some(conn),
+            what,
+        };
         match ev {
             ConnEvent::StateChange { from, to } => {
                 self.slots[id as usize].record.history.push((self.now, to));
@@ -512,14 +700,27 @@ impl<'a> World<'a> {
                 self.on_app_eof(id);
             }
             ConnEvent::Reset { refused } => {
-                self.emit(app_event(if refused { AppEvent::Refused } else { AppEvent::Reset }));
+                self.emit(app_event(if refused {
+                    AppEvent::Refused
+                } else {
+                    AppEvent::Reset
+                }));
             }
             ConnEvent::TimedOut => self.emit(app_event(AppEvent::TimedOut)),
             ConnEvent::Retransmit { rto, attempt } => {
-                self.emit(EventKind::Timer { conn, timer: TimerEvent::Retransmit { attempt, rto } });
+                self.emit(EventKind::Timer {
+                    conn,
+                    timer: TimerEvent::Retransmit { attempt, rto },
+                });
             }
-            ConnEvent::TimeWaitExpired => self.emit(EventKind::Timer { conn, timer: TimerEvent::TimeWaitExpired }),
-            ConnEvent::TimeWaitRestart => self.emit(EventKind::Timer { conn, timer: TimerEvent::TimeWaitRestart }),
+            ConnEvent::TimeWaitExpired => self.emit(EventKind::Timer {
+                conn,
+                timer: TimerEvent::TimeWaitExpired,
+            }),
+            ConnEvent::TimeWaitRestart => self.emit(EventKind::Timer {
+                conn,
+                timer: TimerEvent::TimeWaitRestart,
+            }),
         }
     }
 
@@ -539,7 +740,14 @@ impl<'a> World<'a> {
         };
         let Some(peer) = peer else { return };
         let slot = &self.slots[peer as usize];
-        let Some(sent) = slot.tcp.as_ref().map(|t| t.send_buffer()).or(slot.sent.as_ref()) else { return };
+        let Some(sent) = slot
+            .tcp
+            .as_ref()
+            .map(|t| t.send_buffer())
+            .or(slot.sent.as_ref())
+        else {
+            return;
+        };
         if sent.tag_at(offset) != tag || sent.run_len_at(offset) < len {
             self.integrity_failures += 1;
             let conn = self.conn_ref(id);
@@ -558,18 +766,28 @@ impl<'a> World<'a> {
                 slot.generated += bytes;
             }
             let conn = self.conn_ref(id);
-            self.emit(EventKind::App { host: conn.host, conn: Some(conn), what: AppEvent::Send { bytes } });
+            self.emit(EventKind::App {
+                host: conn.host,
+                conn: Some(conn),
+                what: AppEvent::Send { bytes },
+            });
         }
     }
 
     fn app_call(&mut self, id: u32, what: AppEvent) {
-        let Some(tcp) = self.slots[id as usize].tcp.as_mut() else { return };
+        let Some(tcp) = self.slots[id as usize].tcp.as_mut() else {
+            return;
+        };
         match what {
             AppEvent::Abort => tcp.abort(),
             _ => tcp.close(self.now),
         }
         let conn = self.conn_ref(id);
-        self.emit(EventKind::App { host: conn.host, conn: Some(conn), what });
+        self.emit(EventKind::App {
+            host: conn.host,
+            conn: Some(conn),
+            what,
+        });
     }
 
     fn on_app_data(&mut self, id: u32, len: u32, tag: Tag) {
@@ -581,14 +799,20 @@ impl<'a> World<'a> {
                     self.app_send(id, len as u64, Some(tag));
                 }
                 if reply > 0 && !replied {
-                    self.slots[id as usize].app = App::Server { server, replied: true };
+                    self.slots[id as usize].app = App::Server {
+                        server,
+                        replied: true,
+                    };
                     self.app_send(id, reply, None);
                     if close == ServerClose::AfterReply {
                         self.app_call(id, AppEvent::Close);
                     }
                 }
             }
-            App::Client { wait: Wait::Recv(n), .. } if self.slots[id as usize].record.stats.bytes_delivered >= n => {
+            App::Client {
+                wait: Wait::Recv(n),
+                ..
+            } if self.slots[id as usize].record.stats.bytes_delivered >= n => {
                 self.resume_client(id)
             }
             App::Client { .. } => {}
@@ -602,7 +826,9 @@ impl<'a> World<'a> {
                     self.app_call(id, AppEvent::Close);
                 }
             }
-            App::Client { wait: Wait::Eof, .. } => self.resume_client(id),
+            App::Client {
+                wait: Wait::Eof, ..
+            } => self.resume_client(id),
             App::Client { .. } => {}
         }
     }
@@ -618,12 +844,23 @@ impl<'a> World<'a> {
     fn run_client(&mut self, id: u32) {
         loop {
             let slot = &self.slots[id as usize];
-            let App::Client { client, step, wait: Wait::Running } = slot.app else { return };
+            let App::Client {
+                client,
+                step,
+                wait: Wait::Running,
+            } = slot.app
+            else {
+                return;
+            };
             if slot.tcp.is_none() {
                 return;
             }
             let Some(&action) = self.sc.clients[client as usize].actions.get(step as usize) else {
-                self.slots[id as usize].app = App::Client { client, step, wait: Wait::Done };
+                self.slots[id as usize].app = App::Client {
+                    client,
+                    step,
+                    wait: Wait::Done,
+                };
                 return;
             };
             let next_wait = match action {
@@ -651,8 +888,16 @@ impl<'a> World<'a> {
                     Wait::Running
                 }
             };
-            let step = if matches!(next_wait, Wait::Recv(_) | Wait::Eof) { step } else { step + 1 };
-            self.slots[id as usize].app = App::Client { client, step, wait: next_wait };
+            let step = if matches!(next_wait, Wait::Recv(_) | Wait::Eof) {
+                step
+            } else {
+                step + 1
+            };
+            self.slots[id as usize].app = App::Client {
+                client,
+                step,
+                wait: next_wait,
+            };
         }
     }
 
@@ -673,7 +918,12 @@ impl<'a> World<'a> {
                 s.record
             })
             .collect();
-        let links = self.net.dirs().iter().map(|d| (d.from, d.to, d.stats)).collect();
+        let links = self
+            .net
+            .dirs()
+            .iter()
+            .map(|d| (d.from, d.to, d.stats))
+            .collect();
         Outcome {
             end_time: self.now,
             conns,

@@ -17,7 +17,11 @@ pub struct SendBuffer {
 
 impl SendBuffer {
     pub fn new(stream: u32) -> Self {
-        SendBuffer { written: 0, runs: Vec::new(), stream }
+        SendBuffer {
+            written: 0,
+            runs: Vec::new(),
+            stream,
+        }
     }
 
     /// The stream id this side's generated data carries.
@@ -33,7 +37,10 @@ impl SendBuffer {
         if len == 0 {
             return;
         }
-        let continues = self.runs.last().is_some_and(|&(start, t)| t.advance(self.written - start) == tag);
+        let continues = self
+            .runs
+            .last()
+            .is_some_and(|&(start, t)| t.advance(self.written - start) == tag);
         if !continues {
             self.runs.push((self.written, tag));
         }
@@ -41,7 +48,9 @@ impl SendBuffer {
     }
 
     fn run_index(&self, offset: u64) -> Option<usize> {
-        self.runs.partition_point(|&(start, _)| start <= offset).checked_sub(1)
+        self.runs
+            .partition_point(|&(start, _)| start <= offset)
+            .checked_sub(1)
     }
 
     /// Tag of the byte at `offset` (default tag past the end or before any write).
@@ -77,7 +86,11 @@ pub struct Reassembly {
 impl Reassembly {
     pub fn insert(&mut self, seq: Seq, len: u32, tag: Tag) {
         let at = self.segs.partition_point(|&(s, _, _)| s.lt(seq));
-        if self.segs.get(at).is_some_and(|&(s, l, _)| s == seq && l >= len) {
+        if self
+            .segs
+            .get(at)
+            .is_some_and(|&(s, l, _)| s == seq && l >= len)
+        {
             return; // a duplicate of what is held
         }
         self.segs.insert(at, (seq, len, tag));

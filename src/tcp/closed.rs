@@ -9,14 +9,27 @@ pub fn reset_for(seg: &Segment) -> Option<Segment> {
     if seg.has(Flags::RST) {
         return None;
     }
-    let base = Segment { src: seg.dst, dst: seg.src, ..Segment::default() };
+    let base = Segment {
+        src: seg.dst,
+        dst: seg.src,
+        ..Segment::default()
+    };
     Some(if seg.has(Flags::ACK) {
         // "If the ACK bit is on, <SEQ=SEG.ACK><CTL=RST>"
-        Segment { seq: seg.ack, flags: Flags::RST, ..base }
+        Segment {
+            seq: seg.ack,
+            flags: Flags::RST,
+            ..base
+        }
     } else {
         // "If the ACK bit is off, sequence number zero is used,
         // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>"
-        Segment { seq: Seq(0), ack: seg.seq + seg.seg_len(), flags: Flags::RST | Flags::ACK, ..base }
+        Segment {
+            seq: Seq(0),
+            ack: seg.seq + seg.seg_len(),
+            flags: Flags::RST | Flags::ACK,
+            ..base
+        }
     })
 }
 
@@ -36,7 +49,13 @@ pub fn listen_verdict(seg: &Segment) -> ListenVerdict {
     if seg.has(Flags::RST) {
         ListenVerdict::Ignore
     } else if seg.has(Flags::ACK) {
-        ListenVerdict::Reset(Segment { src: seg.dst, dst: seg.src, seq: seg.ack, flags: Flags::RST, ..Segment::default() })
+        ListenVerdict::Reset(Segment {
+            src: seg.dst,
+            dst: seg.src,
+            seq: seg.ack,
+            flags: Flags::RST,
+            ..Segment::default()
+        })
     } else if seg.has(Flags::SYN) {
         ListenVerdict::Accept
     } else {
@@ -49,7 +68,13 @@ mod tests {
     use super::*;
 
     fn seg(flags: Flags, seq: u32, ack: u32, len: u32) -> Segment {
-        Segment { flags, seq: Seq(seq), ack: Seq(ack), len, ..Segment::default() }
+        Segment {
+            flags,
+            seq: Seq(seq),
+            ack: Seq(ack),
+            len,
+            ..Segment::default()
+        }
     }
 
     #[test]
@@ -69,13 +94,24 @@ mod tests {
     #[test]
     fn rst_is_never_answered() {
         assert!(reset_for(&seg(Flags::RST, 5, 0, 0)).is_none());
-        assert_eq!(listen_verdict(&seg(Flags::RST, 5, 0, 0)), ListenVerdict::Ignore);
+        assert_eq!(
+            listen_verdict(&seg(Flags::RST, 5, 0, 0)),
+            ListenVerdict::Ignore
+        );
     }
 
     #[test]
     fn listen_rules() {
-        assert_eq!(listen_verdict(&seg(Flags::SYN, 5, 0, 0)), ListenVerdict::Accept);
-        assert!(matches!(listen_verdict(&seg(Flags::ACK, 5, 9, 0)), ListenVerdict::Reset(r) if r.seq == Seq(9)));
-        assert_eq!(listen_verdict(&seg(Flags::FIN, 5, 0, 0)), ListenVerdict::Ignore);
+        assert_eq!(
+            listen_verdict(&seg(Flags::SYN, 5, 0, 0)),
+            ListenVerdict::Accept
+        );
+        assert!(
+            matches!(listen_verdict(&seg(Flags::ACK, 5, 9, 0)), ListenVerdict::Reset(r) if r.seq == Seq(9))
+        );
+        assert_eq!(
+            listen_verdict(&seg(Flags::FIN, 5, 0, 0)),
+            ListenVerdict::Ignore
+        );
     }
 }

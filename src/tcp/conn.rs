@@ -20,17 +20,28 @@ const DEFAULT_MSS: u16 = 536;
 /// Something the connection reports to its host and the trace.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ConnEvent {
-    StateChange { from: State, to: State },
+    StateChange {
+        from: State,
+        to: State,
+    },
     /// In-order bytes for the application.
-    Data { len: u32, tag: Tag },
+    Data {
+        len: u32,
+        tag: Tag,
+    },
     /// The peer's FIN was reached in sequence: no more data will come.
     Eof,
     /// A valid RST arrived (RFC 9293 §3.10.7.4 second step) or SYN_SENT got one.
-    Reset { refused: bool },
+    Reset {
+        refused: bool,
+    },
     /// Retransmissions exhausted (RFC 1122 §4.2.3.5 R2): the connection is dropped.
     TimedOut,
     /// The retransmission timer fired; `rto` is the new (backed-off) timeout.
-    Retransmit { rto: u64, attempt: u32 },
+    Retransmit {
+        rto: u64,
+        attempt: u32,
+    },
     /// The 2×MSL timer expired (RFC 9293 §3.10.8).
     TimeWaitExpired,
     /// A retransmitted FIN arrived in TIME_WAIT: it was ACKed and 2×MSL restarted.
@@ -132,7 +143,14 @@ impl Connection {
 
     /// Active OPEN (RFC 9293 §3.10.1): send SYN, enter SYN_SENT. `stream` names the bytes
     /// this side's application will write (see [`Tag`]).
-    pub fn connect(now: u64, local: Endpoint, remote: Endpoint, iss: Seq, cfg: &Config, stream: u32) -> Self {
+    pub fn connect(
+        now: u64,
+        local: Endpoint,
+        remote: Endpoint,
+        iss: Seq,
+        cfg: &Config,
+        stream: u32,
+    ) -> Self {
         let mut c = Connection::new(local, remote, iss, cfg, stream);
         c.set_state(State::SynSent);
         c.snd_nxt = iss + 1;
@@ -260,7 +278,11 @@ impl Connection {
     pub fn abort(&mut self) {
         if matches!(
             self.state,
-            State::SynReceived | State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
         ) {
             // "<SEQ=SND.NXT><CTL=RST>"
             let rst = self.segment(self.snd_max, Flags::RST, 0);
@@ -301,7 +323,10 @@ impl Connection {
         self.rto.back_off();
         self.rtt_probe = None; // Karn's rule: no RTT sample from retransmitted segments.
         self.stats.retransmits += 1;
-        self.events.push(ConnEvent::Retransmit { rto: self.rto.rto(), attempt: self.rto.backoffs() });
+        self.events.push(ConnEvent::Retransmit {
+            rto: self.rto.rto(),
+            attempt: self.rto.backoffs(),
+        });
         match self.state {
             State::SynSent | State::SynReceived => self.send_syn(now),
             _ => {
@@ -390,7 +415,10 @@ impl Connection {
             // the remote FIN. Acknowledge it, and restart the 2 MSL timeout." A retransmitted
             // FIN lies just below RCV.NXT so it fails the window test; it is ACKed there
             // and the timer restarts here (fifth and eighth steps, TIME-WAIT STATE).
-            if self.state == State::TimeWait && seg.has(Flags::FIN) && seg.seq + seg.len + 1 == self.rcv_nxt {
+            if self.state == State::TimeWait
+                && seg.has(Flags::FIN)
+                && seg.seq + seg.len + 1 == self.rcv_nxt
+            {
                 self.timers.time_wait = Some(now + 2 * self.cfg.msl);
                 self.events.push(ConnEvent::TimeWaitRestart);
             }
@@ -407,7 +435,10 @@ impl Connection {
                 // "If this connection was initiated with an active OPEN ... the connection
                 // was refused; signal the user 'connection refused'."
                 self.events.push(ConnEvent::Reset { refused: true });
-            } else if !matches!(self.state, State::Closing | State::LastAck | State::TimeWait) {
+            } else if !matches!(
+                self.state,
+                State::Closing | State::LastAck | State::TimeWait
+            ) {
                 // SYN-RECEIVED (passive: back to LISTEN, which the listener still is),
                 // ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "connection reset".
                 self.events.push(ConnEvent::Reset { refused: false });
@@ -502,7 +533,10 @@ impl Connection {
         // Seventh, process the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only; in
         // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT "this should not occur since a FIN has
         // been received from the remote side. Ignore the segment text.").
-        let receiving = matches!(self.state, State::Established | State::FinWait1 | State::FinWait2);
+        let receiving = matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        );
         if receiving && (seg.len > 0 || seg.has(Flags::FIN)) {
             self.receive_text(now, seg);
         }
@@ -639,11 +673,22 @@ impl Connection {
         }
         let data_end = self.data_end();
         loop {
-            let avail = if self.snd_nxt.lt(data_end) { data_end - self.snd_nxt } else { 0 };
+            let avail = if self.snd_nxt.lt(data_end) {
+                data_end - self.snd_nxt
+            } else {
+                0
+            };
             let wnd_end = self.snd_una + self.snd_wnd;
-            let room = if wnd_end.gt(self.snd_nxt) { wnd_end - self.snd_nxt } else { 0 };
+            let room = if wnd_end.gt(self.snd_nxt) {
+                wnd_end - self.snd_nxt
+            } else {
+                0
+            };
             let offset = (self.snd_nxt - (self.iss + 1)) as u64;
-            let len = avail.min(room).min(self.snd_mss as u32).min(self.send_buf.run_len_at(offset));
+            let len = avail
+                .min(room)
+                .min(self.snd_mss as u32)
+                .min(self.send_buf.run_len_at(offset));
             let fin = self.fin_queued && self.snd_nxt + len == data_end && avail == len;
             if len == 0 && !fin {
                 return;
@@ -674,7 +719,11 @@ impl Connection {
     }
 
     fn send_syn(&mut self, now: u64) {
-        let flags = if self.state == State::SynReceived { Flags::SYN | Flags::ACK } else { Flags::SYN };
+        let flags = if self.state == State::SynReceived {
+            Flags::SYN | Flags::ACK
+        } else {
+            Flags::SYN
+        };
         let mut seg = self.segment(self.iss, flags, 0);
         seg.mss = Some(self.cfg.mss);
         self.emit(seg);
@@ -693,7 +742,11 @@ impl Connection {
             src: self.local,
             dst: self.remote,
             seq,
-            ack: if flags.contains(Flags::ACK) { self.rcv_nxt } else { Seq(0) },
+            ack: if flags.contains(Flags::ACK) {
+                self.rcv_nxt
+            } else {
+                Seq(0)
+            },
             flags,
             wnd: self.rcv_wnd.min(u16::MAX as u32) as u16,
             len,
@@ -704,7 +757,14 @@ impl Connection {
 
     /// A control segment with explicit seq/ack (resets answering a bad segment).
     fn reply(&self, seq: Seq, ack: Seq, flags: Flags) -> Segment {
-        Segment { src: self.local, dst: self.remote, seq, ack, flags, ..Segment::default() }
+        Segment {
+            src: self.local,
+            dst: self.remote,
+            seq,
+            ack,
+            flags,
+            ..Segment::default()
+        }
     }
 
     fn emit(&mut self, seg: Segment) {
@@ -741,7 +801,10 @@ impl Connection {
     /// The one place where the state changes, so every change is reported.
     fn set_state(&mut self, to: State) {
         if self.state != to {
-            self.events.push(ConnEvent::StateChange { from: self.state, to });
+            self.events.push(ConnEvent::StateChange {
+                from: self.state,
+                to,
+            });
             self.state = to;
         }
     }

@@ -18,12 +18,22 @@ const GRANULARITY: u64 = 1_000_000;
 
 impl RtoEstimator {
     pub fn new(initial: u64, min: u64, max: u64) -> Self {
-        RtoEstimator { srtt: None, rttvar: 0, base: initial.clamp(min, max), backoffs: 0, min, max }
+        RtoEstimator {
+            srtt: None,
+            rttvar: 0,
+            base: initial.clamp(min, max),
+            backoffs: 0,
+            min,
+            max,
+        }
     }
 
     /// The timeout to arm now, with backoff applied and bounded by the maximum.
     pub fn rto(&self) -> u64 {
-        let shifted = self.base.checked_shl(self.backoffs.min(40)).unwrap_or(u64::MAX);
+        let shifted = self
+            .base
+            .checked_shl(self.backoffs.min(40))
+            .unwrap_or(u64::MAX);
         shifted.min(self.max).max(self.base.min(self.max))
     }
 

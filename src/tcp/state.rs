@@ -58,7 +58,10 @@ impl State {
 
     /// RFC 9293 §3.3.2: states after the handshake completed in which both sequence spaces are known.
     pub fn is_synchronized(self) -> bool {
-        !matches!(self, State::Closed | State::Listen | State::SynSent | State::SynReceived)
+        !matches!(
+            self,
+            State::Closed | State::Listen | State::SynSent | State::SynReceived
+        )
     }
 }
 

@@ -64,7 +64,10 @@ impl Fate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimerEvent {
     /// RFC 6298 §5.5: retransmission timeout; `rto` is the doubled timeout.
-    Retransmit { attempt: u32, rto: u64 },
+    Retransmit {
+        attempt: u32,
+        rto: u64,
+    },
     TimeWaitExpired,
     /// A retransmitted FIN restarted the 2×MSL timer.
     TimeWaitRestart,
@@ -73,11 +76,17 @@ pub enum TimerEvent {
 /// What an application did or was told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEvent {
-    Listen { port: u16 },
+    Listen {
+        port: u16,
+    },
     Connect,
     Accept,
-    Send { bytes: u64 },
-    Receive { bytes: u32 },
+    Send {
+        bytes: u64,
+    },
+    Receive {
+        bytes: u32,
+    },
     Eof,
     Shutdown,
     Close,
@@ -86,25 +95,56 @@ pub enum AppEvent {
     Reset,
     TimedOut,
     /// No free ephemeral port, or the bound port is in use with the same peer.
-    PortUnavailable { port: u16 },
+    PortUnavailable {
+        port: u16,
+    },
     /// A SYN was dropped because the listener's backlog was full.
-    BacklogFull { port: u16 },
+    BacklogFull {
+        port: u16,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EventKind {
     /// A segment entering a link direction `from → to` (node indices). Emitted when a host
     /// sends it, and again at later hops only when its fate there is not a plain pass.
-    Segment { seg: Segment, from: u32, to: u32, fate: Fate },
-    State { conn: ConnRef, from: State, to: State },
-    Timer { conn: ConnRef, timer: TimerEvent },
-    App { host: u32, conn: Option<ConnRef>, what: AppEvent },
+    Segment {
+        seg: Segment,
+        from: u32,
+        to: u32,
+        fate: Fate,
+    },
+    State {
+        conn: ConnRef,
+        from: State,
+        to: State,
+    },
+    Timer {
+        conn: ConnRef,
+        timer: TimerEvent,
+    },
+    App {
+        host: u32,
+        conn: Option<ConnRef>,
+        what: AppEvent,
+    },
     /// A link direction went down or came back (partition faults).
-    Link { from: u32, to: u32, up: bool, fault: u32 },
+    Link {
+        from: u32,
+        to: u32,
+        up: bool,
+        fault: u32,
+    },
     /// The integrity check found bytes that are not what the peer's application sent.
-    Integrity { conn: ConnRef, offset: u64, len: u32 },
+    Integrity {
+        conn: ConnRef,
+        offset: u64,
+        len: u32,
+    },
     /// The run stopped early: the event budget ran out.
-    Budget { limit: u64 },
+    Budget {
+        limit: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -38,7 +38,12 @@ fn app_name(what: AppEvent) -> (&'static str, Option<u64>) {
 /// The event as a JSON value (serialize with `to_string` for one line).
 pub fn event(n: &Names, e: &Event) -> Value {
     let mut v = match e.kind {
-        EventKind::Segment { seg, from, to, fate } => json!({
+        EventKind::Segment {
+            seg,
+            from,
+            to,
+            fate,
+        } => json!({
             "kind": "segment",
             "src": n.endpoint(seg.src),
             "dst": n.endpoint(seg.dst),
@@ -89,7 +94,12 @@ pub fn event(n: &Names, e: &Event) -> Value {
                 "value": value,
             })
         }
-        EventKind::Link { from, to, up, fault } => json!({
+        EventKind::Link {
+            from,
+            to,
+            up,
+            fault,
+        } => json!({
             "kind": "link",
             "link": n.link(from, to),
             "up": up,

@@ -14,9 +14,9 @@ pub fn time(t: u64) -> String {
 
 /// A duration for humans: "200ms", "2s", "1.500s".
 pub fn duration(ns: u64) -> String {
-    if ns % 1_000_000_000 == 0 {
+    if ns.is_multiple_of(1_000_000_000) {
         format!("{}s", ns / 1_000_000_000)
-    } else if ns % 1_000_000 == 0 {
+    } else if ns.is_multiple_of(1_000_000) {
         format!("{}ms", ns / 1_000_000)
     } else {
         format!("{}us", ns / 1_000)
@@ -32,7 +32,10 @@ pub struct TextRenderer<'a> {
 
 impl<'a> TextRenderer<'a> {
     pub fn new(names: &'a Names) -> Self {
-        TextRenderer { names, isn: HashMap::new() }
+        TextRenderer {
+            names,
+            isn: HashMap::new(),
+        }
     }
 
     /// One line, without the trailing newline.
@@ -41,7 +44,12 @@ impl<'a> TextRenderer<'a> {
         let mut s = time(e.t);
         s.push(' ');
         match e.kind {
-            EventKind::Segment { seg, from, to, fate } => self.segment(&mut s, &seg, from, to, &fate),
+            EventKind::Segment {
+                seg,
+                from,
+                to,
+                fate,
+            } => self.segment(&mut s, &seg, from, to, &fate),
             EventKind::State { conn, from, to } => {
                 let _ = write!(s, "{} {} -> {}", n.endpoint(conn.local), from, to);
             }
@@ -49,10 +57,16 @@ impl<'a> TextRenderer<'a> {
                 let _ = write!(s, "{} timer: ", n.endpoint(conn.local));
                 match timer {
                     TimerEvent::Retransmit { attempt, rto } => {
-                        let _ = write!(s, "retransmission timeout #{attempt}, RTO backed off to {}", duration(rto));
+                        let _ = write!(
+                            s,
+                            "retransmission timeout #{attempt}, RTO backed off to {}",
+                            duration(rto)
+                        );
                     }
                     TimerEvent::TimeWaitExpired => s.push_str("TIME_WAIT expired (2*MSL)"),
-                    TimerEvent::TimeWaitRestart => s.push_str("FIN retransmitted into TIME_WAIT: ACK it, restart 2*MSL"),
+                    TimerEvent::TimeWaitRestart => {
+                        s.push_str("FIN retransmitted into TIME_WAIT: ACK it, restart 2*MSL")
+                    }
                 }
             }
             EventKind::App { host, conn, what } => {
@@ -63,7 +77,12 @@ impl<'a> TextRenderer<'a> {
                 s.push_str(" app: ");
                 app(&mut s, n, what, conn.map(|c| c.remote));
             }
-            EventKind::Link { from, to, up, fault } => {
+            EventKind::Link {
+                from,
+                to,
+                up,
+                fault,
+            } => {
                 let state = if up { "up" } else { "DOWN" };
                 let _ = write!(s, "link {} {state} ({})", n.link(from, to), n.fault(fault));
             }
@@ -77,7 +96,10 @@ impl<'a> TextRenderer<'a> {
                 );
             }
             EventKind::Budget { limit } => {
-                let _ = write!(s, "STOP: event budget of {limit} events exhausted (raise `max_events`)");
+                let _ = write!(
+                    s,
+                    "STOP: event budget of {limit} events exhausted (raise `max_events`)"
+                );
             }
         }
         s
@@ -90,9 +112,19 @@ impl<'a> TextRenderer<'a> {
         }
         let rel = |base: Option<&u32>, v: u32| base.map_or(v, |b| v.wrapping_sub(*b));
         let seq = rel(self.isn.get(&(seg.src, seg.dst)), seg.seq.0);
-        let _ = write!(s, "{} > {} [{}] seq={seq}", n.endpoint(seg.src), n.endpoint(seg.dst), seg.flags);
+        let _ = write!(
+            s,
+            "{} > {} [{}] seq={seq}",
+            n.endpoint(seg.src),
+            n.endpoint(seg.dst),
+            seg.flags
+        );
         if seg.flags.contains(Flags::ACK) {
-            let _ = write!(s, " ack={}", rel(self.isn.get(&(seg.dst, seg.src)), seg.ack.0));
+            let _ = write!(
+                s,
+                " ack={}",
+                rel(self.isn.get(&(seg.dst, seg.src)), seg.ack.0)
+            );
         }
         let _ = write!(s, " win={} len={}", seg.wnd, seg.len);
         if let Some(mss) = seg.mss {
@@ -112,7 +144,10 @@ impl<'a> TextRenderer<'a> {
             let _ = write!(s, "  !! dropped: {}", cause(c));
         }
         if fate.corrupted {
-            let _ = write!(s, "  !! corrupted on {link}: the receiver's checksum check discards it");
+            let _ = write!(
+                s,
+                "  !! corrupted on {link}: the receiver's checksum check discards it"
+            );
         }
         if let Some(c) = fate.duplicated {
             let _ = write!(s, "  ++ duplicated: {}", cause(c));
@@ -138,8 +173,12 @@ fn app(s: &mut String, n: &Names, what: AppEvent, remote: Option<Endpoint>) {
         AppEvent::Refused => write!(s, "connection refused"),
         AppEvent::Reset => write!(s, "connection reset by peer"),
         AppEvent::TimedOut => write!(s, "connection timed out: retransmissions exhausted"),
-        AppEvent::PortUnavailable { port: 0 } => write!(s, "connect failed: no free ephemeral port"),
+        AppEvent::PortUnavailable { port: 0 } => {
+            write!(s, "connect failed: no free ephemeral port")
+        }
         AppEvent::PortUnavailable { port } => write!(s, "connect failed: local port {port} in use"),
-        AppEvent::BacklogFull { port } => write!(s, "listener on port {port}: backlog full, SYN dropped"),
+        AppEvent::BacklogFull { port } => {
+            write!(s, "listener on port {port}: backlog full, SYN dropped")
+        }
     };
 }

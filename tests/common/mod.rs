@@ -1,0 +1,40 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use tcpsim::scenario::{Scenario, load_file};
+
+/// Every scenario under `sims/` (recursively), sorted so test order is stable.
+pub fn sims() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    collect(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sims"),
+        &mut out,
+    );
+    out.sort();
+    out
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("sims/ exists") {
+        let path = entry.expect("readable entry").path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+}
+
+/// The path relative to `sims/` without extension, e.g. "lossy_fin" or "time_wait/rst".
+pub fn sim_name(path: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sims");
+    let rel = path.strip_prefix(&root).unwrap_or(path).with_extension("");
+    rel.to_string_lossy()
+        .replace(std::path::MAIN_SEPARATOR, "/")
+}
+
+pub fn load(path: &Path) -> Scenario {
+    load_file(path).unwrap_or_else(|e| panic!("{e}"))
+}
