@@ -1,9 +1,11 @@
-//! `[[expect]]` checks, evaluated against the run's connection records.
+//! `[[expect]]` checks, evaluated against the run's connection records, and for `sends`
+//! against the segments counted while the events streamed by.
 
-use crate::scenario::model::{Check, ConnSelector, Scenario};
+use crate::scenario::model::{Check, ConnSelector, NodeKind, Scenario};
 use crate::sim::{ConnRecord, Outcome};
-use crate::trace::Names;
+use crate::tcp::Flags;
 use crate::trace::text::time;
+use crate::trace::{Event, EventKind, Names};
 
 /// One check's verdict.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +40,25 @@ fn describe(check: Check) -> String {
         Check::Delivered(n) => format!("delivered {n} bytes"),
         Check::StateAt(s, t) => format!("in {s} at {}", time(t)),
         Check::MinRetransmits(n) => format!("at least {n} retransmissions"),
+        Check::Sends {
+            flags,
+            count,
+            after,
+            before,
+        } => {
+            let times = match count {
+                Some(n) => format!("exactly {n}"),
+                None => "at least one".into(),
+            };
+            let window = match (after, before) {
+                (0, u64::MAX) => String::new(),
+                (a, u64::MAX) => format!(" from {}", time(a)),
+                (a, b) => format!(" in [{}, {})", time(a), time(b)),
+            };
+            format!("sends {times} [{}] segment{window}", flags.long_names())
+        }
+        Check::Corrupted(true) => "receives corrupted data".into(),
+        Check::Corrupted(false) => "receives only what its peer sent".into(),
     }
 }
 
@@ -62,29 +83,135 @@ fn failure(check: Check, r: &ConnRecord) -> Option<String> {
         Check::MinRetransmits(n) if r.stats.retransmits < n => {
             Some(format!("retransmitted {} times", r.stats.retransmits))
         }
+        Check::Corrupted(want) if want != (r.integrity_failures > 0) => Some(format!(
+            "{} deliveries failed the integrity check",
+            r.integrity_failures
+        )),
         _ => None,
     }
 }
 
-/// Every check of every `[[expect]]`, in file order.
-pub fn evaluate(sc: &Scenario, outcome: &Outcome, names: &Names) -> Vec<ExpectResult> {
+/// Counts, while the events stream by, the segments each `sends` check looks for.
+pub struct SendCounter {
+    /// Per `sends` check in file order: (who, flags, after, before, count so far).
+    rules: Vec<(Sender, Flags, u64, u64, u64)>,
+}
+
+/// Which host (and port) a `sends` check watches: segments that host itself sent.
+#[derive(Clone, Copy)]
+struct Sender {
+    node: Option<u32>,
+    addr: Option<u32>,
+    port: Option<u16>,
+}
+
+impl SendCounter {
+    pub fn new(sc: &Scenario) -> Self {
+        let addr = |h: usize| match sc.nodes[h].kind {
+            NodeKind::Host { addr, .. } => Some(addr),
+            NodeKind::Router => None,
+        };
+        let rules = (sc.expects.iter())
+            .flat_map(|e| e.checks.iter().map(move |c| (e.conn, *c)))
+            .filter_map(|(sel, check)| match check {
+                Check::Sends {
+                    flags,
+                    after,
+                    before,
+                    ..
+                } => {
+                    let who = match sel {
+                        ConnSelector::All => Sender {
+                            node: None,
+                            addr: None,
+                            port: None,
+                        },
+                        ConnSelector::Host(h) => Sender {
+                            node: Some(h as u32),
+                            addr: addr(h),
+                            port: None,
+                        },
+                        ConnSelector::HostPort(h, p) => Sender {
+                            node: Some(h as u32),
+                            addr: addr(h),
+                            port: Some(p),
+                        },
+                    };
+                    Some((who, flags, after, before, 0))
+                }
+                _ => None,
+            })
+            .collect();
+        SendCounter { rules }
+    }
+
+    /// Counts `e` if it is a segment a watched host sent (its first hop, injected ones excluded).
+    pub fn observe(&mut self, e: &Event, names: &Names) {
+        if self.rules.is_empty() {
+            return;
+        }
+        let EventKind::Segment { seg, from, .. } = e.kind else {
+            return;
+        };
+        if names.node_of_addr(seg.src.addr) != Some(from) {
+            return;
+        }
+        for (who, flags, after, before, count) in &mut self.rules {
+            let matches = who.node.is_none_or(|n| n == from)
+                && who.addr.is_none_or(|a| a == seg.src.addr)
+                && who.port.is_none_or(|p| p == seg.src.port)
+                && seg.flags == *flags
+                && (*after..*before).contains(&e.t);
+            *count += matches as u64;
+        }
+    }
+}
+
+/// The verdicts of every check of every `[[expect]]`, in file order, and the number of
+/// integrity failures on connections no `corrupted = true` check expected.
+pub fn evaluate(
+    sc: &Scenario,
+    outcome: &Outcome,
+    names: &Names,
+    sends: &SendCounter,
+) -> (Vec<ExpectResult>, u64) {
     let mut results = Vec::new();
+    let mut sent_counts = sends.rules.iter().map(|r| r.4);
+    let mut corruption_expected = vec![false; outcome.conns.len()];
     for e in &sc.expects {
-        let matching: Vec<&ConnRecord> = outcome
+        let matching: Vec<(usize, &ConnRecord)> = outcome
             .conns
             .iter()
-            .filter(|r| selects(e.conn, r))
+            .enumerate()
+            .filter(|(_, r)| selects(e.conn, r))
             .collect();
         for &check in &e.checks {
-            let failures = if matching.is_empty() {
-                vec![format!("no connection matches `{}`", e.conn_text)]
-            } else {
-                matching
-                    .iter()
-                    .filter_map(|r| {
-                        failure(check, r).map(|why| format!("{}: {why}", names.endpoint(r.local)))
-                    })
-                    .collect()
+            let failures = match check {
+                Check::Sends { count, .. } => {
+                    let seen = sent_counts.next().unwrap_or(0);
+                    let ok = count.map_or(seen > 0, |n| n == seen);
+                    if ok {
+                        vec![]
+                    } else {
+                        vec![format!("{} sent {seen}", e.conn_text)]
+                    }
+                }
+                _ if matching.is_empty() => {
+                    vec![format!("no connection matches `{}`", e.conn_text)]
+                }
+                _ => {
+                    if check == Check::Corrupted(true) {
+                        matching
+                            .iter()
+                            .for_each(|&(i, _)| corruption_expected[i] = true);
+                    }
+                    (matching.iter())
+                        .filter_map(|(_, r)| {
+                            failure(check, r)
+                                .map(|why| format!("{}: {why}", names.endpoint(r.local)))
+                        })
+                        .collect()
+                }
             };
             results.push(ExpectResult {
                 line: e.line,
@@ -93,5 +220,9 @@ pub fn evaluate(sc: &Scenario, outcome: &Outcome, names: &Names) -> Vec<ExpectRe
             });
         }
     }
-    results
+    let unexpected = (outcome.conns.iter().zip(&corruption_expected))
+        .filter(|(_, expected)| !**expected)
+        .map(|(r, _)| r.integrity_failures as u64)
+        .sum();
+    (results, unexpected)
 }

@@ -41,12 +41,18 @@ use trace::{Event, Names, TextRenderer};
 /// Runs `sc` with `seed` (until `until` ns, or the scenario's duration), giving every event
 /// to `sink` as it happens, and returns the report with the expectations checked.
 pub fn run(sc: &Scenario, seed: u64, until: Option<u64>, sink: &mut dyn FnMut(&Event)) -> Report {
-    let outcome = sim::run(sc, seed, until, sink);
-    let expectations = expect::evaluate(sc, &outcome, &Names::new(sc));
+    let names = Names::new(sc);
+    let mut sends = expect::SendCounter::new(sc);
+    let outcome = sim::run(sc, seed, until, &mut |e| {
+        sends.observe(e, &names);
+        sink(e);
+    });
+    let (expectations, unexpected_corruption) = expect::evaluate(sc, &outcome, &names, &sends);
     Report {
         seed,
         outcome,
         expectations,
+        unexpected_corruption,
     }
 }
 

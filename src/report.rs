@@ -13,13 +13,16 @@ pub struct Report {
     pub seed: u64,
     pub outcome: Outcome,
     pub expectations: Vec<ExpectResult>,
+    /// Integrity failures on connections no `corrupted = true` expectation covers.
+    pub unexpected_corruption: u64,
 }
 
 impl Report {
     /// Every expectation held, the integrity check never failed and the run finished.
     pub fn passed(&self) -> bool {
         self.expectations.iter().all(ExpectResult::passed)
-            && self.outcome.integrity_failures == 0
+            && self.unexpected_corruption == 0
+            && self.outcome.invariant_failures == 0
             && !self.outcome.budget_exhausted
     }
 
@@ -38,10 +41,16 @@ impl Report {
                 )
             })
             .collect();
-        if self.outcome.integrity_failures > 0 {
+        if self.unexpected_corruption > 0 {
             out.push(format!(
                 "integrity check failed {} times",
-                self.outcome.integrity_failures
+                self.unexpected_corruption
+            ));
+        }
+        if self.outcome.invariant_failures > 0 {
+            out.push(format!(
+                "{} invariant violations",
+                self.outcome.invariant_failures
             ));
         }
         if self.outcome.budget_exhausted {

@@ -42,7 +42,7 @@ impl FaultChain {
                     nth: *nth,
                     matched: 0,
                 }),
-                FaultKind::Partition { .. } => None,
+                FaultKind::Partition { .. } | FaultKind::Crash { .. } => None,
             })
             .collect();
         FaultChain { rules }

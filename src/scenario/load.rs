@@ -13,12 +13,12 @@ use toml::Spanned;
 
 use super::error::{self, ScenarioError, line_col};
 use super::model::{
-    Action, Check, Client, ConnSelector, Expect, Fault, FaultKind, Link, LinkParams, Node, NodeId,
-    NodeKind, Scenario, SegmentAction, SegmentFilter, Server, ServerClose,
+    Action, Check, Client, ConnSelector, Expect, Fault, FaultKind, Inject, Link, LinkParams, Node,
+    NodeId, NodeKind, Scenario, SegmentAction, SegmentFilter, SeqExpr, SeqVar, Server, ServerClose,
 };
 use super::schema::{
-    ClientDef, ExpectDef, FaultAction, FaultDef, HostDef, LinkDef, LinkProps, RouterDef,
-    ScenarioFile, ServerDef, TcpSettings,
+    ClientDef, ExpectDef, FaultAction, FaultDef, HostDef, InjectDef, LinkDef, LinkProps, RouterDef,
+    ScenarioFile, SeqValue, ServerDef, TcpSettings,
 };
 use super::units::{Duration, format_duration, parse_duration};
 use crate::tcp::{Config, Flags, State};
@@ -119,6 +119,9 @@ impl Loader<'_> {
         let expects = (file.expects.iter())
             .map(|e| self.expect(e))
             .collect::<Result<Vec<_>>>()?;
+        let injects = (file.injects.iter())
+            .map(|i| self.inject(i))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Scenario {
             origin: self.origin.to_string(),
             duration,
@@ -130,6 +133,7 @@ impl Loader<'_> {
             servers,
             clients,
             expects,
+            injects,
         })
     }
 
@@ -534,6 +538,7 @@ impl Loader<'_> {
             FaultAction::Delay => "delay",
             FaultAction::Duplicate => "duplicate",
             FaultAction::Partition => "partition",
+            FaultAction::Crash => "crash",
         };
         self.check_fault_keys(f, action, action_name)?;
         let start = f.start.as_ref().map(|s| s.get_ref().0);
@@ -564,12 +569,23 @@ impl Loader<'_> {
         };
         let kind = match action {
             FaultAction::Drop => seg(SegmentAction::Drop)?,
-            FaultAction::Duplicate => seg(SegmentAction::Duplicate)?,
+            FaultAction::Duplicate => {
+                let copy_delay = f.delay.as_ref().map_or(0, |d| d.get_ref().0);
+                seg(SegmentAction::Duplicate(copy_delay))?
+            }
             FaultAction::Delay => {
                 let d = self.required(f, &f.delay, "delay", action_name)?;
                 seg(SegmentAction::Delay(d.get_ref().0))?
             }
             FaultAction::Partition => self.partition(f, links)?,
+            FaultAction::Crash => FaultKind::Crash {
+                host: self.resolve_host(self.required(f, &f.host, "host", action_name)?, "host")?,
+                start: self
+                    .required(f, &f.start, "start", action_name)?
+                    .get_ref()
+                    .0,
+                end,
+            },
         };
         Ok(Fault { name, kind })
     }
@@ -607,6 +623,7 @@ impl Loader<'_> {
             ("a", span_of(&f.a)),
             ("b", span_of(&f.b)),
             ("direction", span_of(&f.direction)),
+            ("host", span_of(&f.host)),
         ];
         let filter_keys = [
             "from",
@@ -621,8 +638,9 @@ impl Loader<'_> {
         ];
         let allowed: Vec<&str> = match action {
             FaultAction::Partition => vec!["a", "b", "direction"],
-            FaultAction::Delay => [&["delay"][..], &filter_keys].concat(),
-            FaultAction::Drop | FaultAction::Duplicate => filter_keys.to_vec(),
+            FaultAction::Crash => vec!["host"],
+            FaultAction::Delay | FaultAction::Duplicate => [&["delay"][..], &filter_keys].concat(),
+            FaultAction::Drop => filter_keys.to_vec(),
         };
         let misplaced = present
             .into_iter()
@@ -879,14 +897,18 @@ impl Loader<'_> {
         })
     }
 
-    fn expect(&self, e: &ExpectDef) -> Result<Expect> {
-        let conn = match e.conn.get_ref().as_str() {
+    fn selector(&self, conn: &Spanned<String>) -> Result<ConnSelector> {
+        Ok(match conn.get_ref().as_str() {
             "*" => ConnSelector::All,
-            _ => match self.host_port(&e.conn, "conn")? {
+            _ => match self.host_port(conn, "conn")? {
                 (host, None) => ConnSelector::Host(host),
                 (host, Some(port)) => ConnSelector::HostPort(host, port),
             },
-        };
+        })
+    }
+
+    fn expect(&self, e: &ExpectDef) -> Result<Expect> {
+        let conn = self.selector(&e.conn)?;
         let mut checks = Vec::new();
         let state_checks = [
             (&e.reaches, "reaches", Check::Reaches as fn(State) -> Check),
@@ -924,11 +946,37 @@ impl Loader<'_> {
         if let Some(n) = e.min_retransmits {
             checks.push(Check::MinRetransmits(n));
         }
+        match &e.sends {
+            Some(flags) => checks.push(Check::Sends {
+                flags: self.flags(flags, "sends")?,
+                count: e.count,
+                after: e.after.as_ref().map_or(0, |t| t.get_ref().0),
+                before: e.before.as_ref().map_or(u64::MAX, |t| t.get_ref().0),
+            }),
+            None => {
+                let stray = [("after", span_of(&e.after)), ("before", span_of(&e.before))]
+                    .into_iter()
+                    .find_map(|(k, s)| s.map(|s| (k, s)));
+                if let Some((key, span)) = stray {
+                    return Err(self.err(span, key, format!("`{key}` only applies to `sends`")));
+                }
+                if e.count.is_some() {
+                    return Err(self.err(
+                        e.conn.span(),
+                        "count",
+                        "`count` only applies to `sends`",
+                    ));
+                }
+            }
+        }
+        if let Some(c) = e.corrupted {
+            checks.push(Check::Corrupted(c));
+        }
         if checks.is_empty() {
             return Err(self.err(
                 e.conn.span(),
                 "conn",
-                "this [[expect]] checks nothing: add `reaches`, `never`, `final`, `delivered`, `state` with `at`, or `min_retransmits`",
+                "this [[expect]] checks nothing: add `reaches`, `never`, `final`, `delivered`, `state` with `at`, `min_retransmits`, `sends` or `corrupted`",
             ));
         }
         Ok(Expect {
@@ -937,5 +985,134 @@ impl Loader<'_> {
             line: self.line_of(&e.conn.span()),
             checks,
         })
+    }
+
+    // ---- injected segments --------------------------------------------------------
+
+    fn inject(&self, i: &InjectDef) -> Result<Inject> {
+        let endpoint = |v: &Option<Spanned<String>>, key| -> Result<Option<(NodeId, u16)>> {
+            match v {
+                None => Ok(None),
+                Some(s) => match self.host_port(s, key)? {
+                    (host, Some(port)) => Ok(Some((host, port))),
+                    (_, None) => {
+                        Err(self.err(s.span(), key, format!("`{key}` needs \"host:port\"")))
+                    }
+                },
+            }
+        };
+        let target = i.conn.as_ref().map(|c| self.selector(c)).transpose()?;
+        if target == Some(ConnSelector::All) {
+            let span = i.conn.as_ref().map(Spanned::span).unwrap_or(0..0);
+            return Err(self.err(span, "conn", "an injected segment aims at one connection: write \"host\" or \"host:port\", not \"*\""));
+        }
+        let src = endpoint(&i.src, "src")?;
+        let dst = endpoint(&i.dst, "dst")?;
+        if target.is_none() {
+            for (key, v) in [("src", src), ("dst", dst)] {
+                if v.is_none() {
+                    return Err(self.err(
+                        0..0,
+                        key,
+                        format!(
+                            "[[inject]] at {} needs `{key}` (or `conn`, which supplies it)",
+                            format_duration(i.at.0)
+                        ),
+                    ));
+                }
+            }
+        }
+        let from = match &i.from {
+            Some(f) => self.resolve_node(f, "from")?,
+            None => match (src, target) {
+                (Some((host, _)), _) => host,
+                (None, Some(ConnSelector::Host(h) | ConnSelector::HostPort(h, _))) => h,
+                _ => 0,
+            },
+        };
+        let seq_expr = |v: &Option<Spanned<SeqValue>>, key| -> Result<SeqExpr> {
+            let Some(v) = v else {
+                return Ok(SeqExpr::Absolute(0));
+            };
+            let expr = match v.get_ref() {
+                SeqValue::Number(n) => return Ok(SeqExpr::Absolute(*n)),
+                SeqValue::Expr(e) => e,
+            };
+            let parsed = parse_seq_expr(expr)
+                .ok_or_else(|| self.err(v.span(), key, format!("cannot read \"{expr}\": expected a number or VAR, VAR+N, VAR-N with VAR one of rcv_nxt, snd_nxt, snd_una, iss, irs")))?;
+            if matches!(parsed, SeqExpr::Relative(..)) && target.is_none() {
+                return Err(self.err(v.span(), key, format!("\"{expr}\" refers to a connection's variables: add `conn` to say which connection")));
+            }
+            Ok(parsed)
+        };
+        Ok(Inject {
+            at: i.at.0,
+            from,
+            target,
+            src,
+            dst,
+            flags: i
+                .flags
+                .as_ref()
+                .map(|f| self.flags(f, "flags"))
+                .transpose()?
+                .unwrap_or(Flags::NONE),
+            seq: seq_expr(&i.seq, "seq")?,
+            ack: seq_expr(&i.ack, "ack")?,
+            window: i.window.unwrap_or(u16::MAX),
+            len: i.len.unwrap_or(0),
+            mss: i.mss,
+        })
+    }
+}
+
+/// "rcv_nxt", "rcv_nxt+100", "snd_una-1" or a plain number.
+fn parse_seq_expr(text: &str) -> Option<SeqExpr> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<u32>() {
+        return Some(SeqExpr::Absolute(n));
+    }
+    let split = text.find(['+', '-']).unwrap_or(text.len());
+    let (var, rest) = text.split_at(split);
+    let var = match var.trim() {
+        "rcv_nxt" => SeqVar::RcvNxt,
+        "snd_nxt" => SeqVar::SndNxt,
+        "snd_una" => SeqVar::SndUna,
+        "iss" => SeqVar::Iss,
+        "irs" => SeqVar::Irs,
+        _ => return None,
+    };
+    let offset = match rest.trim() {
+        "" => 0,
+        r => {
+            let (sign, digits) = r.split_at(1);
+            let n: i64 = digits.trim().parse().ok()?;
+            if sign == "-" { -n } else { n }
+        }
+    };
+    Some(SeqExpr::Relative(var, offset))
+}
+
+#[cfg(test)]
+mod seq_expr_tests {
+    use super::*;
+
+    #[test]
+    fn forms() {
+        assert_eq!(parse_seq_expr("42"), Some(SeqExpr::Absolute(42)));
+        assert_eq!(
+            parse_seq_expr("rcv_nxt"),
+            Some(SeqExpr::Relative(SeqVar::RcvNxt, 0))
+        );
+        assert_eq!(
+            parse_seq_expr("rcv_nxt+100"),
+            Some(SeqExpr::Relative(SeqVar::RcvNxt, 100))
+        );
+        assert_eq!(
+            parse_seq_expr("snd_una - 1"),
+            Some(SeqExpr::Relative(SeqVar::SndUna, -1))
+        );
+        assert_eq!(parse_seq_expr("cwnd+1"), None);
+        assert_eq!(parse_seq_expr("rcv_nxt+x"), None);
     }
 }

@@ -24,6 +24,7 @@ pub struct Scenario {
     pub servers: Vec<Server>,
     pub clients: Vec<Client>,
     pub expects: Vec<Expect>,
+    pub injects: Vec<Inject>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +88,13 @@ pub enum FaultKind {
         start: u64,
         end: u64,
     },
+    /// The host loses every connection and listener at `start`, drops whatever arrives
+    /// while down, and restarts its servers (with no connections) at `end` if given.
+    Crash {
+        host: NodeId,
+        start: u64,
+        end: Option<u64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -94,7 +102,9 @@ pub enum SegmentAction {
     Drop,
     /// Hold the segment this many ns before it enters the network.
     Delay(u64),
-    Duplicate,
+    /// Send a second copy, which enters the network this many ns later (0: at once).
+    /// A long delay makes an old duplicate.
+    Duplicate(u64),
 }
 
 /// Every `Some` field must match. Times in ns; `end` is exclusive.
@@ -187,4 +197,47 @@ pub enum Check {
     Delivered(u64),
     StateAt(State, u64),
     MinRetransmits(u64),
+    /// Segments with exactly `flags` sent by the selected side in [after, before).
+    Sends {
+        flags: Flags,
+        count: Option<u64>,
+        after: u64,
+        before: u64,
+    },
+    /// Whether the application received bytes its peer never sent there.
+    Corrupted(bool),
+}
+
+/// A hand-written segment; see [`super::schema::InjectDef`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inject {
+    pub at: u64,
+    pub from: NodeId,
+    /// The connection whose variables `seq`/`ack` refer to and whose endpoints are the
+    /// defaults; resolved at `at` to the first live connection it selects.
+    pub target: Option<ConnSelector>,
+    pub src: Option<(NodeId, u16)>,
+    pub dst: Option<(NodeId, u16)>,
+    pub flags: Flags,
+    pub seq: SeqExpr,
+    pub ack: SeqExpr,
+    pub window: u16,
+    pub len: u32,
+    pub mss: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeqVar {
+    RcvNxt,
+    SndNxt,
+    SndUna,
+    Iss,
+    Irs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeqExpr {
+    Absolute(u32),
+    /// A variable of the target connection plus an offset (mod 2^32).
+    Relative(SeqVar, i64),
 }

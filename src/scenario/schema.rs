@@ -37,6 +37,8 @@ pub struct ScenarioFile {
     pub clients: Vec<ClientDef>,
     #[serde(default, rename = "expect")]
     pub expects: Vec<ExpectDef>,
+    #[serde(default, rename = "inject")]
+    pub injects: Vec<InjectDef>,
 }
 
 /// TCP knobs; every key is optional so the same struct serves as global settings and
@@ -180,6 +182,8 @@ pub struct FaultDef {
     pub b: Option<Spanned<String>>,
     /// Partition direction: "both" (default), "a_to_b", "b_to_a".
     pub direction: Option<Spanned<String>>,
+    /// Crash: the host that loses all its TCP state at `start` (and restarts at `end`).
+    pub host: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -189,6 +193,7 @@ pub enum FaultAction {
     Delay,
     Duplicate,
     Partition,
+    Crash,
 }
 
 /// A listening application.
@@ -244,4 +249,48 @@ pub struct ExpectDef {
     pub at: Option<Spanned<Duration>>,
     /// At least this many retransmissions on this side.
     pub min_retransmits: Option<u64>,
+    /// The selected side sends segments with exactly these flags (e.g. "RST", "ACK").
+    pub sends: Option<Spanned<String>>,
+    /// With `sends`: exactly this many such segments (default: at least one).
+    pub count: Option<u64>,
+    /// With `sends`: only count segments sent at or after this time.
+    pub after: Option<Spanned<Duration>>,
+    /// With `sends`: only count segments sent before this time.
+    pub before: Option<Spanned<Duration>>,
+    /// true: the application on this side receives bytes its peer never sent there (a
+    /// scenario demonstrating corruption by an old duplicate); false: it never does.
+    pub corrupted: Option<bool>,
+}
+
+/// A hand-written segment sent into the network at a given time (packetdrill-like).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InjectDef {
+    pub at: Duration,
+    /// The node where the segment enters the network (default: the host owning `src`).
+    pub from: Option<Spanned<String>>,
+    /// The connection the segment aims at: "host" or "host:port"; `src` and `dst` default
+    /// to its peer and itself, and `seq`/`ack` may refer to its variables.
+    pub conn: Option<Spanned<String>>,
+    /// "host:port" the segment claims to come from.
+    pub src: Option<Spanned<String>>,
+    /// "host:port" it is addressed to.
+    pub dst: Option<Spanned<String>>,
+    #[serde(default)]
+    pub flags: Option<Spanned<String>>,
+    /// A number, or "VAR", "VAR+N", "VAR-N" with VAR one of rcv_nxt, snd_nxt, snd_una, iss, irs.
+    pub seq: Option<Spanned<SeqValue>>,
+    pub ack: Option<Spanned<SeqValue>>,
+    pub window: Option<u16>,
+    /// Payload length in bytes.
+    pub len: Option<u32>,
+    pub mss: Option<u16>,
+}
+
+/// A sequence number as written: absolute, or an expression over a connection's variables.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SeqValue {
+    Number(u32),
+    Expr(String),
 }

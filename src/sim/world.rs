@@ -11,18 +11,22 @@ use super::Scheduler;
 use super::app::{App, Wait};
 use crate::net::{Network, Verdict};
 use crate::rng;
-use crate::scenario::model::{Action, FaultKind, NodeKind, Scenario, SegmentAction, ServerClose};
+use crate::scenario::model::{
+    Action, ConnSelector, FaultKind, Inject, NodeKind, Scenario, SegmentAction, SeqExpr, SeqVar,
+    ServerClose,
+};
 use crate::tcp::closed::{ListenVerdict, listen_verdict, reset_for};
 use crate::tcp::{
     Config, ConnEvent, ConnStats, Connection, Endpoint, Segment, SendBuffer, Seq, State, Tag,
 };
-use crate::trace::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, TimerEvent};
+use crate::trace::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, Invariant, TimerEvent};
 
 /// What the scheduler holds.
 #[derive(Debug, Clone, Copy)]
 enum Ev {
-    /// A segment reaches a node at the far end of a link.
+    /// A segment reaches `node` over the link from `from`.
     Arrive {
+        from: u32,
         node: u32,
         seg: Segment,
         corrupt: bool,
@@ -48,6 +52,14 @@ enum Ev {
         fault: u32,
         up: bool,
     },
+    HostState {
+        host: u32,
+        fault: u32,
+        up: bool,
+    },
+    Inject {
+        index: u32,
+    },
 }
 
 /// What a connection left behind, kept for the summary and the expectations.
@@ -60,6 +72,8 @@ pub struct ConnRecord {
     pub history: Vec<(u64, State)>,
     pub stats: ConnStats,
     pub eof: bool,
+    /// Deliveries that failed the integrity check.
+    pub integrity_failures: u32,
 }
 
 impl ConnRecord {
@@ -101,6 +115,8 @@ struct HostState {
     next_port: u16,
     /// Local ports in use by live connections, with their counts.
     ports: HashMap<u16, u32>,
+    /// Crashed and not yet restarted.
+    down: bool,
 }
 
 struct Listener {
@@ -123,6 +139,7 @@ pub struct Outcome {
     pub conns: Vec<ConnRecord>,
     pub links: Vec<(u32, u32, crate::net::LinkStats)>,
     pub integrity_failures: u64,
+    pub invariant_failures: u64,
     pub budget_exhausted: bool,
     pub stats: RunStats,
 }
@@ -141,6 +158,7 @@ pub struct World<'a> {
     ev_scratch: Vec<ConnEvent>,
     stats: RunStats,
     integrity_failures: u64,
+    invariant_failures: u64,
 }
 
 /// Runs `sc` with `seed` until `until` (or the scenario's duration, or until no event is
@@ -164,6 +182,7 @@ impl<'a> World<'a> {
                     isn_rng: rng::stream(seed, &format!("isn:{}", n.name)),
                     next_port: tcp.ephemeral_ports.0,
                     ports: HashMap::new(),
+                    down: false,
                 }),
                 NodeKind::Router => None,
             })
@@ -182,32 +201,20 @@ impl<'a> World<'a> {
             ev_scratch: Vec::new(),
             stats: RunStats::default(),
             integrity_failures: 0,
+            invariant_failures: 0,
         };
         w.schedule_setup();
         w
     }
 
     fn schedule_setup(&mut self) {
-        for (i, s) in self.sc.servers.iter().enumerate() {
-            let addr = self.host(s.host as u32).addr;
-            let ep = Endpoint { addr, port: s.port };
-            self.listeners.insert(
-                ep,
-                Listener {
-                    server: i as u32,
-                    pending: 0,
-                },
-            );
-            *self
-                .host_mut(s.host as u32)
-                .ports
-                .entry(s.port)
-                .or_default() += 1;
-            self.emit(EventKind::App {
-                host: s.host as u32,
-                conn: None,
-                what: AppEvent::Listen { port: s.port },
-            });
+        for node in 0..self.hosts.len() as u32 {
+            if self.hosts[node as usize].is_some() {
+                self.start_servers(node);
+            }
+        }
+        for (i, inject) in self.sc.injects.iter().enumerate() {
+            self.queue.push(inject.at, Ev::Inject { index: i as u32 });
         }
         for (i, c) in self.sc.clients.iter().enumerate() {
             self.queue
@@ -243,6 +250,54 @@ impl<'a> World<'a> {
                     }
                 }
             }
+            if let FaultKind::Crash { host, start, end } = f.kind {
+                let (host, fault) = (host as u32, i as u32);
+                self.queue.push(
+                    start,
+                    Ev::HostState {
+                        host,
+                        fault,
+                        up: false,
+                    },
+                );
+                if let Some(end) = end {
+                    self.queue.push(
+                        end,
+                        Ev::HostState {
+                            host,
+                            fault,
+                            up: true,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Opens the listening sockets of every `[[server]]` on `node`.
+    fn start_servers(&mut self, node: u32) {
+        let addr = self.host(node).addr;
+        for (i, s) in self
+            .sc
+            .servers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.host as u32 == node)
+        {
+            let ep = Endpoint { addr, port: s.port };
+            self.listeners.insert(
+                ep,
+                Listener {
+                    server: i as u32,
+                    pending: 0,
+                },
+            );
+            *self.host_mut(node).ports.entry(s.port).or_default() += 1;
+            self.emit(EventKind::App {
+                host: node,
+                conn: None,
+                what: AppEvent::Listen { port: s.port },
+            });
         }
     }
 
@@ -271,7 +326,12 @@ impl<'a> World<'a> {
 
     fn dispatch(&mut self, ev: Ev) {
         match ev {
-            Ev::Arrive { node, seg, corrupt } => self.on_arrive(node, seg, corrupt),
+            Ev::Arrive {
+                from,
+                node,
+                seg,
+                corrupt,
+            } => self.on_arrive(from, node, seg, corrupt),
             Ev::Enter { node, seg } => self.route_from(node, seg, Fate::default(), false),
             Ev::ConnTimer { conn, generation } => {
                 let slot = &mut self.slots[conn as usize];
@@ -302,15 +362,36 @@ impl<'a> World<'a> {
                     fault,
                 });
             }
+            Ev::HostState { host, fault, up } => {
+                if up {
+                    self.restart_host(host, fault);
+                } else {
+                    self.crash_host(host, fault);
+                }
+            }
+            Ev::Inject { index } => self.inject(index),
         }
     }
 
     // ----- network ----------------------------------------------------------------------
 
-    fn on_arrive(&mut self, node: u32, seg: Segment, corrupt: bool) {
+    fn on_arrive(&mut self, from: u32, node: u32, seg: Segment, corrupt: bool) {
         match self.hosts[node as usize].as_ref() {
             // The receiver's checksum check discards a corrupted segment (reported at the link).
             Some(_) if corrupt => {}
+            Some(h) if h.down => {
+                let fault = self.crash_fault_of(node);
+                let fate = Fate {
+                    dropped: Some(Cause::HostDown(fault)),
+                    ..Fate::default()
+                };
+                self.emit(EventKind::Segment {
+                    seg,
+                    from,
+                    to: node,
+                    fate,
+                });
+            }
             Some(h) if h.addr == seg.dst.addr => self.deliver(node, seg),
             Some(_) => {}
             None => self.route_from(node, seg, Fate::default(), false),
@@ -357,7 +438,7 @@ impl<'a> World<'a> {
                 });
                 self.queue.push(self.now + d, Ev::Enter { node, seg });
             }
-            Verdict::Act(SegmentAction::Duplicate, f) => {
+            Verdict::Act(SegmentAction::Duplicate(copy_delay), f) => {
                 if let Some(d) = first {
                     self.net.dir_mut(d).stats.duplicated += 1;
                 }
@@ -366,7 +447,13 @@ impl<'a> World<'a> {
                     ..Fate::default()
                 };
                 self.route_from(node, seg, fate, true);
-                self.route_from(node, seg, Fate::default(), false);
+                if copy_delay == 0 {
+                    self.route_from(node, seg, Fate::default(), false);
+                } else {
+                    // An old duplicate: the copy wanders in the network and enters it later.
+                    self.queue
+                        .push(self.now + copy_delay, Ev::Enter { node, seg });
+                }
             }
         }
     }
@@ -411,6 +498,7 @@ impl<'a> World<'a> {
             self.queue.push(
                 at,
                 Ev::Arrive {
+                    from: node,
                     node: to,
                     seg,
                     corrupt: fate.corrupted,
@@ -490,6 +578,9 @@ impl<'a> World<'a> {
     fn start_client(&mut self, client: u32) {
         let c = &self.sc.clients[client as usize];
         let node = c.host as u32;
+        if self.host(node).down {
+            return;
+        }
         let remote = Endpoint {
             addr: self.host(c.remote as u32).addr,
             port: c.remote_port,
@@ -565,7 +656,20 @@ impl<'a> World<'a> {
         let id = self.slots.len() as u32;
         let (local, remote) = (tcp.local, tcp.remote);
         *self.host_mut(node).ports.entry(local.port).or_default() += 1;
-        self.tuples.insert((local, remote), id);
+        if let Some(old) = self.tuples.insert((local, remote), id) {
+            // Invariant: no two live connections share a 4-tuple.
+            self.invariant_failures += 1;
+            let conn = ConnRef {
+                id: old,
+                host: node,
+                local,
+                remote,
+            };
+            self.emit(EventKind::Invariant {
+                conn,
+                what: Invariant::DuplicateFourTuple,
+            });
+        }
         self.stats.connections += 1;
         let record = ConnRecord {
             host: node,
@@ -574,6 +678,7 @@ impl<'a> World<'a> {
             history: Vec::new(),
             stats: ConnStats::default(),
             eof: false,
+            integrity_failures: 0,
         };
         self.slots.push(Slot {
             tcp: Some(tcp),
@@ -629,18 +734,7 @@ impl<'a> World<'a> {
         let slot = &mut self.slots[id as usize];
         let Some(tcp) = slot.tcp.as_ref() else { return };
         if matches!(tcp.state(), State::Closed | State::Listen) {
-            let tcp = slot.tcp.take().expect("checked above");
-            slot.record.stats = *tcp.stats();
-            let (local, remote) = (tcp.local, tcp.remote);
-            slot.sent = Some(tcp.into_send_buffer());
-            self.tuples.remove(&(local, remote));
-            let ports = &mut self.host_mut(self.slots[id as usize].host).ports;
-            if let Some(n) = ports.get_mut(&local.port) {
-                *n -= 1;
-                if *n == 0 {
-                    ports.remove(&local.port);
-                }
-            }
+            self.retire(id);
             return;
         }
         let next = tcp.poll_timeout();
@@ -656,6 +750,163 @@ impl<'a> World<'a> {
                     },
                 );
             }
+        }
+    }
+
+    /// Removes a connection from the host's tables, keeping its record and what its
+    /// application wrote (for the integrity check of data still in flight).
+    fn retire(&mut self, id: u32) {
+        let slot = &mut self.slots[id as usize];
+        let Some(tcp) = slot.tcp.take() else { return };
+        slot.record.stats = *tcp.stats();
+        let (local, remote) = (tcp.local, tcp.remote);
+        slot.sent = Some(tcp.into_send_buffer());
+        if self.tuples.get(&(local, remote)) == Some(&id) {
+            self.tuples.remove(&(local, remote));
+        }
+        let ports = &mut self.host_mut(self.slots[id as usize].host).ports;
+        if let Some(n) = ports.get_mut(&local.port) {
+            *n -= 1;
+            if *n == 0 {
+                ports.remove(&local.port);
+            }
+        }
+    }
+
+    // ----- crashes and injected segments -----------------------------------------------
+
+    fn crash_fault_of(&self, node: u32) -> u32 {
+        let crash =
+            |f: &FaultKind| matches!(f, FaultKind::Crash { host, .. } if *host as u32 == node);
+        self.sc
+            .faults
+            .iter()
+            .position(|f| crash(&f.kind))
+            .unwrap_or(0) as u32
+    }
+
+    /// The host loses every connection and listener without sending anything.
+    fn crash_host(&mut self, node: u32, fault: u32) {
+        self.host_mut(node).down = true;
+        self.emit(EventKind::Host {
+            host: node,
+            up: false,
+            fault,
+        });
+        let addr = self.host(node).addr;
+        self.listeners.retain(|ep, _| ep.addr != addr);
+        for id in 0..self.slots.len() as u32 {
+            let slot = &self.slots[id as usize];
+            let Some(tcp) = slot.tcp.as_ref().filter(|_| slot.host == node) else {
+                continue;
+            };
+            let from = tcp.state();
+            self.slots[id as usize]
+                .record
+                .history
+                .push((self.now, State::Closed));
+            let conn = self.conn_ref(id);
+            self.emit(EventKind::State {
+                conn,
+                from,
+                to: State::Closed,
+            });
+            self.retire(id);
+        }
+        self.host_mut(node).ports.clear();
+    }
+
+    /// The host comes back with no connections; its servers listen again.
+    fn restart_host(&mut self, node: u32, fault: u32) {
+        let host = self.host_mut(node);
+        host.down = false;
+        host.next_port = host.cfg.ephemeral_ports.0;
+        self.emit(EventKind::Host {
+            host: node,
+            up: true,
+            fault,
+        });
+        self.start_servers(node);
+    }
+
+    /// The first live connection `sel` selects, in creation order.
+    fn find_live(&self, sel: ConnSelector) -> Option<&Connection> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.tcp.as_ref().map(|t| (s, t)))
+            .find_map(|(s, t)| {
+                let ok = match sel {
+                    ConnSelector::All => true,
+                    ConnSelector::Host(h) => s.host as usize == h,
+                    ConnSelector::HostPort(h, p) => s.host as usize == h && t.local.port == p,
+                };
+                ok.then_some(t)
+            })
+    }
+
+    /// Sends an `[[inject]]` segment into the network from its node.
+    fn inject(&mut self, index: u32) {
+        let inj: &Inject = &self.sc.injects[index as usize];
+        let from = inj.from as u32;
+        let target = inj.target.and_then(|sel| self.find_live(sel));
+        if inj.target.is_some() && target.is_none() {
+            self.emit(EventKind::Inject {
+                index,
+                seg: None,
+                from,
+            });
+            return;
+        }
+        let value = |e: SeqExpr| match (e, target) {
+            (SeqExpr::Absolute(n), _) => Seq(n),
+            (SeqExpr::Relative(var, off), Some(t)) => {
+                let base = match var {
+                    SeqVar::RcvNxt => t.rcv_nxt(),
+                    SeqVar::SndNxt => t.snd_nxt(),
+                    SeqVar::SndUna => t.snd_una(),
+                    SeqVar::Iss => t.iss(),
+                    SeqVar::Irs => t.irs(),
+                };
+                Seq(base.0.wrapping_add(off as u32))
+            }
+            // The loader requires `conn` for relative values.
+            (SeqExpr::Relative(..), None) => Seq(0),
+        };
+        let endpoint = |(node, port): (usize, u16)| Endpoint {
+            addr: self.host(node as u32).addr,
+            port,
+        };
+        let seg = Segment {
+            src: inj
+                .src
+                .map(endpoint)
+                .or(target.map(|t| t.remote))
+                .unwrap_or_default(),
+            dst: inj
+                .dst
+                .map(endpoint)
+                .or(target.map(|t| t.local))
+                .unwrap_or_default(),
+            seq: value(inj.seq),
+            ack: value(inj.ack),
+            flags: inj.flags,
+            wnd: inj.window,
+            len: inj.len,
+            tag: Tag::default(),
+            mss: inj.mss,
+        };
+        self.emit(EventKind::Inject {
+            index,
+            seg: Some(seg),
+            from,
+        });
+        if self.hosts[from as usize]
+            .as_ref()
+            .is_some_and(|h| h.addr == seg.dst.addr)
+        {
+            self.deliver(from, seg);
+        } else {
+            self.route_from(from, seg, Fate::default(), false);
         }
     }
 
@@ -750,6 +1001,7 @@ impl<'a> World<'a> {
         };
         if sent.tag_at(offset) != tag || sent.run_len_at(offset) < len {
             self.integrity_failures += 1;
+            self.slots[id as usize].record.integrity_failures += 1;
             let conn = self.conn_ref(id);
             self.emit(EventKind::Integrity { conn, offset, len });
         }
@@ -929,6 +1181,7 @@ impl<'a> World<'a> {
             conns,
             links,
             integrity_failures: self.integrity_failures,
+            invariant_failures: self.invariant_failures,
             budget_exhausted,
             stats: self.stats,
         }

@@ -193,6 +193,8 @@ impl Connection {
     pub fn snd_una(&self) -> Seq {
         self.snd_una
     }
+    /// The RFC's SND.NXT: the highest sequence number sent (see the module note).
+    #[allow(clippy::misnamed_getters)]
     pub fn snd_nxt(&self) -> Seq {
         self.snd_max
     }
@@ -253,7 +255,9 @@ impl Connection {
     pub fn close(&mut self, now: u64) {
         match self.state {
             // "Delete the TCB and return 'error: closing' responses to any queued SENDs."
-            State::SynSent | State::Listen => self.set_state(State::Closed),
+            // enter_closed also stops the SYN's retransmission timer: a deleted TCB keeps
+            // no timer (a stale one would "retransmit" from CLOSED and report TimedOut).
+            State::SynSent | State::Listen => self.enter_closed(),
             // "Queue for processing after entering ESTABLISHED state."
             State::SynReceived => self.fin_queued = true,
             // "Queue this until all preceding SENDs have been segmentized, then form a FIN
@@ -394,7 +398,19 @@ impl Connection {
             // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
             self.on_new_ack(now, seg.ack);
             self.set_state(State::Established);
-            self.send_ack();
+            // "If there are other controls or text in the segment, then continue processing
+            // at the sixth step below where the URG bit is checked; otherwise, return."
+            // Text and FIN are taken past the SYN; receive_text sends the one ACK.
+            if seg.len > 0 || seg.has(Flags::FIN) {
+                let rest = Segment {
+                    seq: seg.seq + 1,
+                    flags: Flags(seg.flags.0 & !Flags::SYN.0),
+                    ..*seg
+                };
+                self.receive_text(now, &rest);
+            } else {
+                self.send_ack();
+            }
             self.try_send(now);
         } else {
             // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment
@@ -574,9 +590,20 @@ impl Connection {
         if end.gt(wnd_end) {
             len -= end - wnd_end;
         }
+        // The FIN occupies sequence number SEG.SEQ+SEG.LEN and, like any octet, counts only
+        // inside the window: at RCV.NXT+RCV.WND it is beyond it, and trimming the segment at
+        // the right edge removes it (RFC 9293 §3.10.7.4 first check and trimming note).
         let fin_seq = seg.seq + seg.len;
-        if seg.has(Flags::FIN) && (seg.seq + seg.len).le(wnd_end) {
+        if seg.has(Flags::FIN) && fin_seq.lt(wnd_end) && self.reasm.fin().is_none() {
             self.reasm.set_fin(fin_seq);
+        }
+        // Nothing follows a FIN in the sequence space (RFC 9293 §3.10.7.4 eighth step, "the
+        // FIN implies PUSH ... no more data"): bytes past a known FIN are dropped, so they
+        // can neither be delivered nor carry RCV.NXT past the FIN.
+        if let Some(f) = self.reasm.fin()
+            && (start + len).gt(f)
+        {
+            len = if f.gt(start) { f - start } else { 0 };
         }
         if len > 0 {
             if start == self.rcv_nxt {
@@ -585,8 +612,13 @@ impl Connection {
                 self.reasm.insert(start, len, tag);
             }
         }
-        while let Some((l, t)) = self.reasm.pop_at(self.rcv_nxt) {
-            self.deliver(l, t);
+        while let Some((mut l, t)) = self.reasm.pop_at(self.rcv_nxt) {
+            if let Some(f) = self.reasm.fin() {
+                l = l.min(f - self.rcv_nxt); // held before the FIN was known
+            }
+            if l > 0 {
+                self.deliver(l, t);
+            }
         }
         if self.reasm.fin() == Some(self.rcv_nxt) {
             self.receive_fin(now);

@@ -19,3 +19,6 @@ pub use rto::RtoEstimator;
 pub use segment::{Endpoint, Segment, Tag};
 pub use seq::Seq;
 pub use state::State;
+
+#[cfg(test)]
+mod tests;

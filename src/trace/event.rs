@@ -26,6 +26,8 @@ pub enum Cause {
     Duplication,
     /// No route from this node to the destination address.
     NoRoute,
+    /// The destination host is down (a crash fault, by index).
+    HostDown(u32),
 }
 
 /// What happened to a segment on one link direction (or at its source, for faults).
@@ -145,6 +147,31 @@ pub enum EventKind {
     Budget {
         limit: u64,
     },
+    /// A host crashed (losing all TCP state) or came back (a crash fault, by index).
+    Host {
+        host: u32,
+        up: bool,
+        fault: u32,
+    },
+    /// A hand-written `[[inject]]` segment (by index) enters the network; `seg` is None
+    /// when its target connection did not exist at that time.
+    Inject {
+        index: u32,
+        seg: Option<Segment>,
+        from: u32,
+    },
+    /// An invariant of the simulation broke (a bug in tcpsim, reported rather than hidden).
+    Invariant {
+        conn: ConnRef,
+        what: Invariant,
+    },
+}
+
+/// The invariants checked in every run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invariant {
+    /// A new connection has the 4-tuple of a live one.
+    DuplicateFourTuple,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

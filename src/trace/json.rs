@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{AppEvent, Cause, Event, EventKind, Names, TimerEvent};
+use crate::tcp::Segment;
 
 fn cause(n: &Names, c: Cause) -> String {
     match c {
@@ -13,6 +14,7 @@ fn cause(n: &Names, c: Cause) -> String {
         Cause::Reorder => "reorder".into(),
         Cause::Duplication => "duplication".into(),
         Cause::NoRoute => "no_route".into(),
+        Cause::HostDown(f) => format!("host_down:{}", n.fault(f)),
     }
 }
 
@@ -35,6 +37,21 @@ fn app_name(what: AppEvent) -> (&'static str, Option<u64>) {
     }
 }
 
+/// The header fields of a segment, under `kind`.
+fn segment(n: &Names, seg: &Segment, kind: &str) -> Value {
+    json!({
+        "kind": kind,
+        "src": n.endpoint(seg.src),
+        "dst": n.endpoint(seg.dst),
+        "flags": seg.flags.long_names(),
+        "seq": seg.seq.0,
+        "ack": seg.ack.0,
+        "len": seg.len,
+        "win": seg.wnd,
+        "mss": seg.mss,
+    })
+}
+
 /// The event as a JSON value (serialize with `to_string` for one line).
 pub fn event(n: &Names, e: &Event) -> Value {
     let mut v = match e.kind {
@@ -43,23 +60,16 @@ pub fn event(n: &Names, e: &Event) -> Value {
             from,
             to,
             fate,
-        } => json!({
-            "kind": "segment",
-            "src": n.endpoint(seg.src),
-            "dst": n.endpoint(seg.dst),
-            "flags": seg.flags.long_names(),
-            "seq": seg.seq.0,
-            "ack": seg.ack.0,
-            "len": seg.len,
-            "win": seg.wnd,
-            "mss": seg.mss,
-            "link": n.link(from, to),
-            "fate": fate.word(),
-            "dropped_by": fate.dropped.map(|c| cause(n, c)),
-            "duplicated_by": fate.duplicated.map(|c| cause(n, c)),
-            "delayed_ns": fate.delayed.map(|(d, _)| d),
-            "delayed_by": fate.delayed.map(|(_, c)| cause(n, c)),
-        }),
+        } => {
+            let mut v = segment(n, &seg, "segment");
+            v["link"] = json!(n.link(from, to));
+            v["fate"] = json!(fate.word());
+            v["dropped_by"] = json!(fate.dropped.map(|c| cause(n, c)));
+            v["duplicated_by"] = json!(fate.duplicated.map(|c| cause(n, c)));
+            v["delayed_ns"] = json!(fate.delayed.map(|(d, _)| d));
+            v["delayed_by"] = json!(fate.delayed.map(|(_, c)| cause(n, c)));
+            v
+        }
         EventKind::State { conn, from, to } => json!({
             "kind": "state",
             "host": n.node(conn.host),
@@ -114,6 +124,22 @@ pub fn event(n: &Names, e: &Event) -> Value {
             "len": len,
         }),
         EventKind::Budget { limit } => json!({ "kind": "budget", "limit": limit }),
+        EventKind::Host { host, up, fault } => json!({
+            "kind": "host", "host": n.node(host), "up": up, "fault": n.fault(fault),
+        }),
+        EventKind::Inject { index, seg, from } => {
+            let mut v = match seg {
+                Some(seg) => segment(n, &seg, "inject"),
+                None => json!({ "kind": "inject", "sent": false }),
+            };
+            v["index"] = json!(index + 1);
+            v["from"] = json!(n.node(from));
+            v
+        }
+        EventKind::Invariant { conn, what } => json!({
+            "kind": "invariant", "conn": n.endpoint(conn.local), "peer": n.endpoint(conn.remote),
+            "what": match what { crate::trace::Invariant::DuplicateFourTuple => "duplicate_four_tuple" },
+        }),
     };
     v["t_ns"] = json!(e.t);
     v

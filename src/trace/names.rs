@@ -33,6 +33,11 @@ impl Names {
         self.nodes.get(i as usize).map_or("?", String::as_str)
     }
 
+    /// The host that owns `addr`, if any.
+    pub fn node_of_addr(&self, addr: u32) -> Option<u32> {
+        self.addrs.get(&addr).copied()
+    }
+
     pub fn fault(&self, i: u32) -> &str {
         self.faults.get(i as usize).map_or("?", String::as_str)
     }

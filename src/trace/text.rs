@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::{AppEvent, Cause, Event, EventKind, Fate, Names, TimerEvent};
+use super::{AppEvent, Cause, Event, EventKind, Fate, Invariant, Names, TimerEvent};
 use crate::tcp::{Endpoint, Flags, Segment};
 
 /// Seconds with six decimals, from integer nanoseconds.
@@ -95,6 +95,41 @@ impl<'a> TextRenderer<'a> {
                     n.endpoint(conn.remote)
                 );
             }
+            EventKind::Host { host, up, fault } => {
+                let _ = if up {
+                    write!(
+                        s,
+                        "{} restarted ({}): its servers listen again, it has no connections",
+                        n.node(host),
+                        n.fault(fault)
+                    )
+                } else {
+                    write!(
+                        s,
+                        "{} CRASHED ({}): every connection and listener is lost",
+                        n.node(host),
+                        n.fault(fault)
+                    )
+                };
+            }
+            EventKind::Inject { index, seg, from } => {
+                let _ = write!(s, "inject #{} at {}: ", index + 1, n.node(from));
+                match seg {
+                    Some(seg) => self.segment(&mut s, &seg, from, from, &Fate::default()),
+                    None => s.push_str("its connection does not exist, nothing sent"),
+                }
+            }
+            EventKind::Invariant {
+                conn,
+                what: Invariant::DuplicateFourTuple,
+            } => {
+                let _ = write!(
+                    s,
+                    "INVARIANT BROKEN: two live connections share {} <-> {}",
+                    n.endpoint(conn.local),
+                    n.endpoint(conn.remote)
+                );
+            }
             EventKind::Budget { limit } => {
                 let _ = write!(
                     s,
@@ -139,6 +174,7 @@ impl<'a> TextRenderer<'a> {
             Cause::Reorder => format!("reordered on {link}"),
             Cause::Duplication => format!("random duplicate on {link}"),
             Cause::NoRoute => "no route".to_string(),
+            Cause::HostDown(f) => format!("{} is down, {}", n.node(to), n.fault(f)),
         };
         if let Some(c) = fate.dropped {
             let _ = write!(s, "  !! dropped: {}", cause(c));
