@@ -317,11 +317,26 @@ impl<'a> World<'a> {
             let Some((t, ev)) = self.queue.pop() else {
                 break;
             };
+            if self.is_stale(&ev) {
+                continue;
+            }
             self.now = t;
             self.stats.events += 1;
             self.dispatch(ev);
         }
         false
+    }
+
+    /// A timer entry superseded by a later deadline (or whose connection is gone): skipped
+    /// without moving the clock, so the run ends at its last real event.
+    fn is_stale(&self, ev: &Ev) -> bool {
+        match *ev {
+            Ev::ConnTimer { conn, generation } => {
+                let slot = &self.slots[conn as usize];
+                slot.timer_gen != generation || slot.tcp.is_none()
+            }
+            _ => false,
+        }
     }
 
     fn dispatch(&mut self, ev: Ev) {
@@ -333,11 +348,9 @@ impl<'a> World<'a> {
                 corrupt,
             } => self.on_arrive(from, node, seg, corrupt),
             Ev::Enter { node, seg } => self.route_from(node, seg, Fate::default(), false),
-            Ev::ConnTimer { conn, generation } => {
+            Ev::ConnTimer { conn, .. } => {
                 let slot = &mut self.slots[conn as usize];
-                if slot.timer_gen == generation
-                    && let Some(tcp) = slot.tcp.as_mut()
-                {
+                if let Some(tcp) = slot.tcp.as_mut() {
                     slot.timer_at = None;
                     tcp.handle_timeout(self.now);
                     self.after_conn(conn);
@@ -705,8 +718,9 @@ impl<'a> World<'a> {
         }
     }
 
-    /// Drains a connection's outputs until it is quiet: events first (they may make the
-    /// application send), then segments; then re-arms its timer or retires it.
+    /// Drains a connection's outputs until it is quiet: reports its events, sends its
+    /// segments, then lets the application react (which may queue more); then re-arms
+    /// its timer or retires it.
     fn after_conn(&mut self, id: u32) {
         let mut segs = std::mem::take(&mut self.seg_scratch);
         let mut evs = std::mem::take(&mut self.ev_scratch);
@@ -717,11 +731,14 @@ impl<'a> World<'a> {
             if evs.is_empty() && segs.is_empty() {
                 break;
             }
-            for ev in evs.drain(..) {
-                self.on_conn_event(id, ev);
+            for &ev in &evs {
+                self.report_conn_event(id, ev);
             }
             for seg in segs.drain(..) {
                 self.transmit(node, seg);
+            }
+            for ev in evs.drain(..) {
+                self.react_to_conn_event(id, ev);
             }
         }
         self.seg_scratch = segs;
@@ -910,14 +927,12 @@ impl<'a> World<'a> {
         }
     }
 
-    fn on_conn_event(&mut self, id: u32, ev: ConnEvent) {
+    /// Records and reports what the connection said (first, for a whole batch, so the
+    /// transcript shows the TCP's view before the application's reaction).
+    fn report_conn_event(&mut self, id: u32, ev: ConnEvent) {
         let conn = self.conn_ref(id);
-        let app_event = |what| EventKind::App {
-            host: conn.host,
-            conn: Some(conn),
-            what,
-        };
-        match ev {
+        let app_event = |what| EventKind::App { host: conn.host, conn: Some(conn), what };
+        let kind = match ev {
             ConnEvent::StateChange { from, to } => {
                 self.slots[id as usize].record.history.push((self.now, to));
                 self.emit(EventKind::State { conn, from, to });
@@ -927,51 +942,46 @@ impl<'a> World<'a> {
                 {
                     l.pending = l.pending.saturating_sub(1);
                 }
-                if to == State::Established {
-                    match self.slots[id as usize].app {
-                        App::Client { .. } => {
-                            if let App::Client { wait, .. } = &mut self.slots[id as usize].app {
-                                *wait = Wait::Running;
-                            }
-                            self.run_client(id);
-                        }
-                        App::Server { .. } => self.emit(app_event(AppEvent::Accept)),
-                    }
+                let server = matches!(self.slots[id as usize].app, App::Server { .. });
+                if to == State::Established && server {
+                    app_event(AppEvent::Accept)
+                } else {
+                    return;
                 }
             }
             ConnEvent::Data { len, tag } => {
                 self.check_integrity(id, len, tag);
                 self.slots[id as usize].record.stats.bytes_delivered += len as u64;
-                self.emit(app_event(AppEvent::Receive { bytes: len }));
-                self.on_app_data(id, len, tag);
+                app_event(AppEvent::Receive { bytes: len })
             }
             ConnEvent::Eof => {
                 self.slots[id as usize].record.eof = true;
-                self.emit(app_event(AppEvent::Eof));
-                self.on_app_eof(id);
+                app_event(AppEvent::Eof)
             }
-            ConnEvent::Reset { refused } => {
-                self.emit(app_event(if refused {
-                    AppEvent::Refused
-                } else {
-                    AppEvent::Reset
-                }));
-            }
-            ConnEvent::TimedOut => self.emit(app_event(AppEvent::TimedOut)),
+            ConnEvent::Reset { refused: true } => app_event(AppEvent::Refused),
+            ConnEvent::Reset { refused: false } => app_event(AppEvent::Reset),
+            ConnEvent::TimedOut => app_event(AppEvent::TimedOut),
             ConnEvent::Retransmit { rto, attempt } => {
-                self.emit(EventKind::Timer {
-                    conn,
-                    timer: TimerEvent::Retransmit { attempt, rto },
-                });
+                EventKind::Timer { conn, timer: TimerEvent::Retransmit { attempt, rto } }
             }
-            ConnEvent::TimeWaitExpired => self.emit(EventKind::Timer {
-                conn,
-                timer: TimerEvent::TimeWaitExpired,
-            }),
-            ConnEvent::TimeWaitRestart => self.emit(EventKind::Timer {
-                conn,
-                timer: TimerEvent::TimeWaitRestart,
-            }),
+            ConnEvent::TimeWaitExpired => EventKind::Timer { conn, timer: TimerEvent::TimeWaitExpired },
+            ConnEvent::TimeWaitRestart => EventKind::Timer { conn, timer: TimerEvent::TimeWaitRestart },
+        };
+        self.emit(kind);
+    }
+
+    /// The application's reaction to what the connection said.
+    fn react_to_conn_event(&mut self, id: u32, ev: ConnEvent) {
+        match ev {
+            ConnEvent::StateChange { to: State::Established, .. } => {
+                if let App::Client { wait, .. } = &mut self.slots[id as usize].app {
+                    *wait = Wait::Running;
+                    self.run_client(id);
+                }
+            }
+            ConnEvent::Data { len, tag } => self.on_app_data(id, len, tag),
+            ConnEvent::Eof => self.on_app_eof(id),
+            _ => {}
         }
     }
 

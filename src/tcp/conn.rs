@@ -422,6 +422,21 @@ impl Connection {
 
     /// RFC 9293 §3.10.7.4 "Otherwise": SYN-RECEIVED and the synchronized states.
     fn on_segment_synchronized(&mut self, now: u64, seg: &Segment) {
+        // RFC 9293 §3.5 Figure 8 (simultaneous open), line 4: in SYN-RECEIVED after an
+        // active OPEN the peer's SYN,ACK repeats the SYN at IRS that we already acknowledged.
+        // Its SYN octet is old; the segment is taken as the ACK it also is, so the handshake
+        // completes as the figure shows rather than failing the window test below.
+        let repeated_syn;
+        let seg = if self.state == State::SynReceived
+            && !self.passive
+            && seg.flags.contains(Flags::SYN | Flags::ACK)
+            && seg.seq == self.irs
+        {
+            repeated_syn = Segment { seq: seg.seq + 1, flags: Flags(seg.flags.0 & !Flags::SYN.0), ..*seg };
+            &repeated_syn
+        } else {
+            seg
+        };
         // First, check sequence number.
         if !self.acceptable(seg) {
             if seg.has(Flags::RST) {
@@ -529,9 +544,13 @@ impl Connection {
             State::FinWait1 if fin_acked => self.set_state(State::FinWait2),
             // "...if the ACK acknowledges our FIN, then enter the TIME-WAIT state; otherwise,
             // ignore the segment."
+            // Data queued before CLOSE may still be waiting for window: the ACK may have
+            // opened it (the segment itself is otherwise ignored).
             State::Closing => {
                 if fin_acked {
                     self.enter_time_wait(now);
+                } else {
+                    self.try_send(now);
                 }
                 return;
             }
@@ -540,6 +559,8 @@ impl Connection {
             State::LastAck => {
                 if fin_acked {
                     self.enter_closed();
+                } else {
+                    self.try_send(now);
                 }
                 return;
             }
@@ -640,7 +661,6 @@ impl Connection {
     fn receive_fin(&mut self, now: u64) {
         self.rcv_nxt = self.rcv_nxt + 1;
         self.reasm.clear();
-        self.events.push(ConnEvent::Eof);
         self.send_ack();
         match self.state {
             State::SynReceived | State::Established => self.set_state(State::CloseWait),
@@ -657,6 +677,9 @@ impl Connection {
             State::FinWait2 => self.enter_time_wait(now),
             _ => {}
         }
+        // "signal the user 'connection closing'": reported after the state change so that
+        // what the application does about it reads in order.
+        self.events.push(ConnEvent::Eof);
     }
 
     /// SND.UNA advances to `ack` (already checked to lie in (SND.UNA, snd_max]).
@@ -780,7 +803,8 @@ impl Connection {
                 Seq(0)
             },
             flags,
-            wnd: self.rcv_wnd.min(u16::MAX as u32) as u16,
+            // A reset advertises no window, as real stacks do (the RFC leaves it open).
+            wnd: if flags.contains(Flags::RST) { 0 } else { self.rcv_wnd.min(u16::MAX as u32) as u16 },
             len,
             tag: Tag::default(),
             mss: None,

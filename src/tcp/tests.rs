@@ -121,7 +121,7 @@ fn assert_silent(c: &mut Connection) {
 }
 
 fn feed(c: &mut Connection, seg: &Segment) {
-    c.handle_segment(1, &seg);
+    c.handle_segment(1, seg);
 }
 
 fn has_event(evs: &[ConnEvent], e: ConnEvent) -> bool {
@@ -784,6 +784,16 @@ mod syn_received {
         assert_eq!(c.state(), State::FinWait2);
     }
 
+    #[test]
+    fn peers_syn_ack_completes_simultaneous_open() {
+        // RFC 9293 §3.5 Figure 8 line 4: SYN-RECEIVED + <SEQ=IRS><ACK=ISS+1><CTL=SYN,ACK>
+        // → ESTABLISHED, with nothing more to send.
+        let (mut c, p) = simultaneous();
+        feed(&mut c, &p.at(PEER_ISS, Flags::SYN | Flags::ACK));
+        assert_eq!(c.state(), State::Established);
+        assert_silent(&mut c);
+    }
+
     /// SYN_SENT that received a bare SYN (simultaneous open): an active SYN_RECEIVED.
     fn simultaneous() -> (Connection, Peer) {
         let (mut c, mut p) = syn_sent();
@@ -993,7 +1003,7 @@ mod established {
 
     #[test]
     fn data_retransmits_with_backoff_and_times_out() {
-        let (mut c, p) = established();
+        let (mut c, _) = established();
         let first = write(&mut c, 0, 100);
         assert_eq!(first.len(), 1);
         let mut t = c.poll_timeout().unwrap();
@@ -1013,7 +1023,6 @@ mod established {
         c.handle_timeout(t);
         assert_eq!(c.state(), State::Closed);
         assert!(has_event(&events(&mut c), ConnEvent::TimedOut));
-        let _ = p;
     }
 
     #[test]
@@ -1557,6 +1566,26 @@ mod closing {
 
 mod last_ack {
     use super::*;
+
+    #[test]
+    fn window_update_sends_data_queued_before_close() {
+        // Data queued before CLOSE still goes out as the peer's window opens; the FIN
+        // follows the last byte (RFC 9293 §3.10.4: "queue this until all preceding SENDs
+        // have been segmentized").
+        let (mut c, mut p) = established_with(&cfg(), ISS, Some(1460), 1000);
+        feed(&mut c, &Segment { wnd: 1000, ..p.seg(Flags::FIN | Flags::ACK) });
+        p.nxt = p.nxt + 1;
+        quiet(&mut c);
+        assert_eq!(write(&mut c, 1, 3000).len(), 1, "only the first 1000 bytes fit");
+        c.close(1);
+        assert_eq!(c.state(), State::LastAck);
+        assert_silent(&mut c);
+        feed(&mut c, &Segment { wnd: 5000, ..p.acking(ISS + 1001) });
+        let mut out = Vec::new();
+        c.drain_transmit(&mut out);
+        assert_eq!(out.iter().map(|s| s.len).sum::<u32>(), 2000);
+        assert!(out.last().is_some_and(|s| s.has(Flags::FIN) && s.seq + s.len == ISS + 3001));
+    }
 
     #[test]
     fn ack_of_fin_closes() {
