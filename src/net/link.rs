@@ -36,6 +36,8 @@ pub struct LinkDir {
     pub down_by: Option<u32>,
     /// Times at which queued segments finish serialization (the one in service first).
     queue: VecDeque<u64>,
+    /// Arrival time of the latest segment not held back by reordering.
+    last_arrival: u64,
     pub stats: LinkStats,
 }
 
@@ -53,6 +55,7 @@ impl LinkDir {
             rng,
             down_by: None,
             queue: VecDeque::with_capacity(cap),
+            last_arrival: 0,
             stats: LinkStats::default(),
         }
     }
@@ -99,7 +102,7 @@ impl LinkDir {
             fate.corrupted = true;
             self.stats.corrupted += 1;
         }
-        let mut arrival = departure + self.params.delay + self.jitter();
+        let mut arrival = self.in_order_arrival(departure);
         if self.chance(self.params.reorder) {
             arrival += self.params.reorder_delay;
             fate.delayed = Some((self.params.reorder_delay, Cause::Reorder));
@@ -109,9 +112,17 @@ impl LinkDir {
         if self.chance(self.params.duplicate) {
             fate.duplicated = Some(Cause::Duplication);
             self.stats.duplicated += 1;
-            arrivals[1] = Some(departure + self.params.delay + self.jitter());
+            arrivals[1] = Some(self.in_order_arrival(departure));
         }
         Passage { fate, arrivals }
+    }
+
+    /// Delay plus jitter, but never before the previous in-order arrival: jitter varies
+    /// the delay without reordering (as on a real FIFO path); only `reorder` reorders.
+    fn in_order_arrival(&mut self, departure: u64) -> u64 {
+        let arrival = (departure + self.params.delay + self.jitter()).max(self.last_arrival);
+        self.last_arrival = arrival;
+        arrival
     }
 
     fn jitter(&mut self) -> u64 {

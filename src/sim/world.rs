@@ -931,7 +931,11 @@ impl<'a> World<'a> {
     /// transcript shows the TCP's view before the application's reaction).
     fn report_conn_event(&mut self, id: u32, ev: ConnEvent) {
         let conn = self.conn_ref(id);
-        let app_event = |what| EventKind::App { host: conn.host, conn: Some(conn), what };
+        let app_event = |what| EventKind::App {
+            host: conn.host,
+            conn: Some(conn),
+            what,
+        };
         let kind = match ev {
             ConnEvent::StateChange { from, to } => {
                 self.slots[id as usize].record.history.push((self.now, to));
@@ -961,11 +965,22 @@ impl<'a> World<'a> {
             ConnEvent::Reset { refused: true } => app_event(AppEvent::Refused),
             ConnEvent::Reset { refused: false } => app_event(AppEvent::Reset),
             ConnEvent::TimedOut => app_event(AppEvent::TimedOut),
-            ConnEvent::Retransmit { rto, attempt } => {
-                EventKind::Timer { conn, timer: TimerEvent::Retransmit { attempt, rto } }
-            }
-            ConnEvent::TimeWaitExpired => EventKind::Timer { conn, timer: TimerEvent::TimeWaitExpired },
-            ConnEvent::TimeWaitRestart => EventKind::Timer { conn, timer: TimerEvent::TimeWaitRestart },
+            ConnEvent::Retransmit { rto, attempt } => EventKind::Timer {
+                conn,
+                timer: TimerEvent::Retransmit { attempt, rto },
+            },
+            ConnEvent::ResetQuietly { state } => EventKind::Timer {
+                conn,
+                timer: TimerEvent::ResetInState(state),
+            },
+            ConnEvent::TimeWaitExpired => EventKind::Timer {
+                conn,
+                timer: TimerEvent::TimeWaitExpired,
+            },
+            ConnEvent::TimeWaitRestart => EventKind::Timer {
+                conn,
+                timer: TimerEvent::TimeWaitRestart,
+            },
         };
         self.emit(kind);
     }
@@ -973,7 +988,10 @@ impl<'a> World<'a> {
     /// The application's reaction to what the connection said.
     fn react_to_conn_event(&mut self, id: u32, ev: ConnEvent) {
         match ev {
-            ConnEvent::StateChange { to: State::Established, .. } => {
+            ConnEvent::StateChange {
+                to: State::Established,
+                ..
+            } => {
                 if let App::Client { wait, .. } = &mut self.slots[id as usize].app {
                     *wait = Wait::Running;
                     self.run_client(id);

@@ -35,6 +35,11 @@ pub enum ConnEvent {
     Reset {
         refused: bool,
     },
+    /// A valid RST ended the connection in `state`, where the user is not signalled
+    /// (CLOSING, LAST_ACK, TIME_WAIT, or a passive SYN_RECEIVED).
+    ResetQuietly {
+        state: State,
+    },
     /// Retransmissions exhausted (RFC 1122 §4.2.3.5 R2): the connection is dropped.
     TimedOut,
     /// The retransmission timer fired; `rto` is the new (backed-off) timeout.
@@ -432,7 +437,11 @@ impl Connection {
             && seg.flags.contains(Flags::SYN | Flags::ACK)
             && seg.seq == self.irs
         {
-            repeated_syn = Segment { seq: seg.seq + 1, flags: Flags(seg.flags.0 & !Flags::SYN.0), ..*seg };
+            repeated_syn = Segment {
+                seq: seg.seq + 1,
+                flags: Flags(seg.flags.0 & !Flags::SYN.0),
+                ..*seg
+            };
             &repeated_syn
         } else {
             seg
@@ -466,11 +475,16 @@ impl Connection {
                 // "If this connection was initiated with an active OPEN ... the connection
                 // was refused; signal the user 'connection refused'."
                 self.events.push(ConnEvent::Reset { refused: true });
-            } else if !matches!(
+            } else if matches!(
                 self.state,
                 State::Closing | State::LastAck | State::TimeWait
-            ) {
-                // SYN-RECEIVED (passive: back to LISTEN, which the listener still is),
+            ) || self.state == State::SynReceived
+            {
+                // CLOSING, LAST-ACK, TIME-WAIT (the user has closed) and a passive
+                // SYN-RECEIVED (the user never saw it): nobody is told, but the trace is.
+                self.events
+                    .push(ConnEvent::ResetQuietly { state: self.state });
+            } else {
                 // ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "connection reset".
                 self.events.push(ConnEvent::Reset { refused: false });
             }
@@ -804,7 +818,11 @@ impl Connection {
             },
             flags,
             // A reset advertises no window, as real stacks do (the RFC leaves it open).
-            wnd: if flags.contains(Flags::RST) { 0 } else { self.rcv_wnd.min(u16::MAX as u32) as u16 },
+            wnd: if flags.contains(Flags::RST) {
+                0
+            } else {
+                self.rcv_wnd.min(u16::MAX as u32) as u16
+            },
             len,
             tag: Tag::default(),
             mss: None,

@@ -1573,18 +1573,37 @@ mod last_ack {
         // follows the last byte (RFC 9293 §3.10.4: "queue this until all preceding SENDs
         // have been segmentized").
         let (mut c, mut p) = established_with(&cfg(), ISS, Some(1460), 1000);
-        feed(&mut c, &Segment { wnd: 1000, ..p.seg(Flags::FIN | Flags::ACK) });
+        feed(
+            &mut c,
+            &Segment {
+                wnd: 1000,
+                ..p.seg(Flags::FIN | Flags::ACK)
+            },
+        );
         p.nxt = p.nxt + 1;
         quiet(&mut c);
-        assert_eq!(write(&mut c, 1, 3000).len(), 1, "only the first 1000 bytes fit");
+        assert_eq!(
+            write(&mut c, 1, 3000).len(),
+            1,
+            "only the first 1000 bytes fit"
+        );
         c.close(1);
         assert_eq!(c.state(), State::LastAck);
         assert_silent(&mut c);
-        feed(&mut c, &Segment { wnd: 5000, ..p.acking(ISS + 1001) });
+        feed(
+            &mut c,
+            &Segment {
+                wnd: 5000,
+                ..p.acking(ISS + 1001)
+            },
+        );
         let mut out = Vec::new();
         c.drain_transmit(&mut out);
         assert_eq!(out.iter().map(|s| s.len).sum::<u32>(), 2000);
-        assert!(out.last().is_some_and(|s| s.has(Flags::FIN) && s.seq + s.len == ISS + 3001));
+        assert!(
+            out.last()
+                .is_some_and(|s| s.has(Flags::FIN) && s.seq + s.len == ISS + 3001)
+        );
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl Fate {
     }
 }
 
-/// A timer firing, as reported by a connection.
+/// A timer firing, or another TCP-internal happening worth a line of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimerEvent {
     /// RFC 6298 §5.5: retransmission timeout; `rto` is the doubled timeout.
@@ -73,6 +73,9 @@ pub enum TimerEvent {
     TimeWaitExpired,
     /// A retransmitted FIN restarted the 2×MSL timer.
     TimeWaitRestart,
+    /// A valid RST closed the connection in this state without telling the application
+    /// (in TIME_WAIT this cuts TIME_WAIT short: the hazard of RFC 1337).
+    ResetInState(State),
 }
 
 /// What an application did or was told.

@@ -79,19 +79,26 @@ pub fn event(n: &Names, e: &Event) -> Value {
             "to": to.name(),
         }),
         EventKind::Timer { conn, timer } => {
-            let (name, attempt, rto) = match timer {
-                TimerEvent::Retransmit { attempt, rto } => ("retransmit", Some(attempt), Some(rto)),
-                TimerEvent::TimeWaitExpired => ("time_wait_expired", None, None),
-                TimerEvent::TimeWaitRestart => ("time_wait_restart", None, None),
-            };
-            json!({
+            let mut v = json!({
                 "kind": "timer",
                 "host": n.node(conn.host),
                 "conn": n.endpoint(conn.local),
-                "timer": name,
-                "attempt": attempt,
-                "rto_ns": rto,
-            })
+            });
+            match timer {
+                TimerEvent::Retransmit { attempt, rto } => {
+                    v["timer"] = json!("retransmit");
+                    v["attempt"] = json!(attempt);
+                    v["rto_ns"] = json!(rto);
+                }
+                TimerEvent::TimeWaitExpired => v["timer"] = json!("time_wait_expired"),
+                TimerEvent::TimeWaitRestart => v["timer"] = json!("time_wait_restart"),
+                TimerEvent::ResetInState(state) => {
+                    v["kind"] = json!("tcp");
+                    v["note"] = json!("reset_quietly");
+                    v["state"] = json!(state.name());
+                }
+            }
+            v
         }
         EventKind::App { host, conn, what } => {
             let (name, value) = app_name(what);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::{AppEvent, Cause, Event, EventKind, Fate, Invariant, Names, TimerEvent};
-use crate::tcp::{Endpoint, Flags, Segment};
+use crate::tcp::{Endpoint, Flags, Segment, State};
 
 /// Seconds with six decimals, from integer nanoseconds.
 pub fn time(t: u64) -> String {
@@ -54,7 +54,12 @@ impl<'a> TextRenderer<'a> {
                 let _ = write!(s, "{} {} -> {}", n.endpoint(conn.local), from, to);
             }
             EventKind::Timer { conn, timer } => {
-                let _ = write!(s, "{} timer: ", n.endpoint(conn.local));
+                let what = if matches!(timer, TimerEvent::ResetInState(_)) {
+                    "tcp"
+                } else {
+                    "timer"
+                };
+                let _ = write!(s, "{} {what}: ", n.endpoint(conn.local));
                 match timer {
                     TimerEvent::Retransmit { attempt, rto } => {
                         let _ = write!(
@@ -64,6 +69,12 @@ impl<'a> TextRenderer<'a> {
                         );
                     }
                     TimerEvent::TimeWaitExpired => s.push_str("TIME_WAIT expired (2*MSL)"),
+                    TimerEvent::ResetInState(State::TimeWait) => s.push_str(
+                        "RST accepted in TIME_WAIT: TIME_WAIT cut short (the RFC 1337 hazard)",
+                    ),
+                    TimerEvent::ResetInState(state) => {
+                        let _ = write!(s, "RST accepted in {state}: connection closed");
+                    }
                     TimerEvent::TimeWaitRestart => {
                         s.push_str("FIN retransmitted into TIME_WAIT: ACK it, restart 2*MSL")
                     }
