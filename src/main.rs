@@ -6,13 +6,32 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use tcpsim::scenario::{load_file, parse_duration};
+use tcpsim::scenario::{load_file_with, parse_duration};
+use tcpsim::tcp::Profile;
 use tcpsim::trace::{Names, TextRenderer, json};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
     Json,
+}
+
+/// `--profile` values; mirrors [`Profile`], which does not depend on clap.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProfileArg {
+    /// RFC 9293 and the RFCs it points to (TIME_WAIT 2×MSL, RTO ≥ 1 s, no options).
+    Rfc9293,
+    /// A current Linux kernel's defaults (TIME_WAIT 60 s, RTO ≥ 200 ms, timestamps, window scaling, RFC 5961).
+    Linux,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Profile {
+        match p {
+            ProfileArg::Rfc9293 => Profile::Rfc9293,
+            ProfileArg::Linux => Profile::Linux,
+        }
+    }
 }
 
 /// Deterministic TCP network simulator: runs a scenario and prints the transcript of
@@ -31,6 +50,10 @@ struct Cli {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// TCP defaults every host starts from, overriding the scenario's `profile`
+    /// ([tcp] and [host.tcp] keys still apply on top).
+    #[arg(long, value_enum)]
+    profile: Option<ProfileArg>,
     /// Stop at this virtual time (e.g. "2s"), overriding the scenario's `duration`.
     #[arg(long, value_parser = parse_duration)]
     until: Option<u64>,
@@ -50,7 +73,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let sc = match load_file(&cli.file) {
+    let sc = match load_file_with(&cli.file, cli.profile.map(Profile::from)) {
         Ok(sc) => sc,
         Err(e) => {
             eprintln!("{e}");

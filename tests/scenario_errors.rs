@@ -4,10 +4,11 @@
 use std::path::Path;
 
 use tcpsim::scenario::model::{
-    Action, Check, ConnSelector, FaultKind, LinkParams, NodeKind, SegmentAction, ServerClose,
+    Action, Check, ConnSelector, FaultKind, Inject, LinkParams, NodeKind, Scenario, SegmentAction,
+    SeqExpr, SeqVar, ServerClose,
 };
-use tcpsim::scenario::{ScenarioError, load_file, load_str};
-use tcpsim::tcp::{Config, Flags, SECOND, State};
+use tcpsim::scenario::{ScenarioError, load_file, load_str, load_str_with};
+use tcpsim::tcp::{Config, Flags, IsnMode, Profile, SECOND, State};
 
 /// Two linked hosts; tests append the part they get wrong. Lines 1-7.
 const BASE: &str = r#"[[host]]
@@ -280,18 +281,11 @@ fn bad_and_duplicate_addresses() {
 fn tcp_values_out_of_range() {
     assert_error("[tcp]\nmss = 10\n", 2, 7, Some("mss"), &["at least 64"]);
     assert_error(
-        "[tcp]\nwindow = 70000\n",
-        2,
-        10,
-        Some("window"),
-        &["between 1 and 65535", "window scaling is not available yet"],
-    );
-    assert_error(
         "[tcp]\nwindow = 0\n",
         2,
         10,
         Some("window"),
-        &["between 1 and 65535"],
+        &["`window` must be at least 1 bytes"],
     );
     assert_error(
         "[tcp]\nmsl = \"0s\"\n",
@@ -317,6 +311,307 @@ fn rto_min_above_rto_max_in_host_override() {
         19,
         Some("rto_max"),
         &["`rto_min` (2s) must not be larger than `rto_max` (1s)"],
+    );
+}
+
+/// The `Config` of host `i` (panics for a router).
+fn tcp_of(s: &Scenario, i: usize) -> Config {
+    match &s.nodes[i].kind {
+        NodeKind::Host { tcp, .. } => tcp.clone(),
+        NodeKind::Router => panic!("node {i} should be a host"),
+    }
+}
+
+#[test]
+fn bad_profile_name() {
+    assert_error(
+        "profile = \"bsd\"\n",
+        1,
+        11,
+        Some("profile"),
+        &["unknown profile \"bsd\"", "\"rfc9293\"", "\"linux\""],
+    );
+    // `--profile` replaces the key, but a misspelt key is still reported.
+    let e = load_str_with("profile = \"Linux\"\n", "t.toml", Some(Profile::Linux)).unwrap_err();
+    assert_eq!((e.line, e.col, e.key.as_deref()), (1, 11, Some("profile")));
+}
+
+#[test]
+fn bad_isn() {
+    assert_error(
+        "[tcp]\nisn = \"sequential\"\n",
+        2,
+        7,
+        Some("isn"),
+        &[
+            "expected `isn` \"rfc6528\"",
+            "\"random\"",
+            "found \"sequential\"",
+        ],
+    );
+}
+
+#[test]
+fn window_over_the_limit_without_window_scale() {
+    assert_error(
+        "[tcp]\nwindow = 70000\n",
+        2,
+        10,
+        Some("window"),
+        &[
+            "`window` is 70000 bytes, too large",
+            "no window scaling",
+            "at most 65535 bytes",
+            "`window_scale = S` raises the limit to 65535 << S",
+        ],
+    );
+    // 65535 itself fits.
+    let s = load_str("[[host]]\nname = \"a\"\n[host.tcp]\nwindow = 65535\n", "t").unwrap();
+    assert_eq!(tcp_of(&s, 0).window, 65535);
+}
+
+#[test]
+fn window_over_the_limit_with_window_scale() {
+    assert_error(
+        "[tcp]\nwindow_scale = 2\nwindow = 262141\n",
+        3,
+        10,
+        Some("window"),
+        &[
+            "262141 bytes",
+            "with `window_scale = 2`",
+            "at most 262140 bytes",
+        ],
+    );
+    let s = load_str(
+        "[tcp]\nwindow_scale = 2\nwindow = 262140\n[[host]]\nname = \"a\"\n",
+        "t",
+    )
+    .unwrap();
+    assert_eq!(
+        (tcp_of(&s, 0).window, tcp_of(&s, 0).window_scale),
+        (262_140, Some(2))
+    );
+}
+
+#[test]
+fn host_window_scale_below_the_global_window() {
+    assert_error(
+        "[tcp]\nwindow_scale = 4\nwindow = 1000000\n[[host]]\nname = \"a\"\n[host.tcp]\nwindow_scale = \"none\"\n",
+        7,
+        16,
+        Some("window_scale"),
+        &[
+            "`window` is 1000000 bytes (set on line 3)",
+            "at most 65535 bytes",
+            "lower `window` here too",
+        ],
+    );
+}
+
+#[test]
+fn profile_window_shrinks_to_fit_a_smaller_scale() {
+    // The Linux profile's 128 KiB buffer is a default, not the user's: without window
+    // scaling it becomes 65535 rather than an error.
+    let s = load_str(
+        "profile = \"linux\"\n[tcp]\nwindow_scale = \"none\"\n[[host]]\nname = \"a\"\n",
+        "t",
+    )
+    .unwrap();
+    let cfg = tcp_of(&s, 0);
+    assert_eq!((cfg.window, cfg.window_scale), (65535, None));
+}
+
+#[test]
+fn window_scale_out_of_range() {
+    assert_error(
+        "[tcp]\nwindow_scale = 15\n",
+        2,
+        16,
+        Some("window_scale"),
+        &["from 0 to 14", "RFC 7323", "found 15"],
+    );
+    assert_error(
+        "[tcp]\nwindow_scale = -1\n",
+        2,
+        16,
+        Some("window_scale"),
+        &["from 0 to 14", "found -1"],
+    );
+    assert_error(
+        "[tcp]\nwindow_scale = \"off\"\n",
+        2,
+        16,
+        Some("window_scale"),
+        &["`window_scale` in [tcp]", "\"none\"", "found \"off\""],
+    );
+}
+
+#[test]
+fn tw_reuse_without_timestamps() {
+    assert_error(
+        "[tcp]\ntw_reuse = true\n",
+        2,
+        12,
+        Some("tw_reuse"),
+        &["`tw_reuse = true` needs `timestamps = true`", "RFC 7323"],
+    );
+    // Turning timestamps off under a tw_reuse written earlier points at `timestamps`.
+    assert_error(
+        "[tcp]\ntimestamps = true\ntw_reuse = true\n[[host]]\nname = \"a\"\ntcp = { timestamps = false }\n",
+        6,
+        22,
+        Some("timestamps"),
+        &["conflicts with `tw_reuse = true` (line 3)"],
+    );
+    // The Linux profile's own tw_reuse follows timestamps.
+    let s = load_str(
+        "profile = \"linux\"\n[tcp]\ntimestamps = false\n[[host]]\nname = \"a\"\n",
+        "t",
+    )
+    .unwrap();
+    assert_eq!(
+        (tcp_of(&s, 0).timestamps, tcp_of(&s, 0).tw_reuse),
+        (false, false)
+    );
+}
+
+#[test]
+fn new_tcp_values_out_of_range() {
+    assert_error(
+        "[tcp]\ntime_wait = \"0s\"\n",
+        2,
+        13,
+        Some("time_wait"),
+        &["`time_wait` must be greater than 0"],
+    );
+    assert_error(
+        "[tcp]\nfin_wait_2_timeout = \"0\"\n",
+        2,
+        22,
+        Some("fin_wait_2_timeout"),
+        &["greater than 0", "\"none\""],
+    );
+    assert_error(
+        "[tcp]\nfin_wait_2_timeout = \"never\"\n",
+        2,
+        22,
+        Some("fin_wait_2_timeout"),
+        &["found \"never\"", "(or \"none\")"],
+    );
+    assert_error(
+        "[tcp]\nchallenge_ack_limit = 0\n",
+        2,
+        23,
+        Some("challenge_ack_limit"),
+        &["at least 1"],
+    );
+    assert_error(
+        "[tcp]\nrfc5961 = \"yes\"\n",
+        2,
+        11,
+        Some("rfc5961"),
+        &["invalid type", "bool"],
+    );
+}
+
+#[test]
+fn every_new_tcp_key_is_applied() {
+    let s = load_str(
+        r#"[tcp]
+time_wait = "30s"
+fin_wait_2_timeout = "10s"
+window_scale = 3
+window = 400000
+timestamps = true
+rfc5961 = true
+challenge_ack_limit = 10
+rfc1337 = true
+tw_reuse = true
+isn = "random"
+[[host]]
+name = "a"
+[[host]]
+name = "b"
+[host.tcp]
+fin_wait_2_timeout = "none"
+window_scale = "none"
+window = 1000
+[[link]]
+a = "a"
+b = "b"
+"#,
+        "t",
+    )
+    .unwrap();
+    assert_eq!(s.profile, Profile::Rfc9293);
+    let global = Config {
+        time_wait: Some(30 * SECOND),
+        fin_wait_2_timeout: Some(10 * SECOND),
+        window_scale: Some(3),
+        window: 400_000,
+        timestamps: true,
+        rfc5961: true,
+        challenge_ack_limit: 10,
+        rfc1337: true,
+        tw_reuse: true,
+        isn: IsnMode::Random,
+        ..Config::default()
+    };
+    assert_eq!(tcp_of(&s, 0), global);
+    assert_eq!(
+        tcp_of(&s, 1),
+        Config {
+            fin_wait_2_timeout: None,
+            window_scale: None,
+            window: 1000,
+            ..global
+        }
+    );
+}
+
+#[test]
+fn linux_profile_under_tcp_overrides() {
+    let s = load_str(
+        "profile = \"linux\"\n[tcp]\nrto_min = \"300ms\"\n[[host]]\nname = \"a\"\n[[host]]\nname = \"b\"\ntcp = { rfc1337 = true }\n[[link]]\na = \"a\"\nb = \"b\"\n",
+        "t",
+    )
+    .unwrap();
+    assert_eq!(s.profile, Profile::Linux);
+    let global = Config {
+        rto_min: 300 * MS,
+        ..Config::linux()
+    };
+    assert_eq!(tcp_of(&s, 0), global);
+    assert_eq!(
+        tcp_of(&s, 1),
+        Config {
+            rfc1337: true,
+            ..global
+        }
+    );
+}
+
+#[test]
+fn command_line_profile_overrides_the_file() {
+    let src = "profile = \"rfc9293\"\n[tcp]\nmss = 536\n[[host]]\nname = \"a\"\n";
+    let s = load_str_with(src, "t", Some(Profile::Linux)).unwrap();
+    assert_eq!(s.profile, Profile::Linux);
+    assert_eq!(
+        tcp_of(&s, 0),
+        Config {
+            mss: 536,
+            ..Config::linux()
+        }
+    );
+    let s = load_str_with(src, "t", None).unwrap();
+    assert_eq!(s.profile, Profile::Rfc9293);
+    assert_eq!(
+        tcp_of(&s, 0),
+        Config {
+            mss: 536,
+            ..Config::default()
+        }
     );
 }
 
@@ -711,6 +1006,251 @@ fn missing_file_names_the_path() {
     assert!(
         shown.starts_with("error: /nonexistent/dir/sim.toml: cannot read"),
         "{shown}"
+    );
+}
+
+// ---- injected segments, crashes, sends ------------------------------------------------
+
+#[test]
+fn bad_inject_seq_expression() {
+    assert_error(
+        &with_base("[[inject]]\nat = \"1s\"\nconn = \"b\"\nseq = \"rcv_next+1\"\n"),
+        11,
+        7,
+        Some("seq"),
+        &[
+            "cannot read `seq` \"rcv_next+1\"",
+            "rcv_nxt, snd_nxt, snd_una, iss, irs",
+        ],
+    );
+    assert_error(
+        &with_base("[[inject]]\nat = \"1s\"\nconn = \"b\"\nack = -1\n"),
+        11,
+        7,
+        Some("ack"),
+        &["from 0 to 4294967295, found -1", "\"rcv_nxt-1\""],
+    );
+}
+
+#[test]
+fn relative_seq_without_conn() {
+    assert_error(
+        &with_base(
+            "[[inject]]\nat = \"1s\"\nsrc = \"a:1000\"\ndst = \"b:80\"\nack = \"rcv_nxt\"\n",
+        ),
+        12,
+        7,
+        Some("ack"),
+        &[
+            "\"rcv_nxt\" refers to a connection's variables",
+            "add `conn`",
+        ],
+    );
+}
+
+#[test]
+fn inject_without_endpoints() {
+    assert_error(
+        &with_base("[[inject]]\nat = \"1s\"\ndst = \"b:80\"\n"),
+        9,
+        6,
+        Some("src"),
+        &["needs `src`", "or `conn`"],
+    );
+    assert_error(
+        &with_base("[[inject]]\nat = \"1s\"\nfrom = \"a\"\nsrc = \"a:5\"\n"),
+        9,
+        6,
+        Some("dst"),
+        &["needs `dst`"],
+    );
+    assert_error(
+        &with_base("[[inject]]\nat = \"1s\"\nsrc = \"a\"\ndst = \"b:80\"\n"),
+        10,
+        7,
+        Some("src"),
+        &["`src` needs \"host:port\""],
+    );
+    assert_error(
+        &with_base("[[inject]]\nat = \"1s\"\nconn = \"*\"\n"),
+        10,
+        8,
+        Some("conn"),
+        &["aims at one connection"],
+    );
+}
+
+#[test]
+fn crash_without_host() {
+    assert_error(
+        &with_base("[[fault]]\naction = \"crash\"\nstart = \"1s\"\n"),
+        9,
+        10,
+        Some("host"),
+        &["a `crash` fault needs the key `host`"],
+    );
+    assert_error(
+        &with_base("[[fault]]\naction = \"crash\"\nhost = \"b\"\n"),
+        9,
+        10,
+        Some("start"),
+        &["a `crash` fault needs the key `start`"],
+    );
+    assert_error(
+        &with_base(
+            "[[fault]]\naction = \"crash\"\nhost = \"b\"\nstart = \"1s\"\nflags = \"SYN\"\n",
+        ),
+        12,
+        9,
+        Some("flags"),
+        &["does not belong in a `crash` fault", "`host`"],
+    );
+}
+
+#[test]
+fn crash_on_a_router() {
+    assert_error(
+        &with_base(
+            "[[router]]\nname = \"r\"\n[[fault]]\naction = \"crash\"\nhost = \"r\"\nstart = \"1s\"\n",
+        ),
+        12,
+        8,
+        Some("host"),
+        &["`r`, which is a router", "routers run no TCP"],
+    );
+}
+
+#[test]
+fn count_without_sends() {
+    assert_error(
+        &with_base("[[expect]]\nconn = \"a\"\nreaches = \"ESTABLISHED\"\ncount = 2\n"),
+        11,
+        9,
+        Some("count"),
+        &["`count` only applies to `sends`"],
+    );
+    assert_error(
+        &with_base("[[expect]]\nconn = \"a\"\nreaches = \"ESTABLISHED\"\nafter = \"1s\"\n"),
+        11,
+        9,
+        Some("after"),
+        &["`after` only applies to `sends`"],
+    );
+    assert_error(
+        &with_base("[[expect]]\nconn = \"a\"\nsends = \"RST\"\nafter = \"2s\"\nbefore = \"1s\"\n"),
+        12,
+        10,
+        Some("before"),
+        &["`before` (1s) must be later than `after` (2s)"],
+    );
+    assert_error(
+        &with_base("[[expect]]\nconn = \"a\"\nsends = \"RTS\"\n"),
+        10,
+        9,
+        Some("sends"),
+        &["unknown TCP flags \"RTS\""],
+    );
+}
+
+#[test]
+fn injects_crashes_and_sends_resolve() {
+    let s = load_str(
+        &with_base(
+            r#"[[fault]]
+action = "crash"
+host = "b"
+start = "1s"
+end = "2s"
+[[fault]]
+action = "duplicate"
+from = "a"
+flags = "SYN"
+delay = "30s"
+[[inject]]
+at = "3s"
+conn = "b:80"
+flags = "RST"
+seq = "rcv_nxt+10"
+[[inject]]
+at = "4s"
+from = "a"
+src = "a:1000"
+dst = "b:80"
+flags = "SYN"
+seq = 7
+window = 100
+len = 5
+mss = 536
+[[expect]]
+conn = "a"
+sends = "RST,ACK"
+count = 1
+after = "1s"
+before = "5s"
+corrupted = false
+"#,
+        ),
+        "t",
+    )
+    .unwrap();
+    assert!(matches!(
+        s.faults[0].kind,
+        FaultKind::Crash {
+            host: 1,
+            start,
+            end: Some(end),
+        } if (start, end) == (SECOND, 2 * SECOND)
+    ));
+    assert!(matches!(
+        s.faults[1].kind,
+        FaultKind::Segment {
+            action: SegmentAction::Duplicate(d),
+            ..
+        } if d == 30 * SECOND
+    ));
+    assert_eq!(
+        s.injects[0],
+        Inject {
+            at: 3 * SECOND,
+            from: 1,
+            target: Some(ConnSelector::HostPort(1, 80)),
+            src: None,
+            dst: None,
+            flags: Flags::RST,
+            seq: SeqExpr::Relative(SeqVar::RcvNxt, 10),
+            ack: SeqExpr::Absolute(0),
+            window: 65535,
+            len: 0,
+            mss: None,
+        }
+    );
+    assert_eq!(
+        s.injects[1],
+        Inject {
+            at: 4 * SECOND,
+            from: 0,
+            target: None,
+            src: Some((0, 1000)),
+            dst: Some((1, 80)),
+            flags: Flags::SYN,
+            seq: SeqExpr::Absolute(7),
+            ack: SeqExpr::Absolute(0),
+            window: 100,
+            len: 5,
+            mss: Some(536),
+        }
+    );
+    assert_eq!(
+        s.expects[0].checks,
+        [
+            Check::Sends {
+                flags: Flags::parse("RST,ACK").unwrap(),
+                count: Some(1),
+                after: SECOND,
+                before: 5 * SECOND,
+            },
+            Check::Corrupted(false)
+        ]
     );
 }
 

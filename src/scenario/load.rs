@@ -21,7 +21,7 @@ use super::schema::{
     ScenarioFile, SeqValue, ServerDef, TcpSettings,
 };
 use super::units::{Duration, format_duration, parse_duration};
-use crate::tcp::{Config, Flags, State};
+use crate::tcp::{Config, Flags, IsnMode, Profile, State};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -38,15 +38,26 @@ const STATE_NAMES: &str = "CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, 
 
 /// Reads and validates the scenario at `path`; an unreadable file is an error naming the path.
 pub fn load_file(path: &Path) -> Result<Scenario> {
+    load_file_with(path, None)
+}
+
+/// [`load_file`], with `profile` (from `--profile`) replacing the file's `profile` key.
+pub fn load_file_with(path: &Path, profile: Option<Profile>) -> Result<Scenario> {
     let origin = path.display().to_string();
     let src = std::fs::read_to_string(path).map_err(|e| {
         ScenarioError::whole_file(&origin, format!("cannot read the scenario file: {e}"))
     })?;
-    load_str(&src, &origin)
+    load_str_with(&src, &origin, profile)
 }
 
 /// Parses and validates scenario text; `origin` names it in errors (a path or "<string>").
 pub fn load_str(src: &str, origin: &str) -> Result<Scenario> {
+    load_str_with(src, origin, None)
+}
+
+/// [`load_str`], with `profile` (from `--profile`) replacing the file's `profile` key.
+/// The file's key is still checked, so a misspelt profile is reported either way.
+pub fn load_str_with(src: &str, origin: &str, profile: Option<Profile>) -> Result<Scenario> {
     let file: ScenarioFile = toml::from_str(src).map_err(|e| error::from_toml(src, origin, &e))?;
     let mut loader = Loader {
         src,
@@ -54,7 +65,17 @@ pub fn load_str(src: &str, origin: &str) -> Result<Scenario> {
         nodes: Vec::new(),
         by_name: HashMap::new(),
     };
-    loader.build(file)
+    loader.build(file, profile)
+}
+
+/// A merged [`Config`] and where the user set the values that limit each other, so a
+/// conflict found in a later layer (`[host.tcp]` against `[tcp]`) can point back at them.
+/// A `None` span means the value is the profile's.
+#[derive(Clone)]
+struct TcpLayers {
+    cfg: Config,
+    window: Option<Range<usize>>,
+    tw_reuse: Option<Range<usize>>,
 }
 
 /// Validation state: the source for error positions and the nodes resolved so far.
@@ -85,7 +106,9 @@ impl Loader<'_> {
         line_col(self.src, span.start).0
     }
 
-    fn build(&mut self, file: ScenarioFile) -> Result<Scenario> {
+    fn build(&mut self, file: ScenarioFile, cli_profile: Option<Profile>) -> Result<Scenario> {
+        let file_profile = file.profile.as_ref().map(|p| self.profile(p)).transpose()?;
+        let profile = cli_profile.or(file_profile).unwrap_or(Profile::Rfc9293);
         let duration = match &file.duration {
             Some(d) if d.get_ref().0 == 0 => {
                 return Err(self.err(
@@ -100,7 +123,12 @@ impl Loader<'_> {
             Some(m) => self.at_least(m, "max_events", 1, "")?,
             None => DEFAULT_MAX_EVENTS,
         };
-        let global = self.merge_tcp(Config::default(), &file.tcp)?;
+        let base = TcpLayers {
+            cfg: profile.config(),
+            window: None,
+            tw_reuse: None,
+        };
+        let global = self.merge_tcp(&base, &file.tcp)?;
         self.add_nodes(&file.hosts, &file.routers, &global)?;
         let links = file
             .links
@@ -124,6 +152,7 @@ impl Loader<'_> {
             .collect::<Result<Vec<_>>>()?;
         Ok(Scenario {
             origin: self.origin.to_string(),
+            profile,
             duration,
             seed: file.seed,
             max_events,
@@ -206,8 +235,25 @@ impl Loader<'_> {
 
     // ---- nodes and TCP settings ---------------------------------------------------
 
-    /// `s` applied key by key over `cfg`, each value checked.
-    fn merge_tcp(&self, mut cfg: Config, s: &TcpSettings) -> Result<Config> {
+    fn profile(&self, p: &Spanned<String>) -> Result<Profile> {
+        Profile::parse(p.get_ref().trim()).ok_or_else(|| {
+            self.err(
+                p.span(),
+                "profile",
+                format!(
+                    r#"unknown profile "{}": expected "rfc9293" (the RFCs' defaults) or "linux" (a current Linux kernel's)"#,
+                    p.get_ref()
+                ),
+            )
+        })
+    }
+
+    /// `s` applied key by key over `base`, each value checked, then the values that
+    /// limit each other (rto_min/rto_max, window/window_scale, tw_reuse/timestamps)
+    /// checked on the merged result.
+    fn merge_tcp(&self, base: &TcpLayers, s: &TcpSettings) -> Result<TcpLayers> {
+        let mut out = base.clone();
+        let cfg = &mut out.cfg;
         let durations = [
             (&s.msl, "msl", &mut cfg.msl),
             (&s.rto_initial, "rto_initial", &mut cfg.rto_initial),
@@ -219,6 +265,21 @@ impl Loader<'_> {
                 *slot = self.positive_duration(v, key)?;
             }
         }
+        if let Some(v) = &s.time_wait {
+            cfg.time_wait = Some(self.positive_duration(v, "time_wait")?);
+        }
+        if let Some(v) = &s.fin_wait_2_timeout {
+            cfg.fin_wait_2_timeout = match v.get_ref().0 {
+                Some(0) => {
+                    return Err(self.err(
+                        v.span(),
+                        "fin_wait_2_timeout",
+                        r#"`fin_wait_2_timeout` must be greater than 0, or "none" to wait in FIN_WAIT_2 forever"#,
+                    ));
+                }
+                t => t,
+            };
+        }
         if let Some(n) = s.syn_retries {
             cfg.syn_retries = n;
         }
@@ -229,39 +290,152 @@ impl Loader<'_> {
             cfg.mss = self.at_least(mss, "mss", 64, " bytes")?;
         }
         if let Some(w) = &s.window {
-            let window = *w.get_ref();
-            if !(1..=65535).contains(&window) {
-                return Err(self.err(
-                    w.span(),
-                    "window",
-                    format!(
-                        "`window` must be between 1 and 65535 bytes, found {window} (window scaling is not available yet)"
-                    ),
-                ));
-            }
-            cfg.window = window;
+            cfg.window = self.at_least(w, "window", 1, " bytes")?;
+            out.window = Some(w.span());
+        }
+        if let Some(v) = &s.window_scale {
+            cfg.window_scale = match v.get_ref().0 {
+                None => None,
+                Some(shift @ 0..=14) => Some(shift as u8),
+                Some(shift) => {
+                    return Err(self.err(
+                        v.span(),
+                        "window_scale",
+                        format!(
+                            r#"`window_scale` must be from 0 to 14 (RFC 7323 §2.3 caps the shift at 14), or "none" to send no window scale option; found {shift}"#
+                        ),
+                    ));
+                }
+            };
+        }
+        if let Some(b) = &s.timestamps {
+            cfg.timestamps = *b.get_ref();
+        }
+        if let Some(b) = s.rfc5961 {
+            cfg.rfc5961 = b;
+        }
+        if let Some(n) = &s.challenge_ack_limit {
+            cfg.challenge_ack_limit = self.at_least(n, "challenge_ack_limit", 1, " per second")?;
+        }
+        if let Some(b) = s.rfc1337 {
+            cfg.rfc1337 = b;
+        }
+        if let Some(b) = &s.tw_reuse {
+            cfg.tw_reuse = *b.get_ref();
+            out.tw_reuse = Some(b.span());
+        }
+        if let Some(isn) = &s.isn {
+            cfg.isn = match isn.get_ref().trim() {
+                "rfc6528" => IsnMode::Rfc6528,
+                "random" => IsnMode::Random,
+                other => {
+                    return Err(self.err(
+                        isn.span(),
+                        "isn",
+                        format!(
+                            r#"expected `isn` "rfc6528" (clock plus keyed hash of the 4-tuple) or "random", found "{other}""#
+                        ),
+                    ));
+                }
+            };
         }
         if let Some(p) = &s.ephemeral_ports {
             cfg.ephemeral_ports = self.port_range(p)?;
         }
-        if cfg.rto_min > cfg.rto_max {
-            // Point at whichever bound this layer set (the previous layer was consistent).
-            let (key, span) = match (&s.rto_max, &s.rto_min) {
-                (Some(v), _) => ("rto_max", v.span()),
-                (None, Some(v)) => ("rto_min", v.span()),
-                (None, None) => ("rto_min", 0..0),
-            };
-            return Err(self.err(
-                span,
-                key,
-                format!(
-                    "`rto_min` ({}) must not be larger than `rto_max` ({})",
-                    format_duration(cfg.rto_min),
-                    format_duration(cfg.rto_max)
-                ),
-            ));
+        self.check_rto_bounds(&out.cfg, s)?;
+        self.check_window(&mut out, s)?;
+        self.check_tw_reuse(&mut out, s)?;
+        Ok(out)
+    }
+
+    fn check_rto_bounds(&self, cfg: &Config, s: &TcpSettings) -> Result<()> {
+        if cfg.rto_min <= cfg.rto_max {
+            return Ok(());
         }
-        Ok(cfg)
+        // Point at whichever bound this layer set (the previous layer was consistent).
+        let (key, span) = match (&s.rto_max, &s.rto_min) {
+            (Some(v), _) => ("rto_max", v.span()),
+            (None, Some(v)) => ("rto_min", v.span()),
+            (None, None) => ("rto_min", 0..0),
+        };
+        Err(self.err(
+            span,
+            key,
+            format!(
+                "`rto_min` ({}) must not be larger than `rto_max` ({})",
+                format_duration(cfg.rto_min),
+                format_duration(cfg.rto_max)
+            ),
+        ))
+    }
+
+    /// The window field is 16 bits, shifted by the window scale (RFC 7323 §2), so the
+    /// receive buffer may not exceed [`Config::max_window`]. A window that is only the
+    /// profile's default shrinks to fit instead, so `window_scale = "none"` alone works.
+    fn check_window(&self, out: &mut TcpLayers, s: &TcpSettings) -> Result<()> {
+        let cfg = &mut out.cfg;
+        let max = cfg.max_window();
+        if cfg.window <= max {
+            return Ok(());
+        }
+        let scale = match cfg.window_scale {
+            Some(shift) => format!("`window_scale = {shift}`"),
+            None => r#"no window scaling (`window_scale = "none"`)"#.to_string(),
+        };
+        let limit = format!(
+            "with {scale} the window field can describe at most {max} bytes; `window_scale = S` raises the limit to 65535 << S (up to 14: 1073725440 bytes)"
+        );
+        match (&s.window, &out.window, &s.window_scale) {
+            (Some(w), _, _) => Err(self.err(
+                w.span(),
+                "window",
+                format!("`window` is {} bytes, too large: {limit}", cfg.window),
+            )),
+            // The window came from `[tcp]`; this layer lowered the scale under it.
+            (None, Some(earlier), Some(ws)) => Err(self.err(
+                ws.span(),
+                "window_scale",
+                format!(
+                    "`window` is {} bytes (set on line {}), too large: {limit}; lower `window` here too",
+                    cfg.window,
+                    self.line_of(earlier)
+                ),
+            )),
+            _ => {
+                cfg.window = max;
+                Ok(())
+            }
+        }
+    }
+
+    /// `tw_reuse` relies on timestamps (a reused 4-tuple is told apart from the old one
+    /// by newer timestamps, with PAWS discarding the old one's segments). The profile's
+    /// `tw_reuse` turns off with timestamps, as Linux's does; one the user wrote is an error.
+    fn check_tw_reuse(&self, out: &mut TcpLayers, s: &TcpSettings) -> Result<()> {
+        let cfg = &mut out.cfg;
+        if !cfg.tw_reuse || cfg.timestamps {
+            return Ok(());
+        }
+        const WHY: &str = "a port in TIME_WAIT is reused only when timestamps (RFC 7323) tell the new connection's segments from the old one's";
+        match (&s.tw_reuse, &out.tw_reuse, &s.timestamps) {
+            (Some(b), _, _) => Err(self.err(
+                b.span(),
+                "tw_reuse",
+                format!("`tw_reuse = true` needs `timestamps = true`: {WHY}"),
+            )),
+            (None, Some(earlier), Some(ts)) => Err(self.err(
+                ts.span(),
+                "timestamps",
+                format!(
+                    "`timestamps = false` conflicts with `tw_reuse = true` (line {}), which needs timestamps: {WHY}; set `tw_reuse = false` here too",
+                    self.line_of(earlier)
+                ),
+            )),
+            _ => {
+                cfg.tw_reuse = false;
+                Ok(())
+            }
+        }
     }
 
     fn port_range(&self, p: &Spanned<String>) -> Result<(u16, u16)> {
@@ -286,7 +460,7 @@ impl Loader<'_> {
         &mut self,
         hosts: &[HostDef],
         routers: &[RouterDef],
-        global: &Config,
+        global: &TcpLayers,
     ) -> Result<()> {
         // Explicit addresses first, so automatic ones can skip them.
         let mut taken: HashMap<u32, &str> = HashMap::new();
@@ -322,8 +496,8 @@ impl Loader<'_> {
                 }
             };
             let tcp = match &h.tcp {
-                Some(s) => self.merge_tcp(global.clone(), s)?,
-                None => global.clone(),
+                Some(s) => self.merge_tcp(global, s)?.cfg,
+                None => global.cfg.clone(),
             };
             self.push_node(&h.name, NodeKind::Host { addr, tcp });
         }
@@ -947,24 +1121,44 @@ impl Loader<'_> {
             checks.push(Check::MinRetransmits(n));
         }
         match &e.sends {
-            Some(flags) => checks.push(Check::Sends {
-                flags: self.flags(flags, "sends")?,
-                count: e.count,
-                after: e.after.as_ref().map_or(0, |t| t.get_ref().0),
-                before: e.before.as_ref().map_or(u64::MAX, |t| t.get_ref().0),
-            }),
-            None => {
-                let stray = [("after", span_of(&e.after)), ("before", span_of(&e.before))]
-                    .into_iter()
-                    .find_map(|(k, s)| s.map(|s| (k, s)));
-                if let Some((key, span)) = stray {
-                    return Err(self.err(span, key, format!("`{key}` only applies to `sends`")));
-                }
-                if e.count.is_some() {
+            Some(flags) => {
+                let after = e.after.as_ref().map_or(0, |t| t.get_ref().0);
+                let before = e.before.as_ref().map_or(u64::MAX, |t| t.get_ref().0);
+                if let Some(b) = &e.before
+                    && before <= after
+                {
                     return Err(self.err(
-                        e.conn.span(),
-                        "count",
-                        "`count` only applies to `sends`",
+                        b.span(),
+                        "before",
+                        format!(
+                            "`before` ({}) must be later than `after` ({})",
+                            format_duration(before),
+                            format_duration(after)
+                        ),
+                    ));
+                }
+                checks.push(Check::Sends {
+                    flags: self.flags(flags, "sends")?,
+                    count: e.count.as_ref().map(|c| *c.get_ref()),
+                    after,
+                    before,
+                });
+            }
+            None => {
+                let stray = [
+                    ("count", span_of(&e.count)),
+                    ("after", span_of(&e.after)),
+                    ("before", span_of(&e.before)),
+                ]
+                .into_iter()
+                .find_map(|(k, s)| s.map(|s| (k, s)));
+                if let Some((key, span)) = stray {
+                    return Err(self.err(
+                        span,
+                        key,
+                        format!(
+                            r#"`{key}` only applies to `sends`: add `sends = "FLAGS"` to say which segments to count"#
+                        ),
                     ));
                 }
             }
@@ -991,43 +1185,47 @@ impl Loader<'_> {
 
     fn inject(&self, i: &InjectDef) -> Result<Inject> {
         let endpoint = |v: &Option<Spanned<String>>, key| -> Result<Option<(NodeId, u16)>> {
-            match v {
-                None => Ok(None),
-                Some(s) => match self.host_port(s, key)? {
-                    (host, Some(port)) => Ok(Some((host, port))),
-                    (_, None) => {
-                        Err(self.err(s.span(), key, format!("`{key}` needs \"host:port\"")))
-                    }
-                },
+            let Some(s) = v else { return Ok(None) };
+            match self.host_port(s, key)? {
+                (host, Some(port)) => Ok(Some((host, port))),
+                (_, None) => Err(self.err(
+                    s.span(),
+                    key,
+                    format!(
+                        r#"`{key}` needs "host:port", e.g. "b:80", found "{}""#,
+                        s.get_ref()
+                    ),
+                )),
             }
         };
-        let target = i.conn.as_ref().map(|c| self.selector(c)).transpose()?;
-        if target == Some(ConnSelector::All) {
-            let span = i.conn.as_ref().map(Spanned::span).unwrap_or(0..0);
-            return Err(self.err(span, "conn", "an injected segment aims at one connection: write \"host\" or \"host:port\", not \"*\""));
-        }
+        let target = match &i.conn {
+            None => None,
+            Some(c) => match self.selector(c)? {
+                ConnSelector::All => {
+                    return Err(self.err(
+                        c.span(),
+                        "conn",
+                        r#"an injected segment aims at one connection: write "host" or "host:port", not "*""#,
+                    ));
+                }
+                sel => Some(sel),
+            },
+        };
         let src = endpoint(&i.src, "src")?;
         let dst = endpoint(&i.dst, "dst")?;
+        // Without `conn` nothing supplies the endpoints, so both must be written.
         if target.is_none() {
             for (key, v) in [("src", src), ("dst", dst)] {
                 if v.is_none() {
-                    return Err(self.err(
-                        0..0,
-                        key,
-                        format!(
-                            "[[inject]] at {} needs `{key}` (or `conn`, which supplies it)",
-                            format_duration(i.at.0)
-                        ),
-                    ));
+                    return Err(self.missing_endpoint(i, key));
                 }
             }
         }
         let from = match &i.from {
             Some(f) => self.resolve_node(f, "from")?,
-            None => match (src, target) {
-                (Some((host, _)), _) => host,
-                (None, Some(ConnSelector::Host(h) | ConnSelector::HostPort(h, _))) => h,
-                _ => 0,
+            None => match (src, target.and_then(|t| t.host())) {
+                (Some((host, _)), _) | (None, Some(host)) => host,
+                (None, None) => return Err(self.missing_endpoint(i, "src")),
             },
         };
         let seq_expr = |v: &Option<Spanned<SeqValue>>, key| -> Result<SeqExpr> {
@@ -1038,15 +1236,28 @@ impl Loader<'_> {
                 SeqValue::Number(n) => return Ok(SeqExpr::Absolute(*n)),
                 SeqValue::Expr(e) => e,
             };
-            let parsed = parse_seq_expr(expr)
-                .ok_or_else(|| self.err(v.span(), key, format!("cannot read \"{expr}\": expected a number or VAR, VAR+N, VAR-N with VAR one of rcv_nxt, snd_nxt, snd_una, iss, irs")))?;
+            let parsed = parse_seq_expr(expr).ok_or_else(|| {
+                self.err(
+                    v.span(),
+                    key,
+                    format!(
+                        r#"cannot read `{key}` "{expr}": expected a number from 0 to 4294967295, or VAR, VAR+N or VAR-N with VAR one of rcv_nxt, snd_nxt, snd_una, iss, irs (e.g. "rcv_nxt+1")"#
+                    ),
+                )
+            })?;
             if matches!(parsed, SeqExpr::Relative(..)) && target.is_none() {
-                return Err(self.err(v.span(), key, format!("\"{expr}\" refers to a connection's variables: add `conn` to say which connection")));
+                return Err(self.err(
+                    v.span(),
+                    key,
+                    format!(
+                        r#""{expr}" refers to a connection's variables: add `conn` ("host" or "host:port") to say which connection"#
+                    ),
+                ));
             }
             Ok(parsed)
         };
         Ok(Inject {
-            at: i.at.0,
+            at: i.at.get_ref().0,
             from,
             target,
             src,
@@ -1063,6 +1274,18 @@ impl Loader<'_> {
             len: i.len.unwrap_or(0),
             mss: i.mss,
         })
+    }
+
+    /// `src` or `dst` missing from an `[[inject]]` without `conn`; reported at its `at`,
+    /// the one key every entry has.
+    fn missing_endpoint(&self, i: &InjectDef, key: &str) -> ScenarioError {
+        self.err(
+            i.at.span(),
+            key,
+            format!(
+                r#"this [[inject]] needs `{key}` ("host:port"), or `conn`, which supplies both `src` and `dst`"#
+            ),
+        )
     }
 }
 
@@ -1086,7 +1309,12 @@ fn parse_seq_expr(text: &str) -> Option<SeqExpr> {
         "" => 0,
         r => {
             let (sign, digits) = r.split_at(1);
-            let n: i64 = digits.trim().parse().ok()?;
+            let digits = digits.trim();
+            // Digits only: "rcv_nxt+-1" or "rcv_nxt++1" is a typo, not an offset.
+            if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let n = i64::from(digits.parse::<u32>().ok()?);
             if sign == "-" { -n } else { n }
         }
     };
@@ -1114,5 +1342,7 @@ mod seq_expr_tests {
         );
         assert_eq!(parse_seq_expr("cwnd+1"), None);
         assert_eq!(parse_seq_expr("rcv_nxt+x"), None);
+        assert_eq!(parse_seq_expr("rcv_nxt+-1"), None);
+        assert_eq!(parse_seq_expr("rcv_nxt+"), None);
     }
 }

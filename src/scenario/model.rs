@@ -3,7 +3,7 @@
 //! Built by `load` from a [`super::schema::ScenarioFile`]; everything the simulator reads
 //! comes from here, so the simulator never sees a string it has to look up.
 
-use crate::tcp::{Config, Flags, State};
+use crate::tcp::{Config, Flags, Profile, State};
 
 /// Index into [`Scenario::nodes`].
 pub type NodeId = usize;
@@ -12,6 +12,9 @@ pub type NodeId = usize;
 pub struct Scenario {
     /// Where the scenario came from (file path or "<string>"), for messages.
     pub origin: String,
+    /// The profile every host's `Config` started from (the file's `profile`, or
+    /// `--profile`); kept so reports can say which defaults applied.
+    pub profile: Profile,
     /// Stop time in ns; None: run until no event is left.
     pub duration: Option<u64>,
     pub seed: Option<u64>,
@@ -177,6 +180,16 @@ pub enum ConnSelector {
     All,
     Host(NodeId),
     HostPort(NodeId, u16),
+}
+
+impl ConnSelector {
+    /// The one host selected, if the selector names one.
+    pub fn host(self) -> Option<NodeId> {
+        match self {
+            ConnSelector::All => None,
+            ConnSelector::Host(h) | ConnSelector::HostPort(h, _) => Some(h),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -5,22 +5,28 @@
 //! missing host can be reported at its line and column before the run starts; so are
 //! the values that validation checks (ranges, probabilities), for the same reason.
 
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
-use super::units::{Duration, Rate};
+use super::units::{Duration, DurationOrNone, Rate};
 
 /// The whole scenario file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
+    /// The base TCP settings, "rfc9293" (default) or "linux"; `--profile` overrides it.
+    pub profile: Option<Spanned<String>>,
     /// Virtual time at which the run stops; none: run until no event is left.
     pub duration: Option<Spanned<Duration>>,
     /// Seed used when `--seed` is not given (else 0).
     pub seed: Option<u64>,
     /// Guard against runaway scenarios: the run stops with an error after this many events.
     pub max_events: Option<Spanned<u64>>,
-    /// TCP settings for every host (per-host `[host.tcp]` overrides single keys).
+    /// TCP settings for every host, over the profile's (per-host `[host.tcp]` overrides
+    /// single keys again).
     #[serde(default)]
     pub tcp: TcpSettings,
     #[serde(default, rename = "host")]
@@ -42,12 +48,17 @@ pub struct ScenarioFile {
 }
 
 /// TCP knobs; every key is optional so the same struct serves as global settings and
-/// as a per-host override.
+/// as a per-host override. Each maps to the [`crate::tcp::Config`] field of the same name.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TcpSettings {
-    /// Maximum segment lifetime; TIME_WAIT lasts 2×MSL (RFC 9293 §3.3.2).
+    /// Maximum segment lifetime; TIME_WAIT lasts 2×MSL (RFC 9293 §3.3.2) unless
+    /// `time_wait` is set.
     pub msl: Option<Spanned<Duration>>,
+    /// TIME_WAIT length instead of 2×MSL (Linux: a fixed 60 s).
+    pub time_wait: Option<Spanned<Duration>>,
+    /// Give up on FIN_WAIT_2 after this long; "none" waits forever as RFC 9293 does.
+    pub fin_wait_2_timeout: Option<Spanned<DurationOrNone>>,
     /// RTO before any RTT sample (RFC 6298 §2.1: 1 s).
     pub rto_initial: Option<Spanned<Duration>>,
     /// Lower bound for the RTO (RFC 6298 §2.4: 1 s).
@@ -60,10 +71,57 @@ pub struct TcpSettings {
     pub retries: Option<u32>,
     /// MSS this host announces and the largest payload it sends.
     pub mss: Option<Spanned<u16>>,
-    /// Receive buffer in bytes; the advertised window is at most 65535.
+    /// Receive buffer in bytes; at most 65535, or 65535 << window_scale with scaling.
+    /// Checked after merging, since the limit depends on `window_scale`.
     pub window: Option<Spanned<u32>>,
+    /// RFC 7323 window shift offered in the SYN, 0–14, or "none" for no option.
+    pub window_scale: Option<Spanned<WindowScale>>,
+    /// RFC 7323 timestamps option and PAWS.
+    pub timestamps: Option<Spanned<bool>>,
+    /// RFC 5961 challenge ACKs.
+    pub rfc5961: Option<bool>,
+    /// RFC 5961 §7: challenge ACKs per second per connection, ≥ 1.
+    pub challenge_ack_limit: Option<Spanned<u32>>,
+    /// RFC 1337: ignore RST in TIME_WAIT.
+    pub rfc1337: Option<bool>,
+    /// Reuse a port in TIME_WAIT for a new outgoing connection; needs `timestamps`.
+    pub tw_reuse: Option<Spanned<bool>>,
+    /// Initial sequence numbers: "rfc6528" or "random".
+    pub isn: Option<Spanned<String>>,
     /// Ephemeral port range "first-last" for clients that bind no port.
     pub ephemeral_ports: Option<Spanned<String>>,
+}
+
+/// `window_scale` as written: an integer (range-checked by the loader, so the message
+/// can point at it) or "none".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowScale(pub Option<i64>);
+
+impl<'de> Deserialize<'de> for WindowScale {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = WindowScale;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"an integer from 0 to 14, or "none""#)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WindowScale, E> {
+                Ok(WindowScale(Some(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WindowScale, E> {
+                Ok(WindowScale(Some(i64::try_from(v).unwrap_or(i64::MAX))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<WindowScale, E> {
+                match v.trim() {
+                    "none" => Ok(WindowScale(None)),
+                    _ => Err(E::custom(format!(
+                        r#"expected an integer from 0 to 14, or "none" for no window scale option, found "{v}""#
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A host: a node that runs TCP and applications.
@@ -157,7 +215,8 @@ pub struct FaultDef {
     /// Shown in the transcript as the cause; default "fault#N" (1-based).
     pub name: Option<String>,
     pub action: Spanned<FaultAction>,
-    /// For `delay`: how long the segment is held.
+    /// For `delay`: how long the segment is held. For `duplicate`: how much later the
+    /// copy enters the network (default 0; a long delay makes an old duplicate).
     pub delay: Option<Spanned<Duration>>,
     // Segment filter (drop / delay / duplicate).
     pub from: Option<Spanned<String>>,
@@ -186,13 +245,19 @@ pub struct FaultDef {
     pub host: Option<Spanned<String>>,
 }
 
+/// What a `[[fault]]` does; see [`super::model::FaultKind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultAction {
+    /// Lose matching segments.
     Drop,
+    /// Hold matching segments back by `delay`.
     Delay,
+    /// Send matching segments twice (the copy `delay` later).
     Duplicate,
+    /// Take a link down between `start` and `end`.
     Partition,
+    /// `host` loses all TCP state at `start`, restarting at `end` if given.
     Crash,
 }
 
@@ -252,7 +317,7 @@ pub struct ExpectDef {
     /// The selected side sends segments with exactly these flags (e.g. "RST", "ACK").
     pub sends: Option<Spanned<String>>,
     /// With `sends`: exactly this many such segments (default: at least one).
-    pub count: Option<u64>,
+    pub count: Option<Spanned<u64>>,
     /// With `sends`: only count segments sent at or after this time.
     pub after: Option<Spanned<Duration>>,
     /// With `sends`: only count segments sent before this time.
@@ -266,8 +331,10 @@ pub struct ExpectDef {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InjectDef {
-    pub at: Duration,
-    /// The node where the segment enters the network (default: the host owning `src`).
+    /// When the segment is sent (spanned: errors about the entry as a whole point here).
+    pub at: Spanned<Duration>,
+    /// The node where the segment enters the network (default: the host owning `src`,
+    /// else the `conn`'s host, which then receives it directly).
     pub from: Option<Spanned<String>>,
     /// The connection the segment aims at: "host" or "host:port"; `src` and `dst` default
     /// to its peer and itself, and `seq`/`ack` may refer to its variables.
@@ -276,21 +343,51 @@ pub struct InjectDef {
     pub src: Option<Spanned<String>>,
     /// "host:port" it is addressed to.
     pub dst: Option<Spanned<String>>,
-    #[serde(default)]
+    /// Flag names as in `[[fault]]`; default none.
     pub flags: Option<Spanned<String>>,
     /// A number, or "VAR", "VAR+N", "VAR-N" with VAR one of rcv_nxt, snd_nxt, snd_una, iss, irs.
     pub seq: Option<Spanned<SeqValue>>,
     pub ack: Option<Spanned<SeqValue>>,
+    /// Window field; default 65535.
     pub window: Option<u16>,
     /// Payload length in bytes.
     pub len: Option<u32>,
+    /// MSS option; default none.
     pub mss: Option<u16>,
 }
 
-/// A sequence number as written: absolute, or an expression over a connection's variables.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// A sequence number as written: absolute, or an expression over a connection's
+/// variables (parsed by the loader, which knows whether `conn` is there).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SeqValue {
     Number(u32),
     Expr(String),
+}
+
+/// Hand-written rather than `#[serde(untagged)]`, whose error ("data did not match any
+/// variant") would not say what a valid value looks like.
+impl<'de> Deserialize<'de> for SeqValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = SeqValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a sequence number from 0 to 4294967295 or an expression such as "rcv_nxt+1""#)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SeqValue, E> {
+                u32::try_from(v).map(SeqValue::Number).map_err(|_| {
+                    E::custom(format!(
+                        r#"a sequence number is from 0 to 4294967295, found {v}; for an offset write an expression such as "rcv_nxt-1""#
+                    ))
+                })
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SeqValue, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SeqValue, E> {
+                Ok(SeqValue::Expr(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }

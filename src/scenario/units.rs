@@ -11,6 +11,10 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Duration(pub u64);
 
+/// A duration, or the string "none" for "no limit" (e.g. `fin_wait_2_timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationOrNone(pub Option<u64>);
+
 /// A link bandwidth in bits per second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate(pub u64);
@@ -205,6 +209,49 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
+/// Like [`Duration`], plus "none"; bare numbers get the same "add a unit" hint.
+struct DurationOrNoneVisitor(UnitVisitor);
+
+impl Visitor<'_> for DurationOrNoneVisitor {
+    type Value = Option<u64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, r#"{} or "none""#, DURATION_HINT)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<u64>, E> {
+        if v.trim() == "none" {
+            return Ok(None);
+        }
+        parse_duration(v)
+            .map(Some)
+            .map_err(|e| E::custom(format!(r#"{e} (or "none")"#)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<u64>, E> {
+        self.0.visit_i64(v).map(Some)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<u64>, E> {
+        self.0.visit_u64(v).map(Some)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<u64>, E> {
+        self.0.visit_f64(v).map(Some)
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationOrNone {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DurationOrNoneVisitor(UnitVisitor {
+            hint: DURATION_HINT,
+            unit: "s",
+            parse: parse_duration,
+        }))
+        .map(DurationOrNone)
+    }
+}
+
 impl<'de> Deserialize<'de> for Rate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(UnitVisitor {
@@ -314,6 +361,23 @@ mod tests {
     struct Probe {
         d: Duration,
         r: Option<Rate>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Timeout {
+        t: DurationOrNone,
+    }
+
+    #[test]
+    fn duration_or_none() {
+        let t: Timeout = toml::from_str("t = \"none\"").unwrap();
+        assert_eq!(t.t, DurationOrNone(None));
+        let t: Timeout = toml::from_str("t = \"60s\"").unwrap();
+        assert_eq!(t.t, DurationOrNone(Some(60_000_000_000)));
+        let err = toml::from_str::<Timeout>("t = \"never\"").unwrap_err();
+        assert!(err.message().contains("(or \"none\")"), "{}", err.message());
+        let err = toml::from_str::<Timeout>("t = 60").unwrap_err();
+        assert!(err.message().contains("\"60s\""), "{}", err.message());
     }
 
     #[test]

@@ -17,9 +17,14 @@ use crate::scenario::model::{
 };
 use crate::tcp::closed::{ListenVerdict, listen_verdict, reset_for};
 use crate::tcp::{
-    Config, ConnEvent, ConnStats, Connection, Endpoint, Segment, SendBuffer, Seq, State, Tag,
+    Config, ConnEvent, ConnStats, Connection, Endpoint, IsnMode, Reopen, Segment, SendBuffer, Seq,
+    State, Tag,
 };
-use crate::trace::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, Invariant, TimerEvent};
+use crate::trace::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, Invariant, TcpNote};
+
+/// Linux's gap between an old incarnation's SND.NXT and a new one's ISS (tcp_twsk_unique:
+/// tw_snd_nxt + 65535 + 2), used when a 4-tuple is reused from TIME_WAIT.
+const REUSE_SEQ_GAP: u32 = 65_537;
 
 /// What the scheduler holds.
 #[derive(Debug, Clone, Copy)]
@@ -113,8 +118,6 @@ struct HostState {
     cfg: Config,
     isn_rng: ChaCha8Rng,
     next_port: u16,
-    /// Local ports in use by live connections, with their counts.
-    ports: HashMap<u16, u32>,
     /// Crashed and not yet restarted.
     down: bool,
 }
@@ -159,6 +162,8 @@ pub struct World<'a> {
     stats: RunStats,
     integrity_failures: u64,
     invariant_failures: u64,
+    /// The run's seed, keying RFC 6528's ISN hash.
+    seed: u64,
 }
 
 /// Runs `sc` with `seed` until `until` (or the scenario's duration, or until no event is
@@ -181,7 +186,6 @@ impl<'a> World<'a> {
                     cfg: tcp.clone(),
                     isn_rng: rng::stream(seed, &format!("isn:{}", n.name)),
                     next_port: tcp.ephemeral_ports.0,
-                    ports: HashMap::new(),
                     down: false,
                 }),
                 NodeKind::Router => None,
@@ -202,6 +206,7 @@ impl<'a> World<'a> {
             stats: RunStats::default(),
             integrity_failures: 0,
             invariant_failures: 0,
+            seed,
         };
         w.schedule_setup();
         w
@@ -292,7 +297,6 @@ impl<'a> World<'a> {
                     pending: 0,
                 },
             );
-            *self.host_mut(node).ports.entry(s.port).or_default() += 1;
             self.emit(EventKind::App {
                 host: node,
                 conn: None,
@@ -536,12 +540,26 @@ impl<'a> World<'a> {
 
     /// A segment for this host: its connection, else a listener, else the CLOSED rules.
     fn deliver(&mut self, node: u32, seg: Segment) {
+        let mut iss_floor = None;
         if let Some(&id) = self.tuples.get(&(seg.dst, seg.src)) {
-            if let Some(tcp) = self.slots[id as usize].tcp.as_mut() {
-                tcp.handle_segment(self.now, &seg);
-                self.after_conn(id);
+            let listening = self.listeners.contains_key(&seg.dst);
+            let Some(tcp) = self.slots[id as usize].tcp.as_mut() else {
+                return;
+            };
+            match tcp.time_wait_reopen(&seg) {
+                // RFC 1122 §4.2.2.13 / RFC 6191: the new incarnation's ISS must lie above
+                // every sequence number of the old one.
+                Reopen::Accept if listening => {
+                    iss_floor = Some(tcp.snd_nxt() + REUSE_SEQ_GAP);
+                    self.end_conn(id, TcpNote::Reopened);
+                }
+                Reopen::Drop => return,
+                _ => {
+                    tcp.handle_segment(self.now, &seg);
+                    self.after_conn(id);
+                    return;
+                }
             }
-            return;
         }
         if let Some(listener) = self.listeners.get(&seg.dst) {
             match listen_verdict(&seg) {
@@ -558,7 +576,7 @@ impl<'a> World<'a> {
                         });
                         return;
                     }
-                    self.accept(node, server, seg);
+                    self.accept(node, server, seg, iss_floor);
                 }
             }
             return;
@@ -568,12 +586,10 @@ impl<'a> World<'a> {
         }
     }
 
-    fn accept(&mut self, node: u32, server: u32, syn: Segment) {
+    fn accept(&mut self, node: u32, server: u32, syn: Segment, iss_floor: Option<Seq>) {
         let id = self.slots.len() as u32;
-        let now = self.now;
-        let host = self.host_mut(node);
-        let iss = Seq(host.isn_rng.random());
-        let tcp = Connection::accept(now, &syn, iss, &host.cfg, stream_of(id));
+        let iss = self.initial_seq(node, syn.dst, syn.src, iss_floor);
+        let tcp = Connection::accept(self.now, &syn, iss, &self.host(node).cfg, stream_of(id));
         if let Some(l) = self.listeners.get_mut(&syn.dst) {
             l.pending += 1;
         }
@@ -600,15 +616,10 @@ impl<'a> World<'a> {
         };
         let addr = self.host(node).addr;
         let port = match c.local_port {
-            Some(p)
-                if !self
-                    .tuples
-                    .contains_key(&(Endpoint { addr, port: p }, remote)) =>
-            {
-                Some(p)
-            }
-            Some(_) => None,
-            None => self.ephemeral_port(node),
+            Some(p) => self
+                .port_free(Endpoint { addr, port: p }, remote)
+                .then_some(p),
+            None => self.ephemeral_port(node, remote),
         };
         let Some(port) = port else {
             let what = AppEvent::PortUnavailable {
@@ -622,11 +633,17 @@ impl<'a> World<'a> {
             return;
         };
         let id = self.slots.len() as u32;
-        let now = self.now;
-        let host = self.host_mut(node);
-        let iss = Seq(host.isn_rng.random());
         let local = Endpoint { addr, port };
-        let tcp = Connection::connect(now, local, remote, iss, &host.cfg, stream_of(id));
+        let iss_floor = self.take_over_time_wait(local, remote);
+        let iss = self.initial_seq(node, local, remote, iss_floor);
+        let tcp = Connection::connect(
+            self.now,
+            local,
+            remote,
+            iss,
+            &self.host(node).cfg,
+            stream_of(id),
+        );
         let conn = ConnRef {
             id,
             host: node,
@@ -650,25 +667,78 @@ impl<'a> World<'a> {
         );
     }
 
-    /// The next free port of the host's ephemeral range, scanning on from the last one.
-    fn ephemeral_port(&mut self, node: u32) -> Option<u16> {
-        let host = self.host_mut(node);
-        let (lo, hi) = host.cfg.ephemeral_ports;
-        let span = (hi - lo) as u32 + 1;
-        for _ in 0..span {
-            let p = host.next_port;
-            host.next_port = if p >= hi { lo } else { p + 1 };
-            if !host.ports.contains_key(&p) {
-                return Some(p);
+    /// The next usable port of the host's ephemeral range for a connection to `remote`,
+    /// scanning on from the last one handed out.
+    fn ephemeral_port(&mut self, node: u32, remote: Endpoint) -> Option<u16> {
+        let (lo, hi) = self.host(node).cfg.ephemeral_ports;
+        let addr = self.host(node).addr;
+        for _ in lo..=hi {
+            let host = self.host_mut(node);
+            let port = host.next_port;
+            host.next_port = if port >= hi { lo } else { port + 1 };
+            if self.port_free(Endpoint { addr, port }, remote) {
+                return Some(port);
             }
         }
         None
     }
 
+    /// A local endpoint can connect to `remote` unless a listener holds the port or a
+    /// connection holds the 4-tuple (TIME_WAIT included, unless tcp_tw_reuse lets the
+    /// new connection take it over).
+    fn port_free(&self, local: Endpoint, remote: Endpoint) -> bool {
+        if self.listeners.contains_key(&local) {
+            return false;
+        }
+        let Some(&id) = self.tuples.get(&(local, remote)) else {
+            return true;
+        };
+        let tcp = self.slots[id as usize].tcp.as_ref();
+        tcp.is_some_and(|t| t.reusable_from_time_wait(self.now))
+    }
+
+    /// Ends a TIME_WAIT connection whose 4-tuple a new connect() takes over, returning
+    /// the floor for the new ISS (Linux: the old SND.NXT + 65535 + 2).
+    fn take_over_time_wait(&mut self, local: Endpoint, remote: Endpoint) -> Option<Seq> {
+        let &id = self.tuples.get(&(local, remote))?;
+        let floor = self.slots[id as usize].tcp.as_ref()?.snd_nxt() + REUSE_SEQ_GAP;
+        self.end_conn(id, TcpNote::Reopened);
+        Some(floor)
+    }
+
+    /// The ISS for a new connection: RFC 6528's clock plus keyed hash, or random; above
+    /// `floor` when a previous incarnation of the 4-tuple left one.
+    fn initial_seq(
+        &mut self,
+        node: u32,
+        local: Endpoint,
+        remote: Endpoint,
+        floor: Option<Seq>,
+    ) -> Seq {
+        let (now, seed) = (self.now, self.seed);
+        let host = self.host_mut(node);
+        let iss = match host.cfg.isn {
+            // RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),
+            // M a timer ticking every 4 microseconds.
+            IsnMode::Rfc6528 => {
+                let mut tuple = [0u8; 12];
+                tuple[..4].copy_from_slice(&local.addr.to_be_bytes());
+                tuple[4..6].copy_from_slice(&local.port.to_be_bytes());
+                tuple[6..10].copy_from_slice(&remote.addr.to_be_bytes());
+                tuple[10..].copy_from_slice(&remote.port.to_be_bytes());
+                Seq((now / 4_000) as u32) + rng::keyed_hash(seed, "isn-secret", &tuple)
+            }
+            IsnMode::Random => Seq(host.isn_rng.random()),
+        };
+        match floor {
+            Some(f) if iss.lt(f) => f,
+            _ => iss,
+        }
+    }
+
     fn add_conn(&mut self, node: u32, tcp: Connection, app: App, listener: Option<Endpoint>) {
         let id = self.slots.len() as u32;
         let (local, remote) = (tcp.local, tcp.remote);
-        *self.host_mut(node).ports.entry(local.port).or_default() += 1;
         if let Some(old) = self.tuples.insert((local, remote), id) {
             // Invariant: no two live connections share a 4-tuple.
             self.invariant_failures += 1;
@@ -781,13 +851,6 @@ impl<'a> World<'a> {
         if self.tuples.get(&(local, remote)) == Some(&id) {
             self.tuples.remove(&(local, remote));
         }
-        let ports = &mut self.host_mut(self.slots[id as usize].host).ports;
-        if let Some(n) = ports.get_mut(&local.port) {
-            *n -= 1;
-            if *n == 0 {
-                ports.remove(&local.port);
-            }
-        }
     }
 
     // ----- crashes and injected segments -----------------------------------------------
@@ -814,23 +877,35 @@ impl<'a> World<'a> {
         self.listeners.retain(|ep, _| ep.addr != addr);
         for id in 0..self.slots.len() as u32 {
             let slot = &self.slots[id as usize];
-            let Some(tcp) = slot.tcp.as_ref().filter(|_| slot.host == node) else {
-                continue;
-            };
-            let from = tcp.state();
-            self.slots[id as usize]
-                .record
-                .history
-                .push((self.now, State::Closed));
-            let conn = self.conn_ref(id);
-            self.emit(EventKind::State {
-                conn,
-                from,
-                to: State::Closed,
-            });
-            self.retire(id);
+            if slot.tcp.is_some() && slot.host == node {
+                self.force_closed(id);
+            }
         }
-        self.host_mut(node).ports.clear();
+    }
+
+    /// Reports `note`, then deletes the connection (a new incarnation takes its 4-tuple).
+    fn end_conn(&mut self, id: u32, note: TcpNote) {
+        let conn = self.conn_ref(id);
+        self.emit(EventKind::Tcp { conn, note });
+        self.force_closed(id);
+    }
+
+    /// Deletes a connection from outside its state machine (a crash, a reused 4-tuple).
+    fn force_closed(&mut self, id: u32) {
+        let Some(from) = self.slots[id as usize].tcp.as_ref().map(Connection::state) else {
+            return;
+        };
+        self.slots[id as usize]
+            .record
+            .history
+            .push((self.now, State::Closed));
+        let conn = self.conn_ref(id);
+        self.emit(EventKind::State {
+            conn,
+            from,
+            to: State::Closed,
+        });
+        self.retire(id);
     }
 
     /// The host comes back with no connections; its servers listen again.
@@ -911,6 +986,8 @@ impl<'a> World<'a> {
             len: inj.len,
             tag: Tag::default(),
             mss: inj.mss,
+            wscale: None,
+            ts: None,
         };
         self.emit(EventKind::Inject {
             index,
@@ -931,6 +1008,7 @@ impl<'a> World<'a> {
     /// transcript shows the TCP's view before the application's reaction).
     fn report_conn_event(&mut self, id: u32, ev: ConnEvent) {
         let conn = self.conn_ref(id);
+        let tcp = |note| EventKind::Tcp { conn, note };
         let app_event = |what| EventKind::App {
             host: conn.host,
             conn: Some(conn),
@@ -965,22 +1043,14 @@ impl<'a> World<'a> {
             ConnEvent::Reset { refused: true } => app_event(AppEvent::Refused),
             ConnEvent::Reset { refused: false } => app_event(AppEvent::Reset),
             ConnEvent::TimedOut => app_event(AppEvent::TimedOut),
-            ConnEvent::Retransmit { rto, attempt } => EventKind::Timer {
-                conn,
-                timer: TimerEvent::Retransmit { attempt, rto },
-            },
-            ConnEvent::ResetQuietly { state } => EventKind::Timer {
-                conn,
-                timer: TimerEvent::ResetInState(state),
-            },
-            ConnEvent::TimeWaitExpired => EventKind::Timer {
-                conn,
-                timer: TimerEvent::TimeWaitExpired,
-            },
-            ConnEvent::TimeWaitRestart => EventKind::Timer {
-                conn,
-                timer: TimerEvent::TimeWaitRestart,
-            },
+            ConnEvent::Retransmit { rto, attempt } => tcp(TcpNote::Retransmit { attempt, rto }),
+            ConnEvent::ResetQuietly { state } => tcp(TcpNote::ResetInState(state)),
+            ConnEvent::TimeWaitExpired => tcp(TcpNote::TimeWaitExpired),
+            ConnEvent::TimeWaitRestart => tcp(TcpNote::TimeWaitRestart),
+            ConnEvent::PawsRejected => tcp(TcpNote::PawsRejected),
+            ConnEvent::ChallengeAck { suppressed } => tcp(TcpNote::ChallengeAck { suppressed }),
+            ConnEvent::RstIgnored => tcp(TcpNote::RstIgnored),
+            ConnEvent::FinWait2Timeout => tcp(TcpNote::FinWait2Timeout),
         };
         self.emit(kind);
     }

@@ -1,10 +1,51 @@
-//! Per-host TCP settings with RFC defaults.
+//! Per-host TCP settings: RFC 9293 behaviour by default, Linux's as a profile.
+
+/// How initial sequence numbers are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsnMode {
+    /// RFC 6528: a 4 µs clock plus a keyed hash of the 4-tuple, so a new incarnation of
+    /// a 4-tuple starts above the old one's sequence numbers.
+    Rfc6528,
+    /// A fresh random number per connection (from the host's seeded stream).
+    Random,
+}
+
+/// A bundle of defaults, chosen with `profile = "..."` or `--profile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// The RFCs' behaviour (RFC 9293 and the RFCs it points to).
+    Rfc9293,
+    /// What a current Linux kernel does by default (see [`Config::linux`]).
+    Linux,
+}
+
+impl Profile {
+    pub fn parse(s: &str) -> Option<Profile> {
+        match s {
+            "rfc9293" => Some(Profile::Rfc9293),
+            "linux" => Some(Profile::Linux),
+            _ => None,
+        }
+    }
+
+    pub fn config(self) -> Config {
+        match self {
+            Profile::Rfc9293 => Config::default(),
+            Profile::Linux => Config::linux(),
+        }
+    }
+}
 
 /// Everything a connection needs to know about its host's policy. Times in nanoseconds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Maximum segment lifetime; TIME_WAIT lasts 2×MSL. RFC 9293 §3.4.2 suggests 2 minutes.
     pub msl: u64,
+    /// TIME_WAIT length when it is not 2×MSL (Linux: a fixed 60 s).
+    pub time_wait: Option<u64>,
+    /// Give up on a FIN_WAIT_2 connection after this long (Linux: 60 s); None waits
+    /// forever, as RFC 9293 does.
+    pub fin_wait_2_timeout: Option<u64>,
     /// RFC 6298 §2.1: 1 s before the first RTT sample.
     pub rto_initial: u64,
     /// RFC 6298 §2.4: RTO is rounded up to 1 s.
@@ -19,6 +60,21 @@ pub struct Config {
     pub mss: u16,
     /// Receive buffer in bytes (advertised window ≤ 65535 without window scaling).
     pub window: u32,
+    /// RFC 7323 §2: the window shift this host offers in its SYN; None sends no option.
+    pub window_scale: Option<u8>,
+    /// RFC 7323 §3–5: offer the timestamps option and, once negotiated, apply PAWS.
+    pub timestamps: bool,
+    /// RFC 5961: challenge ACKs for an in-window RST not at RCV.NXT, for a SYN in a
+    /// synchronized state and for an ACK below the acceptable range.
+    pub rfc5961: bool,
+    /// RFC 5961 §7: at most this many challenge ACKs per second per connection.
+    pub challenge_ack_limit: u32,
+    /// RFC 1337: ignore RST segments in TIME_WAIT (avoids TIME-WAIT assassination).
+    pub rfc1337: bool,
+    /// Let a client reuse a local port whose 4-tuple is in TIME_WAIT when timestamps
+    /// are on and a second has passed (Linux's net.ipv4.tcp_tw_reuse = 1).
+    pub tw_reuse: bool,
+    pub isn: IsnMode,
     /// Ephemeral port range, inclusive.
     pub ephemeral_ports: (u16, u16),
 }
@@ -29,6 +85,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             msl: 120 * SECOND,
+            time_wait: None,
+            fin_wait_2_timeout: None,
             rto_initial: SECOND,
             rto_min: SECOND,
             rto_max: 60 * SECOND,
@@ -36,8 +94,46 @@ impl Default for Config {
             retries: 15,
             mss: 1460,
             window: 65535,
+            window_scale: None,
+            timestamps: false,
+            rfc5961: false,
+            challenge_ack_limit: 1000,
+            rfc1337: false,
+            tw_reuse: false,
+            isn: IsnMode::Rfc6528,
             // RFC 6335 §6: the dynamic port range 49152–65535.
             ephemeral_ports: (49152, 65535),
         }
+    }
+}
+
+impl Config {
+    /// Linux's defaults (net.ipv4 sysctls of a 6.x kernel): 200 ms minimum RTO,
+    /// TIME_WAIT a fixed 60 s (TCP_TIMEWAIT_LEN), tcp_fin_timeout 60 s, timestamps and
+    /// window scaling on, RFC 5961 challenge ACKs on, tcp_rfc1337 = 0, ports
+    /// 32768–60999, and tcp_tw_reuse = 1 (the kernel default 2 allows it on loopback only).
+    pub fn linux() -> Self {
+        Config {
+            time_wait: Some(60 * SECOND),
+            fin_wait_2_timeout: Some(60 * SECOND),
+            rto_min: SECOND / 5,
+            window_scale: Some(7),
+            window: 131_072,
+            timestamps: true,
+            rfc5961: true,
+            tw_reuse: true,
+            ephemeral_ports: (32768, 60999),
+            ..Config::default()
+        }
+    }
+
+    /// How long TIME_WAIT lasts.
+    pub fn time_wait_len(&self) -> u64 {
+        self.time_wait.unwrap_or(2 * self.msl)
+    }
+
+    /// The largest receive buffer the window field can describe.
+    pub fn max_window(&self) -> u32 {
+        (u16::MAX as u32) << self.window_scale.unwrap_or(0).min(14)
     }
 }

@@ -11,6 +11,7 @@
 //! ("SEG.ACK =< SND.NXT") the test here uses `snd_max`, which is the RFC's SND.NXT.
 
 use super::buffers::{Reassembly, SendBuffer};
+use super::options::Options;
 use super::rto::RtoEstimator;
 use super::{Config, Endpoint, Flags, Segment, Seq, State, Tag};
 
@@ -51,6 +52,17 @@ pub enum ConnEvent {
     TimeWaitExpired,
     /// A retransmitted FIN arrived in TIME_WAIT: it was ACKed and 2×MSL restarted.
     TimeWaitRestart,
+    /// RFC 7323 §5.3: a segment with an older timestamp was discarded as an old duplicate.
+    PawsRejected,
+    /// RFC 5961: a challenge ACK answered a suspicious RST, SYN or ACK (`suppressed`:
+    /// the rate limit of §7 swallowed it).
+    ChallengeAck {
+        suppressed: bool,
+    },
+    /// RFC 1337: an RST in TIME_WAIT was ignored.
+    RstIgnored,
+    /// The FIN_WAIT_2 timeout expired; the connection is deleted without a segment.
+    FinWait2Timeout,
 }
 
 /// Byte and segment counters for the summary.
@@ -72,6 +84,19 @@ pub struct ConnStats {
 struct Timers {
     retransmit: Option<u64>,
     time_wait: Option<u64>,
+    fin_wait_2: Option<u64>,
+}
+
+/// What a SYN arriving for a connection in TIME_WAIT should do (RFC 1122 §4.2.2.13,
+/// RFC 6191 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reopen {
+    /// Delete the TIME_WAIT connection and give the SYN to the listener.
+    Accept,
+    /// RFC 6191: silently drop it, TIME_WAIT stays.
+    Drop,
+    /// Process it as RFC 9293 says for TIME_WAIT (an ACK for an old one).
+    Process,
 }
 
 /// A TCP connection's control block (RFC 9293 §3.3.1 names).
@@ -109,6 +134,13 @@ pub struct Connection {
     /// After a timeout, `snd_max` at that moment: until it is acknowledged, send one
     /// segment per acknowledgment (the hole-by-hole repair of go-back-N).
     recover: Option<Seq>,
+    opts: Options,
+    /// The largest window the peer has offered (RFC 5961 §5.2 MAX.SND.WND).
+    max_snd_wnd: u32,
+    /// RFC 5961 §7 rate limit: start of the current one-second window and ACKs sent in it.
+    challenges: (u64, u32),
+    /// The `now` of the latest input, for outputs produced by calls that take no time.
+    last_now: u64,
     out: Vec<Segment>,
     events: Vec<ConnEvent>,
     stats: ConnStats,
@@ -140,6 +172,10 @@ impl Connection {
             rto: RtoEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
             rtt_probe: None,
             recover: None,
+            opts: Options::default(),
+            max_snd_wnd: 0,
+            challenges: (0, 0),
+            last_now: 0,
             out: Vec::new(),
             events: Vec::new(),
             stats: ConnStats::default(),
@@ -157,6 +193,7 @@ impl Connection {
         stream: u32,
     ) -> Self {
         let mut c = Connection::new(local, remote, iss, cfg, stream);
+        c.last_now = now;
         c.set_state(State::SynSent);
         c.snd_nxt = iss + 1;
         c.snd_max = c.snd_nxt;
@@ -168,13 +205,13 @@ impl Connection {
     /// SYN,ACK, enter SYN_RECEIVED. The caller has already ruled out RST and ACK.
     pub fn accept(now: u64, syn: &Segment, iss: Seq, cfg: &Config, stream: u32) -> Self {
         let mut c = Connection::new(syn.dst, syn.src, iss, cfg, stream);
+        c.last_now = now;
         c.passive = true;
         // The new connection starts as a copy of the LISTEN socket (RFC 9293 §3.10.7.2).
         c.state = State::Listen;
         c.rcv_nxt = syn.seq + 1;
         c.irs = syn.seq;
-        c.take_peer_mss(syn);
-        c.snd_wnd = syn.wnd as u32;
+        c.on_peer_syn(syn);
         c.snd_wl1 = syn.seq;
         c.snd_nxt = iss + 1;
         c.snd_max = c.snd_nxt;
@@ -232,10 +269,11 @@ impl Connection {
 
     /// The earliest deadline at which `handle_timeout` has work to do.
     pub fn poll_timeout(&self) -> Option<u64> {
-        match (self.timers.retransmit, self.timers.time_wait) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let t = self.timers;
+        [t.retransmit, t.time_wait, t.fin_wait_2]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ----- user calls (RFC 9293 §3.10.2–3.10.5) ---------------------------------------
@@ -243,6 +281,7 @@ impl Connection {
     /// SEND: queue `len` bytes whose first byte is `tag`. Refused (false) once CLOSE was
     /// called or the connection is not open (RFC 9293 §3.10.2 "connection closing").
     pub fn send(&mut self, now: u64, len: u64, tag: Tag) -> bool {
+        self.last_now = now;
         let open = matches!(
             self.state,
             State::SynSent | State::SynReceived | State::Established | State::CloseWait
@@ -258,6 +297,7 @@ impl Connection {
 
     /// CLOSE (RFC 9293 §3.10.4): no more data from this side; FIN follows queued data.
     pub fn close(&mut self, now: u64) {
+        self.last_now = now;
         match self.state {
             // "Delete the TCB and return 'error: closing' responses to any queued SENDs."
             // enter_closed also stops the SYN's retransmission timer: a deleted TCB keeps
@@ -303,6 +343,14 @@ impl Connection {
     // ----- timers (RFC 9293 §3.10.8) ---------------------------------------------------
 
     pub fn handle_timeout(&mut self, now: u64) {
+        self.last_now = now;
+        if self.timers.fin_wait_2.is_some_and(|t| t <= now) {
+            // Not in RFC 9293, which waits in FIN_WAIT_2 for ever; Linux deletes the
+            // connection after tcp_fin_timeout without sending anything.
+            self.events.push(ConnEvent::FinWait2Timeout);
+            self.enter_closed();
+            return;
+        }
         if self.timers.time_wait.is_some_and(|t| t <= now) {
             // "If the time-wait timeout expires on a connection, delete the TCB, enter the
             // CLOSED state, and return."
@@ -358,6 +406,7 @@ impl Connection {
     /// SEGMENT ARRIVES for an existing connection (not CLOSED, not LISTEN: the host
     /// handles those through [`super::closed`]).
     pub fn handle_segment(&mut self, now: u64, seg: &Segment) {
+        self.last_now = now;
         match self.state {
             State::Closed | State::Listen => {}
             State::SynSent => self.on_segment_syn_sent(now, seg),
@@ -393,8 +442,7 @@ impl Connection {
         }
         self.irs = seg.seq;
         self.rcv_nxt = seg.seq + 1;
-        self.take_peer_mss(seg);
-        self.snd_wnd = seg.wnd as u32;
+        self.on_peer_syn(seg);
         self.snd_wl1 = seg.seq;
         self.snd_wl2 = seg.ack;
         if ack_ok {
@@ -446,6 +494,16 @@ impl Connection {
         } else {
             seg
         };
+        // RFC 7323 §5.3 R1 (PAWS), before the sequence number check: an older timestamp
+        // marks an old duplicate: "send an acknowledgement in reply ... and drop the
+        // segment"; §3.2: a segment without the option is silently dropped.
+        if self.opts.rejects(seg) {
+            if seg.ts.is_some() {
+                self.events.push(ConnEvent::PawsRejected);
+                self.send_ack();
+            }
+            return;
+        }
         // First, check sequence number.
         if !self.acceptable(seg) {
             if seg.has(Flags::RST) {
@@ -459,7 +517,7 @@ impl Connection {
                 && seg.has(Flags::FIN)
                 && seg.seq + seg.len + 1 == self.rcv_nxt
             {
-                self.timers.time_wait = Some(now + 2 * self.cfg.msl);
+                self.timers.time_wait = Some(now + self.cfg.time_wait_len());
                 self.events.push(ConnEvent::TimeWaitRestart);
             }
             // "If an incoming segment is not acceptable, an acknowledgment should be sent in
@@ -468,8 +526,21 @@ impl Connection {
             return;
         }
 
-        // Second, check the RST bit (without the RFC 5961 mitigation: any RST whose
-        // sequence number is in the window resets the connection).
+        // RFC 7323 §4.3 R3: record the timestamp of an acceptable segment.
+        self.opts.update_recent(seg, now);
+
+        // Second, check the RST bit. RFC 1337 (a setting): ignore it in TIME_WAIT.
+        // RFC 5961 §3.2 (a setting): only an RST exactly at RCV.NXT resets; another one in
+        // the window draws a challenge ACK. Without it (RFC 9293's base rule) any RST in
+        // the window resets the connection.
+        if seg.has(Flags::RST) && self.state == State::TimeWait && self.cfg.rfc1337 {
+            self.events.push(ConnEvent::RstIgnored);
+            return;
+        }
+        if seg.has(Flags::RST) && self.cfg.rfc5961 && seg.seq != self.rcv_nxt {
+            self.challenge_ack(now);
+            return;
+        }
         if seg.has(Flags::RST) {
             if self.state == State::SynReceived && !self.passive {
                 // "If this connection was initiated with an active OPEN ... the connection
@@ -497,8 +568,15 @@ impl Connection {
         // connection to the LISTEN state". Synchronized states, original RFC 793 behaviour
         // (RFC 5961 not applied): "If the SYN is in the window it is an error: send a reset
         // ... enter the CLOSED state". (A SYN outside the window was ACKed in step one.)
+        // With RFC 5961 §4.2 (a setting): "If the SYN bit is set, irrespective of the
+        // sequence number, TCP MUST send an ACK (also referred to as challenge ACK)".
+        let passive_syn_received = self.state == State::SynReceived && self.passive;
+        if seg.has(Flags::SYN) && self.cfg.rfc5961 && !passive_syn_received {
+            self.challenge_ack(now);
+            return;
+        }
         if seg.has(Flags::SYN) {
-            if !(self.state == State::SynReceived && self.passive) {
+            if !passive_syn_received {
                 let rst = self.segment(self.snd_max, Flags::RST, 0);
                 self.emit(rst);
                 self.events.push(ConnEvent::Reset { refused: false });
@@ -516,7 +594,7 @@ impl Connection {
             // processing ... If the segment acknowledgment is not acceptable, form a reset
             // segment <SEQ=SEG.ACK><CTL=RST> and send it."
             if seg.ack.gt(self.snd_una) && seg.ack.le(self.snd_max) {
-                self.snd_wnd = seg.wnd as u32;
+                self.set_snd_wnd(seg);
                 self.snd_wl1 = seg.seq;
                 self.snd_wl2 = seg.ack;
                 self.set_state(State::Established);
@@ -539,6 +617,12 @@ impl Connection {
             self.send_ack();
             return;
         }
+        // RFC 5961 §5.2 (a setting): an ACK below SND.UNA - MAX.SND.WND is discarded
+        // with a challenge ACK (blind data injection).
+        if self.cfg.rfc5961 && seg.ack.lt(self.snd_una - self.max_snd_wnd) {
+            self.challenge_ack(now);
+            return;
+        }
         if seg.ack.gt(self.snd_una) {
             self.on_new_ack(now, seg.ack);
         }
@@ -547,7 +631,7 @@ impl Connection {
         if seg.ack.ge(self.snd_una)
             && (self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(seg.ack)))
         {
-            self.snd_wnd = seg.wnd as u32;
+            self.set_snd_wnd(seg);
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = seg.ack;
         }
@@ -555,7 +639,10 @@ impl Connection {
         match self.state {
             // "In addition to the processing for the ESTABLISHED state, if the FIN segment
             // is now acknowledged, then enter FIN-WAIT-2 and continue processing."
-            State::FinWait1 if fin_acked => self.set_state(State::FinWait2),
+            State::FinWait1 if fin_acked => {
+                self.set_state(State::FinWait2);
+                self.timers.fin_wait_2 = self.cfg.fin_wait_2_timeout.map(|d| now + d);
+            }
             // "...if the ACK acknowledges our FIN, then enter the TIME-WAIT state; otherwise,
             // ignore the segment."
             // Data queued before CLOSE may still be waiting for window: the ACK may have
@@ -795,6 +882,9 @@ impl Connection {
         };
         let mut seg = self.segment(self.iss, flags, 0);
         seg.mss = Some(self.cfg.mss);
+        (seg.wscale, seg.ts) = self
+            .opts
+            .syn_options(&self.cfg, flags.contains(Flags::ACK), now);
         self.emit(seg);
         self.arm_retransmit(now, false);
     }
@@ -826,6 +916,8 @@ impl Connection {
             len,
             tag: Tag::default(),
             mss: None,
+            wscale: None,
+            ts: None,
         }
     }
 
@@ -841,9 +933,77 @@ impl Connection {
         }
     }
 
-    fn emit(&mut self, seg: Segment) {
+    fn emit(&mut self, mut seg: Segment) {
+        self.opts.stamp(&mut seg, self.rcv_wnd, self.last_now);
         self.stats.segments_sent += 1;
         self.out.push(seg);
+    }
+
+    /// RFC 5961 §7: at most `challenge_ack_limit` challenge ACKs a second.
+    fn challenge_ack(&mut self, now: u64) {
+        let (start, count) = self.challenges;
+        let (start, count) = if now >= start + super::SECOND {
+            (now, 0)
+        } else {
+            (start, count)
+        };
+        let suppressed = count >= self.cfg.challenge_ack_limit;
+        self.challenges = (start, count + !suppressed as u32);
+        self.events.push(ConnEvent::ChallengeAck { suppressed });
+        if !suppressed {
+            self.send_ack();
+        }
+    }
+
+    /// SND.WND from a segment's window field (scaled unless it is a SYN).
+    fn set_snd_wnd(&mut self, seg: &Segment) {
+        self.snd_wnd = self.opts.peer_window(seg);
+        self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+    }
+
+    /// A SYN from the peer: its MSS, window and the options it offers.
+    fn on_peer_syn(&mut self, syn: &Segment) {
+        self.take_peer_mss(syn);
+        self.opts.on_peer_syn(&self.cfg, syn, self.last_now);
+        self.rcv_wnd = self
+            .cfg
+            .window
+            .min((u16::MAX as u32) << self.opts.rcv_wscale);
+        self.set_snd_wnd(syn);
+    }
+
+    /// Linux's tcp_tw_reuse (a setting): a new connect() may take over this 4-tuple from
+    /// TIME_WAIT when timestamps were on and the last one arrived over a second ago, so
+    /// PAWS will tell the incarnations apart.
+    pub fn reusable_from_time_wait(&self, now: u64) -> bool {
+        self.state == State::TimeWait
+            && self.cfg.tw_reuse
+            && self.opts.ts_ok
+            && now >= self.opts.ts_recent_at + super::SECOND
+    }
+
+    /// What a SYN arriving in TIME_WAIT should do: RFC 6191 §2 when the old connection
+    /// used timestamps, else RFC 1122 §4.2.2.13 (reopen when the SYN's sequence number
+    /// lies beyond the old connection's).
+    pub fn time_wait_reopen(&self, syn: &Segment) -> Reopen {
+        let fresh = syn.flags == Flags::SYN;
+        if self.state != State::TimeWait || !fresh {
+            return Reopen::Process;
+        }
+        let above = syn.seq.ge(self.rcv_nxt);
+        let new_ts = syn
+            .ts
+            .filter(|_| self.cfg.timestamps)
+            .map(|(tsval, _)| Seq(tsval));
+        match (self.opts.ts_ok, new_ts) {
+            (true, Some(ts)) if ts.gt(Seq(self.opts.ts_recent)) => Reopen::Accept,
+            (true, Some(ts)) if ts == Seq(self.opts.ts_recent) && above => Reopen::Accept,
+            (true, None) if above => Reopen::Accept,
+            (true, _) => Reopen::Drop,
+            (false, Some(_)) => Reopen::Accept,
+            (false, None) if above => Reopen::Accept,
+            (false, None) => Reopen::Process,
+        }
     }
 
     fn take_peer_mss(&mut self, syn: &Segment) {
@@ -851,8 +1011,10 @@ impl Connection {
     }
 
     fn enter_time_wait(&mut self, now: u64) {
-        self.timers.retransmit = None;
-        self.timers.time_wait = Some(now + 2 * self.cfg.msl);
+        self.timers = Timers {
+            time_wait: Some(now + self.cfg.time_wait_len()),
+            ..Timers::default()
+        };
         self.set_state(State::TimeWait);
     }
 

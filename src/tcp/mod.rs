@@ -6,14 +6,15 @@ pub mod closed;
 mod config;
 mod conn;
 mod flags;
+mod options;
 mod rto;
 mod segment;
 mod seq;
 mod state;
 
 pub use buffers::SendBuffer;
-pub use config::{Config, SECOND};
-pub use conn::{ConnEvent, ConnStats, Connection};
+pub use config::{Config, IsnMode, Profile, SECOND};
+pub use conn::{ConnEvent, ConnStats, Connection, Reopen};
 pub use flags::Flags;
 pub use rto::RtoEstimator;
 pub use segment::{Endpoint, Segment, Tag};

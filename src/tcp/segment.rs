@@ -51,6 +51,10 @@ pub struct Segment {
     pub tag: Tag,
     /// MSS option (RFC 9293 §3.7.1), only on SYNs.
     pub mss: Option<u16>,
+    /// Window scale option (RFC 7323 §2): the sender's shift, only on SYNs.
+    pub wscale: Option<u8>,
+    /// Timestamps option (RFC 7323 §3): (TSval, TSecr).
+    pub ts: Option<(u32, u32)>,
 }
 
 impl Segment {
@@ -63,8 +67,11 @@ impl Segment {
         self.flags.contains(f)
     }
 
-    /// Bytes on the wire: IPv4 (20) + TCP (20) headers, options, payload.
+    /// Bytes on the wire: IPv4 (20) + TCP (20) headers, options padded to 4 bytes, payload.
     pub fn wire_len(&self) -> u32 {
-        40 + if self.mss.is_some() { 4 } else { 0 } + self.len
+        let options = 4 * self.mss.is_some() as u32
+            + 4 * self.wscale.is_some() as u32
+            + 12 * self.ts.is_some() as u32;
+        40 + options + self.len
     }
 }

@@ -45,6 +45,8 @@ impl Peer {
             len: 0,
             tag: Tag::default(),
             mss: None,
+            wscale: None,
+            ts: None,
         }
     }
     fn ack(&self) -> Segment {

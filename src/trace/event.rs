@@ -62,20 +62,43 @@ impl Fate {
     }
 }
 
-/// A timer firing, or another TCP-internal happening worth a line of its own.
+/// Something a connection's TCP did on its own: a timer firing, or a rule applied to a
+/// segment that deserves a line of its own in the transcript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimerEvent {
+pub enum TcpNote {
     /// RFC 6298 §5.5: retransmission timeout; `rto` is the doubled timeout.
     Retransmit {
         attempt: u32,
         rto: u64,
     },
     TimeWaitExpired,
-    /// A retransmitted FIN restarted the 2×MSL timer.
+    /// A retransmitted FIN restarted the TIME_WAIT timer.
     TimeWaitRestart,
     /// A valid RST closed the connection in this state without telling the application
     /// (in TIME_WAIT this cuts TIME_WAIT short: the hazard of RFC 1337).
     ResetInState(State),
+    /// RFC 7323 §5.3: an old duplicate rejected by PAWS.
+    PawsRejected,
+    /// RFC 5961: a challenge ACK (or one the rate limit suppressed).
+    ChallengeAck {
+        suppressed: bool,
+    },
+    /// RFC 1337: an RST ignored in TIME_WAIT.
+    RstIgnored,
+    /// The FIN_WAIT_2 timeout expired.
+    FinWait2Timeout,
+    /// A new SYN ended TIME_WAIT to open a new incarnation of the 4-tuple.
+    Reopened,
+}
+
+impl TcpNote {
+    /// Timers get the "timer" label in transcripts, the rest "tcp".
+    pub fn is_timer(self) -> bool {
+        matches!(
+            self,
+            TcpNote::Retransmit { .. } | TcpNote::TimeWaitExpired | TcpNote::FinWait2Timeout
+        )
+    }
 }
 
 /// What an application did or was told.
@@ -124,10 +147,8 @@ pub enum EventKind {
         from: State,
         to: State,
     },
-    Timer {
-        conn: ConnRef,
-        timer: TimerEvent,
-    },
+    /// A timer or a TCP rule worth reporting (see [`TcpNote`]).
+    Tcp { conn: ConnRef, note: TcpNote },
     App {
         host: u32,
         conn: Option<ConnRef>,
@@ -147,15 +168,9 @@ pub enum EventKind {
         len: u32,
     },
     /// The run stopped early: the event budget ran out.
-    Budget {
-        limit: u64,
-    },
+    Budget { limit: u64 },
     /// A host crashed (losing all TCP state) or came back (a crash fault, by index).
-    Host {
-        host: u32,
-        up: bool,
-        fault: u32,
-    },
+    Host { host: u32, up: bool, fault: u32 },
     /// A hand-written `[[inject]]` segment (by index) enters the network; `seg` is None
     /// when its target connection did not exist at that time.
     Inject {
@@ -164,10 +179,7 @@ pub enum EventKind {
         from: u32,
     },
     /// An invariant of the simulation broke (a bug in tcpsim, reported rather than hidden).
-    Invariant {
-        conn: ConnRef,
-        what: Invariant,
-    },
+    Invariant { conn: ConnRef, what: Invariant },
 }
 
 /// The invariants checked in every run.

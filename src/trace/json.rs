@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{AppEvent, Cause, Event, EventKind, Names, TimerEvent};
+use super::{AppEvent, Cause, Event, EventKind, Names, TcpNote};
 use crate::tcp::Segment;
 
 fn cause(n: &Names, c: Cause) -> String {
@@ -78,26 +78,34 @@ pub fn event(n: &Names, e: &Event) -> Value {
             "from": from.name(),
             "to": to.name(),
         }),
-        EventKind::Timer { conn, timer } => {
+        EventKind::Tcp { conn, note } => {
             let mut v = json!({
-                "kind": "timer",
+                "kind": if note.is_timer() { "timer" } else { "tcp" },
                 "host": n.node(conn.host),
                 "conn": n.endpoint(conn.local),
             });
-            match timer {
-                TimerEvent::Retransmit { attempt, rto } => {
-                    v["timer"] = json!("retransmit");
+            let name = match note {
+                TcpNote::Retransmit { attempt, rto } => {
                     v["attempt"] = json!(attempt);
                     v["rto_ns"] = json!(rto);
+                    "retransmit"
                 }
-                TimerEvent::TimeWaitExpired => v["timer"] = json!("time_wait_expired"),
-                TimerEvent::TimeWaitRestart => v["timer"] = json!("time_wait_restart"),
-                TimerEvent::ResetInState(state) => {
-                    v["kind"] = json!("tcp");
-                    v["note"] = json!("reset_quietly");
+                TcpNote::TimeWaitExpired => "time_wait_expired",
+                TcpNote::FinWait2Timeout => "fin_wait_2_timeout",
+                TcpNote::TimeWaitRestart => "time_wait_restart",
+                TcpNote::ResetInState(state) => {
                     v["state"] = json!(state.name());
+                    "reset_quietly"
                 }
-            }
+                TcpNote::PawsRejected => "paws_rejected",
+                TcpNote::ChallengeAck { suppressed } => {
+                    v["suppressed"] = json!(suppressed);
+                    "challenge_ack"
+                }
+                TcpNote::RstIgnored => "rst_ignored",
+                TcpNote::Reopened => "reopened",
+            };
+            v[if note.is_timer() { "timer" } else { "note" }] = json!(name);
             v
         }
         EventKind::App { host, conn, what } => {

@@ -5,6 +5,6 @@ pub mod json;
 mod names;
 pub mod text;
 
-pub use event::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, Invariant, TimerEvent};
+pub use event::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, Invariant, TcpNote};
 pub use names::Names;
 pub use text::TextRenderer;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::{AppEvent, Cause, Event, EventKind, Fate, Invariant, Names, TimerEvent};
+use super::{AppEvent, Cause, Event, EventKind, Fate, Invariant, Names, TcpNote};
 use crate::tcp::{Endpoint, Flags, Segment, State};
 
 /// Seconds with six decimals, from integer nanoseconds.
@@ -53,32 +53,10 @@ impl<'a> TextRenderer<'a> {
             EventKind::State { conn, from, to } => {
                 let _ = write!(s, "{} {} -> {}", n.endpoint(conn.local), from, to);
             }
-            EventKind::Timer { conn, timer } => {
-                let what = if matches!(timer, TimerEvent::ResetInState(_)) {
-                    "tcp"
-                } else {
-                    "timer"
-                };
-                let _ = write!(s, "{} {what}: ", n.endpoint(conn.local));
-                match timer {
-                    TimerEvent::Retransmit { attempt, rto } => {
-                        let _ = write!(
-                            s,
-                            "retransmission timeout #{attempt}, RTO backed off to {}",
-                            duration(rto)
-                        );
-                    }
-                    TimerEvent::TimeWaitExpired => s.push_str("TIME_WAIT expired (2*MSL)"),
-                    TimerEvent::ResetInState(State::TimeWait) => s.push_str(
-                        "RST accepted in TIME_WAIT: TIME_WAIT cut short (the RFC 1337 hazard)",
-                    ),
-                    TimerEvent::ResetInState(state) => {
-                        let _ = write!(s, "RST accepted in {state}: connection closed");
-                    }
-                    TimerEvent::TimeWaitRestart => {
-                        s.push_str("FIN retransmitted into TIME_WAIT: ACK it, restart 2*MSL")
-                    }
-                }
+            EventKind::Tcp { conn, note } => {
+                let label = if note.is_timer() { "timer" } else { "tcp" };
+                let _ = write!(s, "{} {label}: ", n.endpoint(conn.local));
+                tcp_note(&mut s, note);
             }
             EventKind::App { host, conn, what } => {
                 match conn {
@@ -227,5 +205,44 @@ fn app(s: &mut String, n: &Names, what: AppEvent, remote: Option<Endpoint>) {
         AppEvent::BacklogFull { port } => {
             write!(s, "listener on port {port}: backlog full, SYN dropped")
         }
+    };
+}
+
+fn tcp_note(s: &mut String, note: TcpNote) {
+    let _ = match note {
+        TcpNote::Retransmit { attempt, rto } => {
+            write!(
+                s,
+                "retransmission timeout #{attempt}, RTO backed off to {}",
+                duration(rto)
+            )
+        }
+        TcpNote::TimeWaitExpired => write!(s, "TIME_WAIT expired"),
+        TcpNote::TimeWaitRestart => write!(
+            s,
+            "FIN retransmitted into TIME_WAIT: ACK it, restart the TIME_WAIT timer"
+        ),
+        TcpNote::ResetInState(State::TimeWait) => {
+            write!(
+                s,
+                "RST accepted in TIME_WAIT: TIME_WAIT cut short (the RFC 1337 hazard)"
+            )
+        }
+        TcpNote::ResetInState(state) => write!(s, "RST accepted in {state}: connection closed"),
+        TcpNote::PawsRejected => write!(
+            s,
+            "old duplicate rejected by PAWS (timestamp older than TS.Recent): ACK and drop"
+        ),
+        TcpNote::ChallengeAck { suppressed: false } => write!(s, "challenge ACK (RFC 5961)"),
+        TcpNote::ChallengeAck { suppressed: true } => write!(
+            s,
+            "challenge ACK suppressed by the rate limit (RFC 5961 §7)"
+        ),
+        TcpNote::RstIgnored => write!(s, "RST ignored in TIME_WAIT (RFC 1337)"),
+        TcpNote::FinWait2Timeout => write!(s, "FIN_WAIT_2 timeout: connection deleted"),
+        TcpNote::Reopened => write!(
+            s,
+            "new SYN in TIME_WAIT reopens the 4-tuple (RFC 1122 4.2.2.13, RFC 6191)"
+        ),
     };
 }
