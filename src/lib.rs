@@ -33,6 +33,7 @@ pub mod scenario;
 pub mod sim;
 pub mod tcp;
 pub mod trace;
+pub mod wire;
 
 use report::Report;
 use scenario::model::Scenario;

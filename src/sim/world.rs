@@ -1051,6 +1051,8 @@ impl<'a> World<'a> {
             ConnEvent::ChallengeAck { suppressed } => tcp(TcpNote::ChallengeAck { suppressed }),
             ConnEvent::RstIgnored => tcp(TcpNote::RstIgnored),
             ConnEvent::FinWait2Timeout => tcp(TcpNote::FinWait2Timeout),
+            ConnEvent::Congestion { phase, cwnd, ssthresh } => tcp(TcpNote::Congestion { phase, cwnd, ssthresh }),
+            ConnEvent::WindowProbe => tcp(TcpNote::WindowProbe),
         };
         self.emit(kind);
     }
@@ -1141,6 +1143,10 @@ impl<'a> World<'a> {
     }
 
     fn on_app_data(&mut self, id: u32, len: u32, tag: Tag) {
+        // Applications read what arrives at once.
+        if let Some(tcp) = self.slots[id as usize].tcp.as_mut() {
+            tcp.read(self.now, len as u64);
+        }
         match self.slots[id as usize].app {
             App::Server { server, replied } => {
                 let s = &self.sc.servers[server as usize];

@@ -124,6 +124,11 @@ impl Reassembly {
         self.segs.clear();
         self.fin = None;
     }
+
+    /// No out-of-order data is held.
+    pub fn is_empty(&self) -> bool {
+        self.segs.is_empty()
+    }
 }
 
 #[cfg(test)]

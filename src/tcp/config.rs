@@ -77,6 +77,15 @@ pub struct Config {
     pub isn: IsnMode,
     /// Ephemeral port range, inclusive.
     pub ephemeral_ports: (u16, u16),
+    /// RFC 1122 §4.2.3.2 / RFC 5681 §4.2: ACK every second full-sized segment, or after
+    /// this delay (< 500 ms); None ACKs every segment at once.
+    pub delayed_ack: Option<u64>,
+    /// RFC 1122 §4.2.3.4 Nagle algorithm: hold a small segment while data is unacknowledged.
+    pub nagle: bool,
+    /// RFC 5681 / RFC 6582 NewReno congestion control; off, only the peer's window limits.
+    pub congestion_control: bool,
+    /// Initial congestion window in segments; None: RFC 5681's min(4·MSS, max(2·MSS, 4380 B)).
+    pub initial_window: Option<u32>,
 }
 
 pub const SECOND: u64 = 1_000_000_000;
@@ -103,12 +112,17 @@ impl Default for Config {
             isn: IsnMode::Rfc6528,
             // RFC 6335 §6: the dynamic port range 49152–65535.
             ephemeral_ports: (49152, 65535),
+            delayed_ack: Some(SECOND / 5),
+            nagle: true,
+            congestion_control: true,
+            initial_window: None,
         }
     }
 }
 
 impl Config {
-    /// Linux's defaults (net.ipv4 sysctls of a 6.x kernel): 200 ms minimum RTO,
+    /// Linux's defaults (net.ipv4 sysctls of a 6.x kernel): 200 ms minimum RTO, 40 ms
+    /// delayed ACK, an initial window of 10 segments,
     /// TIME_WAIT a fixed 60 s (TCP_TIMEWAIT_LEN), tcp_fin_timeout 60 s, timestamps and
     /// window scaling on, RFC 5961 challenge ACKs on, tcp_rfc1337 = 0, ports
     /// 32768–60999, and tcp_tw_reuse = 1 (the kernel default 2 allows it on loopback only).
@@ -123,6 +137,9 @@ impl Config {
             rfc5961: true,
             tw_reuse: true,
             ephemeral_ports: (32768, 60999),
+            // TCP_DELACK_MIN (40 ms) and RFC 6928's initial window of 10 segments.
+            delayed_ack: Some(SECOND / 25),
+            initial_window: Some(10),
             ..Config::default()
         }
     }

@@ -11,6 +11,7 @@
 //! ("SEG.ACK =< SND.NXT") the test here uses `snd_max`, which is the RFC's SND.NXT.
 
 use super::buffers::{Reassembly, SendBuffer};
+use super::congestion::{NewReno, Phase, Reaction};
 use super::options::Options;
 use super::rto::RtoEstimator;
 use super::{Config, Endpoint, Flags, Segment, Seq, State, Tag};
@@ -63,6 +64,10 @@ pub enum ConnEvent {
     RstIgnored,
     /// The FIN_WAIT_2 timeout expired; the connection is deleted without a segment.
     FinWait2Timeout,
+    /// Congestion control changed phase (fast retransmit, end of recovery, timeout).
+    Congestion { phase: Phase, cwnd: u32, ssthresh: u32 },
+    /// RFC 9293 §3.8.6.1: the peer's window is zero; one octet probes it.
+    WindowProbe,
 }
 
 /// Byte and segment counters for the summary.
@@ -85,6 +90,10 @@ struct Timers {
     retransmit: Option<u64>,
     time_wait: Option<u64>,
     fin_wait_2: Option<u64>,
+    /// RFC 1122 §4.2.3.2: the latest moment to send a delayed ACK.
+    delayed_ack: Option<u64>,
+    /// RFC 9293 §3.8.6.1: the next zero-window probe.
+    persist: Option<u64>,
 }
 
 /// What a SYN arriving for a connection in TIME_WAIT should do (RFC 1122 §4.2.2.13,
@@ -122,6 +131,8 @@ pub struct Connection {
     irs: Seq,
     rcv_nxt: Seq,
     rcv_wnd: u32,
+    /// RCV.USER of RFC 9293 §3.8.6.2.2: bytes delivered in order, not yet read.
+    unread: u64,
     send_buf: SendBuffer,
     reasm: Reassembly,
     /// Application called CLOSE: a FIN follows the queued data.
@@ -131,9 +142,12 @@ pub struct Connection {
     /// Segment timed for an RTT sample: (sequence number that acknowledges it, send time).
     /// Karn's rule: cleared whenever anything is retransmitted.
     rtt_probe: Option<(Seq, u64)>,
-    /// After a timeout, `snd_max` at that moment: until it is acknowledged, send one
-    /// segment per acknowledgment (the hole-by-hole repair of go-back-N).
-    recover: Option<Seq>,
+    /// NewReno state (None when congestion control is off).
+    cc: Option<NewReno>,
+    /// In-order bytes received since our last ACK (delayed ACK: ACK every second segment).
+    unacked_bytes: u32,
+    /// Consecutive zero-window probes, for their backoff.
+    probes: u32,
     opts: Options,
     /// The largest window the peer has offered (RFC 5961 §5.2 MAX.SND.WND).
     max_snd_wnd: u32,
@@ -165,13 +179,16 @@ impl Connection {
             irs: Seq(0),
             rcv_nxt: Seq(0),
             rcv_wnd: cfg.window.min(u16::MAX as u32),
+            unread: 0,
             send_buf: SendBuffer::new(stream),
             reasm: Reassembly::default(),
             fin_queued: false,
             timers: Timers::default(),
             rto: RtoEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
             rtt_probe: None,
-            recover: None,
+            cc: None,
+            unacked_bytes: 0,
+            probes: 0,
             opts: Options::default(),
             max_snd_wnd: 0,
             challenges: (0, 0),
@@ -270,13 +287,49 @@ impl Connection {
     /// The earliest deadline at which `handle_timeout` has work to do.
     pub fn poll_timeout(&self) -> Option<u64> {
         let t = self.timers;
-        [t.retransmit, t.time_wait, t.fin_wait_2]
-            .into_iter()
-            .flatten()
-            .min()
+        [t.retransmit, t.time_wait, t.fin_wait_2, t.delayed_ack, t.persist].into_iter().flatten().min()
     }
 
     // ----- user calls (RFC 9293 §3.10.2–3.10.5) ---------------------------------------
+
+    /// RECEIVE: the application takes up to `max` delivered bytes, freeing buffer space.
+    /// Returns how many it got.
+    pub fn read(&mut self, now: u64, max: u64) -> u64 {
+        self.last_now = now;
+        let n = max.min(self.unread);
+        self.unread -= n;
+        self.open_window();
+        n
+    }
+
+    /// Bytes delivered but not yet read.
+    pub fn unread(&self) -> u64 {
+        self.unread
+    }
+
+    /// RFC 1122 §4.2.3.3 (receiver-side silly window avoidance): move the right edge only
+    /// when the window can grow by min(half the buffer, one MSS); announce it at once when
+    /// the sender may be stalled on a window smaller than a segment, else with the next ACK.
+    fn open_window(&mut self) {
+        let buf = self
+            .cfg
+            .window
+            .min((u16::MAX as u32) << self.opts.rcv_wscale);
+        let free = (buf as u64).saturating_sub(self.unread) as u32;
+        let step = (buf / 2).min(self.cfg.mss as u32);
+        if free <= self.rcv_wnd || free - self.rcv_wnd < step {
+            return;
+        }
+        let stalled = self.rcv_wnd < self.cfg.mss as u32;
+        self.rcv_wnd = free;
+        let receiving = matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        );
+        if stalled && receiving {
+            self.send_ack();
+        }
+    }
 
     /// SEND: queue `len` bytes whose first byte is `tag`. Refused (false) once CLOSE was
     /// called or the connection is not open (RFC 9293 §3.10.2 "connection closing").
@@ -359,6 +412,13 @@ impl Connection {
             self.enter_closed();
             return;
         }
+        if self.timers.delayed_ack.is_some_and(|t| t <= now) {
+            self.send_ack();
+        }
+        if self.timers.persist.is_some_and(|t| t <= now) {
+            self.timers.persist = None;
+            self.probe_window(now);
+        }
         if self.timers.retransmit.is_some_and(|t| t <= now) {
             self.timers.retransmit = None;
             self.on_retransmit_timeout(now);
@@ -387,8 +447,13 @@ impl Connection {
         match self.state {
             State::SynSent | State::SynReceived => self.send_syn(now),
             _ => {
+                if let Some(cc) = self.cc.as_mut() {
+                    let phase = cc.on_timeout(self.snd_max - self.snd_una, self.snd_max);
+                    self.report_congestion(phase);
+                }
+                // Go back to the oldest unacknowledged octet; cwnd (one segment after a
+                // timeout) paces what follows.
                 self.snd_nxt = self.snd_una;
-                self.recover = Some(self.snd_max);
                 self.try_send(now);
             }
         }
@@ -623,8 +688,24 @@ impl Connection {
             self.challenge_ack(now);
             return;
         }
+        // RFC 5681 §2: a duplicate ACK acknowledges nothing new, carries no data, SYN or
+        // FIN, leaves the window unchanged, and arrives while data is outstanding.
+        let dupack = seg.ack == self.snd_una
+            && seg.len == 0
+            && !seg.flags.intersects(Flags::SYN | Flags::FIN)
+            && self.opts.peer_window(seg) == self.snd_wnd
+            && self.snd_una != self.snd_max;
         if seg.ack.gt(self.snd_una) {
             self.on_new_ack(now, seg.ack);
+        }
+        if let Some(cc) = self.cc.as_mut().filter(|_| dupack) {
+            let (reaction, phase) = cc.on_dupack(self.snd_max - self.snd_una, self.snd_una, self.snd_max);
+            if let Some(phase) = phase {
+                self.report_congestion(phase);
+            }
+            if reaction == Reaction::RetransmitFirst {
+                self.retransmit_first(now);
+            }
         }
         // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
         // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
@@ -727,6 +808,8 @@ impl Connection {
         {
             len = if f.gt(start) { f - start } else { 0 };
         }
+        // RFC 5681 §4.2: out-of-order data, and data that fills a gap, is ACKed at once.
+        let in_order = start == self.rcv_nxt && self.reasm.is_empty();
         if len > 0 {
             if start == self.rcv_nxt {
                 self.deliver(len, tag);
@@ -744,6 +827,8 @@ impl Connection {
         }
         if self.reasm.fin() == Some(self.rcv_nxt) {
             self.receive_fin(now);
+        } else if in_order && len > 0 {
+            self.ack_later(now, len);
         } else {
             // "...send an acknowledgment of the form <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
             // Out-of-order data is ACKed at once too (RFC 5681 §4.2 duplicate ACK).
@@ -751,8 +836,23 @@ impl Connection {
         }
     }
 
+    /// RFC 1122 §4.2.3.2 / RFC 5681 §4.2 delayed ACK: "an ACK SHOULD be generated for at
+    /// least every second full-sized segment, and MUST be generated within 500 ms".
+    fn ack_later(&mut self, now: u64, len: u32) {
+        self.unacked_bytes += len;
+        match self.cfg.delayed_ack {
+            Some(delay) if self.unacked_bytes < 2 * self.cfg.mss as u32 => {
+                self.timers.delayed_ack.get_or_insert(now + delay);
+            }
+            _ => self.send_ack(),
+        }
+    }
+
     fn deliver(&mut self, len: u32, tag: Tag) {
+        // The right edge of the window stays put until the application reads.
         self.rcv_nxt = self.rcv_nxt + len;
+        self.rcv_wnd = self.rcv_wnd.saturating_sub(len);
+        self.unread += len as u64;
         self.stats.bytes_delivered += len as u64;
         self.events.push(ConnEvent::Data { len, tag });
     }
@@ -801,8 +901,16 @@ impl Connection {
             self.rtt_probe = None;
         }
         self.rto.reset_backoff();
-        if self.recover.is_some_and(|r| ack.ge(r)) {
-            self.recover = None;
+        let flight = self.snd_max - ack;
+        let data_acked = acked - syn_acked as u32 - fin_now_acked as u32;
+        if let Some(cc) = self.cc.as_mut().filter(|_| data_acked > 0) {
+            let (reaction, phase) = cc.on_ack(data_acked, ack, flight);
+            if let Some(phase) = phase {
+                self.report_congestion(phase);
+            }
+            if reaction == Reaction::RetransmitFirst {
+                self.retransmit_first(now);
+            }
         }
         // RFC 6298 §5.2 / §5.3: stop the timer when all is acknowledged, else restart it.
         if self.snd_una == self.snd_max {
@@ -834,7 +942,8 @@ impl Connection {
             } else {
                 0
             };
-            let wnd_end = self.snd_una + self.snd_wnd;
+            let cwnd = self.cc.as_ref().map_or(u32::MAX, |c| c.cwnd);
+            let wnd_end = self.snd_una + self.snd_wnd.min(cwnd);
             let room = if wnd_end.gt(self.snd_nxt) {
                 wnd_end - self.snd_nxt
             } else {
@@ -847,6 +956,10 @@ impl Connection {
                 .min(self.send_buf.run_len_at(offset));
             let fin = self.fin_queued && self.snd_nxt + len == data_end && avail == len;
             if len == 0 && !fin {
+                self.arm_persist(now, avail > 0);
+                return;
+            }
+            if len > 0 && !self.may_send(len, avail) {
                 return;
             }
             let mut flags = Flags::ACK;
@@ -863,15 +976,85 @@ impl Connection {
             if self.snd_nxt.gt(self.snd_max) {
                 self.snd_max = self.snd_nxt;
             }
-            if is_new && self.rtt_probe.is_none() && self.recover.is_none() {
+            if is_new && self.rtt_probe.is_none() {
                 self.rtt_probe = Some((self.snd_nxt, now));
             }
             self.emit(seg);
             self.arm_retransmit(now, false);
-            if self.recover.is_some() {
-                return;
-            }
         }
+    }
+
+    /// RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: with data waiting, nothing in flight and a
+    /// zero window, probe it periodically (backing off like the RTO) so a lost window
+    /// update cannot stall the connection for ever.
+    fn arm_persist(&mut self, now: u64, waiting: bool) {
+        if self.snd_wnd > 0 || !waiting || self.timers.retransmit.is_some() {
+            self.timers.persist = None;
+            self.probes = 0;
+        } else if self.timers.persist.is_none() {
+            let backoff = self.rto.rto().checked_shl(self.probes.min(30)).unwrap_or(u64::MAX);
+            self.timers.persist = Some(now + backoff.min(self.cfg.rto_max));
+        }
+    }
+
+    /// Sends one octet at SND.UNA past the closed window ("at least one octet of new data
+    /// (if available)"), which the receiver answers with an ACK showing its window.
+    fn probe_window(&mut self, now: u64) {
+        if self.snd_wnd > 0 {
+            return;
+        }
+        let offset = (self.snd_una - (self.iss + 1)) as u64;
+        let mut seg = self.segment(self.snd_una, Flags::ACK, 1);
+        seg.tag = self.send_buf.tag_at(offset);
+        if self.snd_max == self.snd_una {
+            self.snd_max = self.snd_una + 1;
+        }
+        self.snd_nxt = self.snd_nxt.max(self.snd_una + 1);
+        self.probes += 1;
+        self.events.push(ConnEvent::WindowProbe);
+        self.emit(seg);
+        self.arm_persist(now, true);
+    }
+
+    /// Fast retransmit (RFC 5681 §3.2 step 2) or a partial ACK in fast recovery (RFC
+    /// 6582 §3.2 step 3): resend the segment at SND.UNA without rewinding SND.NXT.
+    fn retransmit_first(&mut self, now: u64) {
+        let data_end = self.data_end();
+        let offset = (self.snd_una - (self.iss + 1)) as u64;
+        let avail = if self.snd_una.lt(data_end) { data_end - self.snd_una } else { 0 };
+        let len = avail.min(self.snd_mss as u32).min(self.send_buf.run_len_at(offset));
+        let fin = self.fin_queued && len == avail && self.snd_max.gt(data_end);
+        if len == 0 && !fin {
+            return;
+        }
+        let flags = if fin { Flags::ACK | Flags::FIN } else { Flags::ACK };
+        let mut seg = self.segment(self.snd_una, flags, len);
+        seg.tag = self.send_buf.tag_at(offset);
+        self.rtt_probe = None; // Karn's rule
+        self.stats.retransmits += 1;
+        self.emit(seg);
+        self.arm_retransmit(now, false);
+    }
+
+    fn report_congestion(&mut self, phase: Phase) {
+        if let Some(cc) = &self.cc {
+            let (cwnd, ssthresh) = (cc.cwnd, cc.ssthresh);
+            self.events.push(ConnEvent::Congestion { phase, cwnd, ssthresh });
+        }
+    }
+
+    /// Sender-side silly window avoidance and Nagle (RFC 1122 §4.2.3.4): send a full
+    /// segment, or at least half the largest window the peer offered, or everything queued
+    /// when nothing is unacknowledged (Nagle) — or when Nagle is off. Retransmissions
+    /// always go. With nothing in flight no ACK will come to retry later, so the segment
+    /// goes then too (the "override timeout" of §4.2.3.4 taken as zero).
+    fn may_send(&self, len: u32, avail: u32) -> bool {
+        let idle = self.snd_una == self.snd_max;
+        len == self.snd_mss as u32
+            || self.snd_nxt.lt(self.snd_max)
+            || len >= self.max_snd_wnd / 2
+            || idle
+            || (len == avail && !self.cfg.nagle)
     }
 
     fn send_syn(&mut self, now: u64) {
@@ -934,6 +1117,11 @@ impl Connection {
     }
 
     fn emit(&mut self, mut seg: Segment) {
+        if seg.has(Flags::ACK) {
+            // Any segment carrying an ACK acknowledges what was pending.
+            self.unacked_bytes = 0;
+            self.timers.delayed_ack = None;
+        }
         self.opts.stamp(&mut seg, self.rcv_wnd, self.last_now);
         self.stats.segments_sent += 1;
         self.out.push(seg);
@@ -965,6 +1153,9 @@ impl Connection {
     fn on_peer_syn(&mut self, syn: &Segment) {
         self.take_peer_mss(syn);
         self.opts.on_peer_syn(&self.cfg, syn, self.last_now);
+        if self.cfg.congestion_control {
+            self.cc = Some(NewReno::new(self.snd_mss as u32, self.cfg.initial_window, self.iss));
+        }
         self.rcv_wnd = self
             .cfg
             .window

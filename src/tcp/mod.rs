@@ -4,6 +4,7 @@
 mod buffers;
 pub mod closed;
 mod config;
+mod congestion;
 mod conn;
 mod flags;
 mod options;
@@ -14,6 +15,7 @@ mod state;
 
 pub use buffers::SendBuffer;
 pub use config::{Config, IsnMode, Profile, SECOND};
+pub use congestion::Phase;
 pub use conn::{ConnEvent, ConnStats, Connection, Reopen};
 pub use flags::Flags;
 pub use rto::RtoEstimator;

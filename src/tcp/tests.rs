@@ -75,8 +75,11 @@ impl Peer {
     }
 }
 
+/// The state-machine tests check RFC 9293's segment rules one segment at a time, so
+/// they switch off what would hold segments back (delayed ACK, Nagle, congestion window);
+/// `data_path` below tests those.
 fn cfg() -> Config {
-    Config::default()
+    Config { delayed_ack: None, nagle: false, congestion_control: false, ..Config::default() }
 }
 
 fn out(c: &mut Connection) -> Vec<Segment> {
@@ -944,6 +947,35 @@ mod established {
     }
 
     #[test]
+    fn unread_data_closes_the_window_and_reading_reopens_it() {
+        let mut small = cfg();
+        small.window = 4000;
+        let (mut c, p) = established_with(&small, ISS, Some(1460), 65535);
+        feed(&mut c, &p.data_at(p.nxt, 1000));
+        assert_eq!(
+            assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 1001).wnd,
+            3000
+        );
+        // Reading 1000 bytes would move the right edge by less than min(buffer/2, MSS):
+        // RFC 1122 §4.2.3.3 keeps it where it is (no silly window), and nothing is sent.
+        assert_eq!(c.read(1, 1000), 1000);
+        assert_silent(&mut c);
+        feed(&mut c, &p.data_at(p.nxt + 1000, 1000));
+        assert_eq!(
+            assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 2001).wnd,
+            2000
+        );
+        // Now a whole MSS fits: the edge moves, announced with the next ACK.
+        assert_eq!(c.read(2, 1000), 1000);
+        assert_silent(&mut c);
+        feed(&mut c, &p.data_at(p.nxt + 2000, 500));
+        assert_eq!(
+            assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 2501).wnd,
+            3500
+        );
+    }
+
+    #[test]
     fn fin_just_beyond_the_window_is_not_taken() {
         // First check: the FIN occupies SEG.SEQ+SEG.LEN; at RCV.NXT+RCV.WND it lies outside
         // the window, so the right-edge trim removes it with the excess text.
@@ -956,6 +988,11 @@ mod established {
         );
         assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 1001);
         assert_eq!(c.state(), State::Established);
+        // The window is full until the application reads; reading reopens it and, since
+        // the sender was stalled, announces it (RFC 1122 §4.2.3.3).
+        assert_eq!(c.read(1, u64::MAX), 1000);
+        let update = assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 1001);
+        assert_eq!(update.wnd, 1000);
         feed(&mut c, &p.at(p.nxt + 1000, Flags::FIN | Flags::ACK));
         assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 1002);
         assert_eq!(c.state(), State::CloseWait);
@@ -1029,22 +1066,20 @@ mod established {
 
     #[test]
     fn new_ack_restarts_timer_and_clears_backoff() {
-        let (mut c, p) = established();
+        let with_cc = Config { congestion_control: true, ..cfg() };
+        let (mut c, p) = established_with(&with_cc, ISS, Some(1460), 65535);
         write(&mut c, 0, 3000);
         c.handle_timeout(SECOND);
+        // RFC 5681 §3.1: after the timeout cwnd is one segment, so only the first goes.
         let resent = one(&mut c);
         assert_eq!((resent.seq, resent.len), (ISS + 1, 1460));
         // RFC 6298 §5.3: an ACK of new data restarts the timer with the current RTO.
         feed(&mut c, &p.acking(ISS + 1461));
         assert_eq!(c.poll_timeout(), Some(1 + SECOND));
-        // Go-back-N repair: one segment per ACK until the old SND.NXT is covered.
-        let next = one(&mut c);
-        assert_eq!((next.seq, next.len), (ISS + 1461, 1460));
-        assert_eq!(
-            c.snd_nxt(),
-            ISS + 3001,
-            "snd_nxt() reports the highest sent (RFC SND.NXT)"
-        );
+        // Slow start doubles cwnd: the rest of the rewound data goes out.
+        let next = out(&mut c);
+        assert_eq!(next.iter().map(|s| (s.seq, s.len)).collect::<Vec<_>>(), [(ISS + 1461, 1460), (ISS + 2921, 80)]);
+        assert_eq!(c.snd_nxt(), ISS + 3001, "snd_nxt() reports the highest sent (RFC SND.NXT)");
     }
 
     #[test]
@@ -1097,29 +1132,16 @@ mod established {
     fn peer_window_limits_flight() {
         let (mut c, p) = established_with(&cfg(), ISS, Some(1000), 2500);
         let sent = write(&mut c, 1, 5000);
-        assert_eq!(
-            sent.iter().map(|s| s.len).sum::<u32>(),
-            2500,
-            "RFC 9293 §3.8.6: SND.UNA + SND.WND"
-        );
-        feed(
-            &mut c,
-            &Segment {
-                wnd: 2500,
-                ..p.acking(ISS + 1001)
-            },
-        );
+        // RFC 9293 §3.8.6: at most SND.UNA + SND.WND; RFC 1122 §4.2.3.4 (sender silly
+        // window avoidance) holds back the 500-byte remainder: less than a segment and less
+        // than half the largest window offered, with data in flight.
+        assert_eq!(sent.iter().map(|s| s.len).sum::<u32>(), 2000);
+        feed(&mut c, &Segment { wnd: 2500, ..p.acking(ISS + 1001) });
         assert_eq!(out(&mut c).iter().map(|s| s.len).sum::<u32>(), 1000);
-        // A window update from a later segment opens more room.
-        feed(
-            &mut c,
-            &Segment {
-                wnd: 4000,
-                ..p.acking(ISS + 1001)
-            },
-        );
+        // A window update from a later segment opens more room: the rest goes.
+        feed(&mut c, &Segment { wnd: 4000, ..p.acking(ISS + 1001) });
         let more = out(&mut c);
-        assert_eq!(more.iter().map(|s| s.len).sum::<u32>(), 1500);
+        assert_eq!(more.iter().map(|s| s.len).sum::<u32>(), 2000);
         assert_eq!(c.snd_nxt(), ISS + 5001);
     }
 
@@ -1824,6 +1846,114 @@ mod together {
         exchange(&mut a, &mut b, 4);
         assert_eq!((a.state(), b.state()), (State::TimeWait, State::TimeWait));
         assert_eq!(a.poll_timeout(), Some(4 + 2 * MSL));
+    }
+}
+
+// ----- the data path: delayed ACK, Nagle, zero-window probes, NewReno --------------
+
+mod data_path {
+    use super::*;
+
+    fn full() -> Config {
+        Config::default()
+    }
+
+    #[test]
+    fn delayed_ack_every_second_segment_or_after_the_delay() {
+        // RFC 5681 §4.2: ACK at least every second full-sized segment, within 500 ms.
+        let (mut c, p) = established_with(&full(), ISS, Some(1460), 65535);
+        feed(&mut c, &p.data_at(p.nxt, 1460));
+        assert_silent(&mut c);
+        let delay = full().delayed_ack.unwrap();
+        assert_eq!(c.poll_timeout(), Some(1 + delay), "fed at t=1");
+        feed(&mut c, &p.data_at(p.nxt + 1460, 1460));
+        assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 2921);
+        feed(&mut c, &p.data_at(p.nxt + 2920, 100));
+        assert_silent(&mut c);
+        c.handle_timeout(1 + delay);
+        assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 3021);
+    }
+
+    #[test]
+    fn out_of_order_and_gap_filling_data_are_acked_at_once() {
+        let (mut c, p) = established_with(&full(), ISS, Some(1460), 65535);
+        feed(&mut c, &p.data_at(p.nxt + 100, 100));
+        assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 1);
+        feed(&mut c, &p.data_at(p.nxt, 100));
+        assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 201);
+    }
+
+    #[test]
+    fn reply_carries_the_delayed_ack() {
+        let (mut c, p) = established_with(&full(), ISS, Some(1460), 65535);
+        feed(&mut c, &p.data_at(p.nxt, 100));
+        assert_silent(&mut c);
+        let sent = write(&mut c, 1, 50);
+        assert_eq!(sent.len(), 1);
+        assert_eq!((sent[0].ack, sent[0].len), (PEER_ISS + 101, 50), "piggybacked ACK");
+        assert_eq!(c.poll_timeout(), Some(1 + SECOND), "only the retransmission timer is left");
+    }
+
+    #[test]
+    fn nagle_holds_small_segments_while_data_is_unacknowledged() {
+        // RFC 1122 §4.2.3.4.
+        let (mut c, p) = established_with(&full(), ISS, Some(1460), 65535);
+        assert_eq!(write(&mut c, 1, 10).len(), 1, "nothing outstanding: send");
+        assert!(write(&mut c, 1, 10).is_empty(), "held while the first is unacknowledged");
+        assert!(write(&mut c, 1, 10).is_empty());
+        feed(&mut c, &p.acking(ISS + 11));
+        let sent = one(&mut c);
+        assert_eq!((sent.seq, sent.len), (ISS + 11, 20), "coalesced into one segment");
+        let nodelay = Config { nagle: false, ..full() };
+        let (mut c, _) = established_with(&nodelay, ISS, Some(1460), 65535);
+        write(&mut c, 1, 10);
+        assert_eq!(write(&mut c, 1, 10).len(), 1, "TCP_NODELAY sends at once");
+    }
+
+    #[test]
+    fn zero_window_is_probed_with_backoff() {
+        // RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17.
+        let (mut c, p) = established_with(&full(), ISS, Some(1460), 0);
+        assert!(write(&mut c, 0, 100).is_empty(), "the window is closed");
+        let first = c.poll_timeout().expect("persist timer");
+        assert_eq!(first, SECOND);
+        c.handle_timeout(first);
+        let probe = one(&mut c);
+        assert_eq!((probe.seq, probe.len), (ISS + 1, 1));
+        assert!(events(&mut c).contains(&ConnEvent::WindowProbe));
+        // The receiver answers with a zero window again: the next probe waits twice as long.
+        feed(&mut c, &Segment { wnd: 0, ..p.acking(ISS + 1) });
+        assert_silent(&mut c);
+        let second = c.poll_timeout().unwrap();
+        c.handle_timeout(second);
+        let again = one(&mut c);
+        assert_eq!((again.seq, again.len), (ISS + 1, 1), "the same octet");
+        // The window opens: the rest goes, no more probes.
+        feed(&mut c, &Segment { wnd: 1000, ..p.acking(ISS + 2) });
+        let rest = one(&mut c);
+        assert_eq!((rest.seq, rest.len), (ISS + 2, 99));
+    }
+
+    #[test]
+    fn three_duplicate_acks_trigger_fast_retransmit() {
+        // RFC 5681 §3.2: the third duplicate ACK retransmits SND.UNA's segment at once.
+        let iw10 = Config { initial_window: Some(10), ..full() };
+        let (mut c, p) = established_with(&iw10, ISS, Some(1000), 65535);
+        assert_eq!(write(&mut c, 1, 10_000).len(), 10);
+        let dup = Segment { wnd: 65535, ..p.acking(ISS + 1001) };
+        feed(&mut c, &dup);
+        assert_silent(&mut c);
+        feed(&mut c, &dup);
+        feed(&mut c, &dup);
+        assert_silent(&mut c);
+        feed(&mut c, &dup);
+        let re = one(&mut c);
+        assert_eq!((re.seq, re.len), (ISS + 1001, 1000));
+        assert!(events(&mut c).iter().any(|e| matches!(
+            e,
+            ConnEvent::Congestion { phase: Phase::FastRetransmit, ssthresh: 4500, cwnd: 7500 }
+        )));
+        assert_eq!(c.stats().retransmits, 1);
     }
 }
 

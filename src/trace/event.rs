@@ -2,7 +2,7 @@
 //! so formats never disagree. Events hold indices and numbers, no strings: building one
 //! costs nothing when nobody renders it.
 
-use crate::tcp::{Endpoint, Segment, State};
+use crate::tcp::{Endpoint, Phase, Segment, State};
 
 /// A connection as the trace names it: its id, the host it lives on, its two endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +89,10 @@ pub enum TcpNote {
     FinWait2Timeout,
     /// A new SYN ended TIME_WAIT to open a new incarnation of the 4-tuple.
     Reopened,
+    /// NewReno changed phase; cwnd and ssthresh after the change, in bytes.
+    Congestion { phase: Phase, cwnd: u32, ssthresh: u32 },
+    /// RFC 9293 §3.8.6.1: a zero-window probe.
+    WindowProbe,
 }
 
 impl TcpNote {

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{AppEvent, Cause, Event, EventKind, Names, TcpNote};
-use crate::tcp::Segment;
+use crate::tcp::{Phase, Segment};
 
 fn cause(n: &Names, c: Cause) -> String {
     match c {
@@ -104,6 +104,16 @@ pub fn event(n: &Names, e: &Event) -> Value {
                 }
                 TcpNote::RstIgnored => "rst_ignored",
                 TcpNote::Reopened => "reopened",
+                TcpNote::Congestion { phase, cwnd, ssthresh } => {
+                    v["cwnd"] = json!(cwnd);
+                    v["ssthresh"] = json!(ssthresh);
+                    match phase {
+                        Phase::FastRetransmit => "fast_retransmit",
+                        Phase::RecoveryEnd => "recovery_end",
+                        Phase::Timeout => "cwnd_timeout",
+                    }
+                }
+                TcpNote::WindowProbe => "window_probe",
             };
             v[if note.is_timer() { "timer" } else { "note" }] = json!(name);
             v

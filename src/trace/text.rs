@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::{AppEvent, Cause, Event, EventKind, Fate, Invariant, Names, TcpNote};
-use crate::tcp::{Endpoint, Flags, Segment, State};
+use crate::tcp::{Endpoint, Flags, Phase, Segment, State};
 
 /// Seconds with six decimals, from integer nanoseconds.
 pub fn time(t: u64) -> String {
@@ -240,9 +240,15 @@ fn tcp_note(s: &mut String, note: TcpNote) {
         ),
         TcpNote::RstIgnored => write!(s, "RST ignored in TIME_WAIT (RFC 1337)"),
         TcpNote::FinWait2Timeout => write!(s, "FIN_WAIT_2 timeout: connection deleted"),
-        TcpNote::Reopened => write!(
-            s,
-            "new SYN in TIME_WAIT reopens the 4-tuple (RFC 1122 4.2.2.13, RFC 6191)"
-        ),
+        TcpNote::Reopened => write!(s, "new SYN in TIME_WAIT reopens the 4-tuple (RFC 1122 4.2.2.13, RFC 6191)"),
+        TcpNote::Congestion { phase, cwnd, ssthresh } => {
+            let what = match phase {
+                Phase::FastRetransmit => "3 duplicate ACKs: fast retransmit, fast recovery (RFC 5681 §3.2)",
+                Phase::RecoveryEnd => "full ACK: fast recovery ends (RFC 6582 §3.2)",
+                Phase::Timeout => "timeout: cwnd back to one segment (RFC 5681 §3.1)",
+            };
+            write!(s, "{what}; cwnd={cwnd} ssthresh={ssthresh}")
+        }
+        TcpNote::WindowProbe => write!(s, "zero window: probe with one octet (RFC 9293 §3.8.6.1)"),
     };
 }

@@ -1,0 +1,212 @@
+//! NewReno congestion control: RFC 5681 slow start, congestion avoidance, fast
+//! retransmit and fast recovery, with RFC 6582's handling of partial acknowledgments.
+
+use super::Seq;
+
+/// What the sender should do after an acknowledgment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    Nothing,
+    /// Retransmit the segment at SND.UNA now (fast retransmit, or a partial ACK in recovery).
+    RetransmitFirst,
+}
+
+/// A phase change worth a line in the transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Third duplicate ACK: fast retransmit, enter fast recovery (RFC 5681 §3.2 steps 2–4).
+    FastRetransmit,
+    /// An ACK covering `recover` ends fast recovery (RFC 6582 §3.2 step 3).
+    RecoveryEnd,
+    /// A retransmission timeout collapses cwnd to one segment (RFC 5681 §3.1 eq. 4).
+    Timeout,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReno {
+    pub cwnd: u32,
+    pub ssthresh: u32,
+    smss: u32,
+    dupacks: u32,
+    /// RFC 6582 `recover`: the highest sequence number sent when loss was detected.
+    recover: Seq,
+    in_recovery: bool,
+    /// Bytes acknowledged in congestion avoidance since cwnd last grew (RFC 5681 §3.1).
+    ca_acked: u32,
+}
+
+impl NewReno {
+    /// `iw_segments`: None for RFC 5681's IW = min(4·SMSS, max(2·SMSS, 4380)).
+    pub fn new(smss: u32, iw_segments: Option<u32>, iss: Seq) -> Self {
+        let iw = match iw_segments {
+            Some(n) => n.max(1) * smss,
+            None => (4 * smss).min((2 * smss).max(4380)),
+        };
+        NewReno {
+            cwnd: iw,
+            ssthresh: u32::MAX / 2,
+            smss,
+            dupacks: 0,
+            recover: iss,
+            in_recovery: false,
+            ca_acked: 0,
+        }
+    }
+
+    /// New data was acknowledged: `acked` bytes, SND.UNA now `ack`, `flight` bytes still
+    /// outstanding.
+    pub fn on_ack(&mut self, acked: u32, ack: Seq, flight: u32) -> (Reaction, Option<Phase>) {
+        self.dupacks = 0;
+        if self.in_recovery {
+            if ack.ge(self.recover) {
+                // RFC 6582 §3.2 step 3, full acknowledgment: set cwnd to
+                // min(ssthresh, max(FlightSize, SMSS) + SMSS) and leave fast recovery.
+                self.in_recovery = false;
+                self.cwnd = self.ssthresh.min(flight.max(self.smss) + self.smss);
+                return (Reaction::Nothing, Some(Phase::RecoveryEnd));
+            }
+            // Step 3, partial acknowledgment: retransmit the first unacknowledged segment,
+            // deflate cwnd by the amount acked, add back one SMSS if that was at least SMSS.
+            self.cwnd =
+                self.cwnd.saturating_sub(acked) + if acked >= self.smss { self.smss } else { 0 };
+            return (Reaction::RetransmitFirst, None);
+        }
+        if self.cwnd < self.ssthresh {
+            // RFC 5681 §3.1 slow start: cwnd += min(N, SMSS).
+            self.cwnd += acked.min(self.smss);
+        } else {
+            // Congestion avoidance: one SMSS per cwnd of acknowledged data (§3.1, eq. 3's
+            // byte-counting form).
+            self.ca_acked += acked;
+            if self.ca_acked >= self.cwnd {
+                self.ca_acked -= self.cwnd;
+                self.cwnd += self.smss;
+            }
+        }
+        (Reaction::Nothing, None)
+    }
+
+    /// A duplicate ACK (RFC 5681 §2 definition, checked by the caller). `snd_max` is the
+    /// highest sequence number sent, `snd_una` the ACK's value.
+    pub fn on_dupack(
+        &mut self,
+        flight: u32,
+        snd_una: Seq,
+        snd_max: Seq,
+    ) -> (Reaction, Option<Phase>) {
+        if self.in_recovery {
+            // RFC 5681 §3.2 step 4: inflate cwnd by SMSS for each further duplicate ACK.
+            self.cwnd += self.smss;
+            return (Reaction::Nothing, None);
+        }
+        self.dupacks += 1;
+        // RFC 6582 §3.2 step 2: only start fast retransmit if the ACK covers more than
+        // `recover` (otherwise these are duplicates from an earlier episode).
+        if self.dupacks == 3 && snd_una.gt(self.recover) {
+            self.enter_recovery(flight, snd_max);
+            return (Reaction::RetransmitFirst, Some(Phase::FastRetransmit));
+        }
+        (Reaction::Nothing, None)
+    }
+
+    fn enter_recovery(&mut self, flight: u32, snd_max: Seq) {
+        // RFC 5681 §3.2 step 2: ssthresh = max(FlightSize / 2, 2*SMSS) (eq. 4);
+        // step 3: cwnd = ssthresh + 3*SMSS.
+        self.ssthresh = (flight / 2).max(2 * self.smss);
+        self.cwnd = self.ssthresh + 3 * self.smss;
+        self.recover = snd_max;
+        self.in_recovery = true;
+    }
+
+    /// The retransmission timer expired (RFC 5681 §3.1 eq. 4 and "cwnd ... to no more
+    /// than the loss window, LW, which equals 1 full-sized segment"; RFC 6582 §3.2 step 4:
+    /// record `recover`).
+    pub fn on_timeout(&mut self, flight: u32, snd_max: Seq) -> Phase {
+        self.ssthresh = (flight / 2).max(2 * self.smss);
+        self.cwnd = self.smss;
+        self.dupacks = 0;
+        self.in_recovery = false;
+        self.recover = snd_max;
+        Phase::Timeout
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MSS: u32 = 1000;
+
+    fn reno() -> NewReno {
+        NewReno::new(MSS, None, Seq(0))
+    }
+
+    #[test]
+    fn initial_window_rfc5681_and_iw10() {
+        assert_eq!(reno().cwnd, 4000, "min(4*1000, max(2000, 4380))");
+        assert_eq!(NewReno::new(1460, None, Seq(0)).cwnd, 4380);
+        assert_eq!(NewReno::new(1460, Some(10), Seq(0)).cwnd, 14600, "RFC 6928");
+    }
+
+    #[test]
+    fn slow_start_then_congestion_avoidance() {
+        let mut r = reno();
+        r.on_ack(MSS, Seq(1001), 0);
+        assert_eq!(
+            r.cwnd, 5000,
+            "slow start: +1 SMSS per ACK of a full segment"
+        );
+        r.ssthresh = 5000;
+        for i in 0..4 {
+            r.on_ack(MSS, Seq(2001 + i * 1000), 0);
+        }
+        assert_eq!(r.cwnd, 5000, "avoidance: not yet a whole cwnd acknowledged");
+        r.on_ack(MSS, Seq(6001), 0);
+        assert_eq!(r.cwnd, 6000, "one SMSS per cwnd of acknowledged bytes");
+    }
+
+    #[test]
+    fn three_dupacks_fast_retransmit_and_recovery() {
+        let mut r = reno();
+        r.cwnd = 10_000;
+        let (una, max) = (Seq(1001), Seq(11_001));
+        assert_eq!(r.on_dupack(10_000, una, max).0, Reaction::Nothing);
+        assert_eq!(r.on_dupack(10_000, una, max).0, Reaction::Nothing);
+        assert_eq!(
+            r.on_dupack(10_000, una, max),
+            (Reaction::RetransmitFirst, Some(Phase::FastRetransmit))
+        );
+        assert_eq!((r.ssthresh, r.cwnd), (5000, 8000));
+        r.on_dupack(10_000, una, max);
+        assert_eq!(r.cwnd, 9000, "inflated by one SMSS per further duplicate");
+        // Partial ACK: a second hole; retransmit it, deflate.
+        assert_eq!(r.on_ack(2000, Seq(3001), 8000).0, Reaction::RetransmitFirst);
+        assert_eq!(r.cwnd, 9000 - 2000 + 1000);
+        assert!(r.in_recovery);
+        // Full ACK ends recovery.
+        assert_eq!(
+            r.on_ack(8000, Seq(11_001), 0),
+            (Reaction::Nothing, Some(Phase::RecoveryEnd))
+        );
+        assert_eq!(r.cwnd, 2000, "min(ssthresh, max(FlightSize, SMSS) + SMSS)");
+        assert!(!r.in_recovery);
+    }
+
+    #[test]
+    fn dupacks_from_before_recover_do_not_retrigger() {
+        let mut r = reno();
+        r.on_timeout(8000, Seq(9001));
+        for _ in 0..3 {
+            assert_eq!(r.on_dupack(4000, Seq(5001), Seq(9001)).0, Reaction::Nothing);
+        }
+    }
+
+    #[test]
+    fn timeout_collapses_to_one_segment() {
+        let mut r = reno();
+        r.cwnd = 20_000;
+        assert_eq!(r.on_timeout(20_000, Seq(20_001)), Phase::Timeout);
+        assert_eq!((r.cwnd, r.ssthresh), (1000, 10_000));
+        assert_eq!(reno().on_timeout(1000, Seq(1)), Phase::Timeout);
+    }
+}
