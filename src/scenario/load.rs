@@ -342,6 +342,27 @@ impl Loader<'_> {
         if let Some(p) = &s.ephemeral_ports {
             cfg.ephemeral_ports = self.port_range(p)?;
         }
+        if let Some(v) = &s.delayed_ack {
+            cfg.delayed_ack = match v.get_ref().0 {
+                Some(d) if d == 0 || d >= 500_000_000 => {
+                    return Err(self.err(
+                        v.span(),
+                        "delayed_ack",
+                        r#"`delayed_ack` must be above 0 and below 500ms (RFC 1122 §4.2.3.2), or "none" to ACK every segment at once"#,
+                    ));
+                }
+                d => d,
+            };
+        }
+        if let Some(b) = s.nagle {
+            cfg.nagle = b;
+        }
+        if let Some(b) = s.congestion_control {
+            cfg.congestion_control = b;
+        }
+        if let Some(n) = &s.initial_window {
+            cfg.initial_window = Some(self.at_least(n, "initial_window", 1, " segments")?);
+        }
         self.check_rto_bounds(&out.cfg, s)?;
         self.check_window(&mut out, s)?;
         self.check_tw_reuse(&mut out, s)?;
@@ -970,9 +991,25 @@ impl Loader<'_> {
                 reply: s.reply.unwrap_or(0),
                 echo: s.echo,
                 close,
+                read: s.read.as_ref().map(|r| self.read_pace(r)).transpose()?,
             });
         }
         Ok(out)
+    }
+
+    /// "N every DUR": a slow reader's pace, N ≥ 1 bytes each DUR > 0.
+    fn read_pace(&self, r: &Spanned<String>) -> Result<(u64, u64)> {
+        let bad = || {
+            self.err(
+                r.span(),
+                "read",
+                format!("expected `read` as \"N every DUR\", e.g. \"4000 every 100ms\", found \"{}\"", r.get_ref()),
+            )
+        };
+        let (n, every) = r.get_ref().split_once(" every ").ok_or_else(bad)?;
+        let n: u64 = n.trim().parse().ok().filter(|&n| n > 0).ok_or_else(bad)?;
+        let every = parse_duration(every.trim()).ok().filter(|&d| d > 0).ok_or_else(bad)?;
+        Ok((n, every))
     }
 
     /// A port number 1..=65535 written as text (the part after ':').

@@ -145,6 +145,8 @@ pub struct Server {
     pub reply: u64,
     pub echo: bool,
     pub close: ServerClose,
+    /// A slow reader: (at most this many bytes, every this many ns); None reads at once.
+    pub read: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Clone)]

@@ -90,6 +90,14 @@ pub struct TcpSettings {
     pub isn: Option<Spanned<String>>,
     /// Ephemeral port range "first-last" for clients that bind no port.
     pub ephemeral_ports: Option<Spanned<String>>,
+    /// Delayed ACK timeout (RFC 1122 §4.2.3.2, < 500 ms), or "none" to ACK every segment.
+    pub delayed_ack: Option<Spanned<DurationOrNone>>,
+    /// Nagle's algorithm (RFC 1122 §4.2.3.4); false is TCP_NODELAY.
+    pub nagle: Option<bool>,
+    /// NewReno congestion control (RFC 5681, RFC 6582); false: only the peer's window limits.
+    pub congestion_control: Option<bool>,
+    /// Initial congestion window in segments (RFC 6928 allows 10); default RFC 5681's.
+    pub initial_window: Option<Spanned<u32>>,
 }
 
 /// `window_scale` as written: an integer (range-checked by the loader, so the message
@@ -276,6 +284,8 @@ pub struct ServerDef {
     pub echo: bool,
     /// When the server closes: "peer_close" (default), "after_reply", "never".
     pub close: Option<Spanned<String>>,
+    /// A slow reader: "N every DUR" reads at most N bytes each DUR (default: read at once).
+    pub read: Option<Spanned<String>>,
 }
 
 /// An application that connects at `start` and then runs `actions` in order.

@@ -21,5 +21,6 @@ pub enum Wait {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum App {
     Client { client: u32, step: u32, wait: Wait },
-    Server { server: u32, replied: bool },
+    /// `reading`: a slow reader's next read is scheduled.
+    Server { server: u32, replied: bool, reading: bool },
 }

@@ -62,9 +62,9 @@ enum Ev {
         fault: u32,
         up: bool,
     },
-    Inject {
-        index: u32,
-    },
+    Inject { index: u32 },
+    /// A slow reader's next read.
+    AppRead { conn: u32 },
 }
 
 /// What a connection left behind, kept for the summary and the expectations.
@@ -387,6 +387,10 @@ impl<'a> World<'a> {
                 }
             }
             Ev::Inject { index } => self.inject(index),
+            Ev::AppRead { conn } => {
+                self.on_app_read(conn);
+                self.after_conn(conn);
+            }
         }
     }
 
@@ -596,10 +600,7 @@ impl<'a> World<'a> {
         self.add_conn(
             node,
             tcp,
-            App::Server {
-                server,
-                replied: false,
-            },
+            App::Server { server, replied: false, reading: false },
             Some(syn.dst),
         );
     }
@@ -702,7 +703,7 @@ impl<'a> World<'a> {
     fn take_over_time_wait(&mut self, local: Endpoint, remote: Endpoint) -> Option<Seq> {
         let &id = self.tuples.get(&(local, remote))?;
         let floor = self.slots[id as usize].tcp.as_ref()?.snd_nxt() + REUSE_SEQ_GAP;
-        self.end_conn(id, TcpNote::Reopened);
+        self.end_conn(id, TcpNote::TimeWaitReused);
         Some(floor)
     }
 
@@ -1143,48 +1144,78 @@ impl<'a> World<'a> {
     }
 
     fn on_app_data(&mut self, id: u32, len: u32, tag: Tag) {
-        // Applications read what arrives at once.
-        if let Some(tcp) = self.slots[id as usize].tcp.as_mut() {
-            tcp.read(self.now, len as u64);
-        }
         match self.slots[id as usize].app {
-            App::Server { server, replied } => {
+            App::Server { server, replied, reading } => {
                 let s = &self.sc.servers[server as usize];
-                let (echo, reply, close) = (s.echo, s.reply, s.close);
+                let (echo, reply, close, pace) = (s.echo, s.reply, s.close, s.read);
+                match pace {
+                    None => {
+                        self.app_read(id, u64::MAX);
+                    }
+                    Some((_, every)) if !reading => {
+                        self.queue.push(self.now + every, Ev::AppRead { conn: id });
+                        self.slots[id as usize].app = App::Server { server, replied, reading: true };
+                    }
+                    Some(_) => {}
+                }
                 if echo {
                     self.app_send(id, len as u64, Some(tag));
                 }
                 if reply > 0 && !replied {
-                    self.slots[id as usize].app = App::Server {
-                        server,
-                        replied: true,
-                    };
+                    if let App::Server { replied, .. } = &mut self.slots[id as usize].app {
+                        *replied = true;
+                    }
                     self.app_send(id, reply, None);
                     if close == ServerClose::AfterReply {
                         self.app_call(id, AppEvent::Close);
                     }
                 }
             }
-            App::Client {
-                wait: Wait::Recv(n),
-                ..
-            } if self.slots[id as usize].record.stats.bytes_delivered >= n => {
-                self.resume_client(id)
+            App::Client { wait, .. } => {
+                self.app_read(id, u64::MAX);
+                if let Wait::Recv(n) = wait
+                    && self.slots[id as usize].record.stats.bytes_delivered >= n
+                {
+                    self.resume_client(id);
+                }
             }
-            App::Client { .. } => {}
+        }
+    }
+
+    /// The application takes up to `max` bytes from the connection's receive buffer.
+    fn app_read(&mut self, id: u32, max: u64) -> u64 {
+        self.slots[id as usize].tcp.as_mut().map_or(0, |tcp| tcp.read(self.now, max))
+    }
+
+    /// A slow reader's periodic read; once the buffer is empty it waits for more data, and
+    /// a passive close waits until everything before the FIN has been read.
+    fn on_app_read(&mut self, id: u32) {
+        let App::Server { server, replied, .. } = self.slots[id as usize].app else { return };
+        let s = &self.sc.servers[server as usize];
+        let (Some((n, every)), close) = (s.read, s.close) else { return };
+        let bytes = self.app_read(id, n);
+        let conn = self.conn_ref(id);
+        self.emit(EventKind::App { host: conn.host, conn: Some(conn), what: AppEvent::Read { bytes } });
+        let left = self.slots[id as usize].tcp.as_ref().map_or(0, Connection::unread);
+        let reading = left > 0;
+        if reading {
+            self.queue.push(self.now + every, Ev::AppRead { conn: id });
+        }
+        self.slots[id as usize].app = App::Server { server, replied, reading };
+        if !reading && self.slots[id as usize].record.eof && close == ServerClose::PeerClose {
+            self.app_call(id, AppEvent::Close);
         }
     }
 
     fn on_app_eof(&mut self, id: u32) {
         match self.slots[id as usize].app {
-            App::Server { server, .. } => {
-                if self.sc.servers[server as usize].close == ServerClose::PeerClose {
+            App::Server { server, reading, .. } => {
+                // A slow reader closes once it has read everything (see on_app_read).
+                if self.sc.servers[server as usize].close == ServerClose::PeerClose && !reading {
                     self.app_call(id, AppEvent::Close);
                 }
             }
-            App::Client {
-                wait: Wait::Eof, ..
-            } => self.resume_client(id),
+            App::Client { wait: Wait::Eof, .. } => self.resume_client(id),
             App::Client { .. } => {}
         }
     }

@@ -148,6 +148,8 @@ pub struct Connection {
     unacked_bytes: u32,
     /// Consecutive zero-window probes, for their backoff.
     probes: u32,
+    /// The persist timer releases a segment silly-window avoidance held back.
+    sws_override: bool,
     opts: Options,
     /// The largest window the peer has offered (RFC 5961 §5.2 MAX.SND.WND).
     max_snd_wnd: u32,
@@ -189,6 +191,7 @@ impl Connection {
             cc: None,
             unacked_bytes: 0,
             probes: 0,
+            sws_override: false,
             opts: Options::default(),
             max_snd_wnd: 0,
             challenges: (0, 0),
@@ -417,7 +420,7 @@ impl Connection {
         }
         if self.timers.persist.is_some_and(|t| t <= now) {
             self.timers.persist = None;
-            self.probe_window(now);
+            self.on_persist(now);
         }
         if self.timers.retransmit.is_some_and(|t| t <= now) {
             self.timers.retransmit = None;
@@ -960,6 +963,7 @@ impl Connection {
                 return;
             }
             if len > 0 && !self.may_send(len, avail) {
+                self.arm_persist(now, true);
                 return;
             }
             let mut flags = Flags::ACK;
@@ -984,11 +988,13 @@ impl Connection {
         }
     }
 
-    /// RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: with data waiting, nothing in flight and a
-    /// zero window, probe it periodically (backing off like the RTO) so a lost window
-    /// update cannot stall the connection for ever.
+    /// With data waiting and nothing in flight (so no ACK will come to restart sending),
+    /// arm the persist timer, backing off like the RTO. On a zero window it sends probes
+    /// (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17), so a lost window update cannot stall the
+    /// connection; on a small one it is the override timeout of sender silly-window
+    /// avoidance (RFC 1122 §4.2.3.4, which suggests combining the two timers).
     fn arm_persist(&mut self, now: u64, waiting: bool) {
-        if self.snd_wnd > 0 || !waiting || self.timers.retransmit.is_some() {
+        if !waiting || self.timers.retransmit.is_some() {
             self.timers.persist = None;
             self.probes = 0;
         } else if self.timers.persist.is_none() {
@@ -997,12 +1003,21 @@ impl Connection {
         }
     }
 
+    /// The persist timer fired: probe a zero window, or send the small segment that
+    /// silly-window avoidance held back.
+    fn on_persist(&mut self, now: u64) {
+        if self.snd_wnd > 0 {
+            self.sws_override = true;
+            self.try_send(now);
+            self.sws_override = false;
+        } else {
+            self.probe_window(now);
+        }
+    }
+
     /// Sends one octet at SND.UNA past the closed window ("at least one octet of new data
     /// (if available)"), which the receiver answers with an ACK showing its window.
     fn probe_window(&mut self, now: u64) {
-        if self.snd_wnd > 0 {
-            return;
-        }
         let offset = (self.snd_una - (self.iss + 1)) as u64;
         let mut seg = self.segment(self.snd_una, Flags::ACK, 1);
         seg.tag = self.send_buf.tag_at(offset);
@@ -1045,16 +1060,15 @@ impl Connection {
 
     /// Sender-side silly window avoidance and Nagle (RFC 1122 §4.2.3.4): send a full
     /// segment, or at least half the largest window the peer offered, or everything queued
-    /// when nothing is unacknowledged (Nagle) — or when Nagle is off. Retransmissions
-    /// always go. With nothing in flight no ACK will come to retry later, so the segment
-    /// goes then too (the "override timeout" of §4.2.3.4 taken as zero).
+    /// when nothing is unacknowledged (Nagle) — or at any time when Nagle is off.
+    /// Retransmissions always go, and so does whatever the override timeout releases.
     fn may_send(&self, len: u32, avail: u32) -> bool {
         let idle = self.snd_una == self.snd_max;
         len == self.snd_mss as u32
             || self.snd_nxt.lt(self.snd_max)
             || len >= self.max_snd_wnd / 2
-            || idle
-            || (len == avail && !self.cfg.nagle)
+            || (len == avail && (idle || !self.cfg.nagle))
+            || self.sws_override
     }
 
     fn send_syn(&mut self, now: u64) {

@@ -89,6 +89,8 @@ pub enum TcpNote {
     FinWait2Timeout,
     /// A new SYN ended TIME_WAIT to open a new incarnation of the 4-tuple.
     Reopened,
+    /// A local connect() took the 4-tuple over from TIME_WAIT (tw_reuse).
+    TimeWaitReused,
     /// NewReno changed phase; cwnd and ssthresh after the change, in bytes.
     Congestion { phase: Phase, cwnd: u32, ssthresh: u32 },
     /// RFC 9293 §3.8.6.1: a zero-window probe.
@@ -116,9 +118,9 @@ pub enum AppEvent {
     Send {
         bytes: u64,
     },
-    Receive {
-        bytes: u32,
-    },
+    Receive { bytes: u32 },
+    /// A slow reader took this many bytes from the receive buffer.
+    Read { bytes: u64 },
     Eof,
     Shutdown,
     Close,

@@ -25,6 +25,7 @@ fn app_name(what: AppEvent) -> (&'static str, Option<u64>) {
         AppEvent::Accept => ("accept", None),
         AppEvent::Send { bytes } => ("send", Some(bytes)),
         AppEvent::Receive { bytes } => ("receive", Some(bytes as u64)),
+        AppEvent::Read { bytes } => ("read", Some(bytes)),
         AppEvent::Eof => ("eof", None),
         AppEvent::Shutdown => ("shutdown", None),
         AppEvent::Close => ("close", None),
@@ -104,6 +105,7 @@ pub fn event(n: &Names, e: &Event) -> Value {
                 }
                 TcpNote::RstIgnored => "rst_ignored",
                 TcpNote::Reopened => "reopened",
+                TcpNote::TimeWaitReused => "time_wait_reused",
                 TcpNote::Congestion { phase, cwnd, ssthresh } => {
                     v["cwnd"] = json!(cwnd);
                     v["ssthresh"] = json!(ssthresh);

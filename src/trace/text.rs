@@ -191,6 +191,7 @@ fn app(s: &mut String, n: &Names, what: AppEvent, remote: Option<Endpoint>) {
         AppEvent::Accept => write!(s, "accepted connection from {peer}"),
         AppEvent::Send { bytes } => write!(s, "send {bytes} bytes"),
         AppEvent::Receive { bytes } => write!(s, "received {bytes} bytes"),
+        AppEvent::Read { bytes } => write!(s, "read {bytes} bytes"),
         AppEvent::Eof => write!(s, "end of stream (peer sent FIN)"),
         AppEvent::Shutdown => write!(s, "shutdown: CLOSE, keep reading"),
         AppEvent::Close => write!(s, "close"),
@@ -241,6 +242,9 @@ fn tcp_note(s: &mut String, note: TcpNote) {
         TcpNote::RstIgnored => write!(s, "RST ignored in TIME_WAIT (RFC 1337)"),
         TcpNote::FinWait2Timeout => write!(s, "FIN_WAIT_2 timeout: connection deleted"),
         TcpNote::Reopened => write!(s, "new SYN in TIME_WAIT reopens the 4-tuple (RFC 1122 4.2.2.13, RFC 6191)"),
+        TcpNote::TimeWaitReused => {
+            write!(s, "a new connect() takes this 4-tuple over from TIME_WAIT (tw_reuse, as Linux's tcp_tw_reuse)")
+        }
         TcpNote::Congestion { phase, cwnd, ssthresh } => {
             let what = match phase {
                 Phase::FastRetransmit => "3 duplicate ACKs: fast retransmit, fast recovery (RFC 5681 §3.2)",
