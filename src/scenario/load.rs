@@ -1003,12 +1003,18 @@ impl Loader<'_> {
             self.err(
                 r.span(),
                 "read",
-                format!("expected `read` as \"N every DUR\", e.g. \"4000 every 100ms\", found \"{}\"", r.get_ref()),
+                format!(
+                    "expected `read` as \"N every DUR\", e.g. \"4000 every 100ms\", found \"{}\"",
+                    r.get_ref()
+                ),
             )
         };
         let (n, every) = r.get_ref().split_once(" every ").ok_or_else(bad)?;
         let n: u64 = n.trim().parse().ok().filter(|&n| n > 0).ok_or_else(bad)?;
-        let every = parse_duration(every.trim()).ok().filter(|&d| d > 0).ok_or_else(bad)?;
+        let every = parse_duration(every.trim())
+            .ok()
+            .filter(|&d| d > 0)
+            .ok_or_else(bad)?;
         Ok((n, every))
     }
 

@@ -20,7 +20,15 @@ pub enum Wait {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum App {
-    Client { client: u32, step: u32, wait: Wait },
+    Client {
+        client: u32,
+        step: u32,
+        wait: Wait,
+    },
     /// `reading`: a slow reader's next read is scheduled.
-    Server { server: u32, replied: bool, reading: bool },
+    Server {
+        server: u32,
+        replied: bool,
+        reading: bool,
+    },
 }

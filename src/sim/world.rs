@@ -62,9 +62,13 @@ enum Ev {
         fault: u32,
         up: bool,
     },
-    Inject { index: u32 },
+    Inject {
+        index: u32,
+    },
     /// A slow reader's next read.
-    AppRead { conn: u32 },
+    AppRead {
+        conn: u32,
+    },
 }
 
 /// What a connection left behind, kept for the summary and the expectations.
@@ -600,7 +604,11 @@ impl<'a> World<'a> {
         self.add_conn(
             node,
             tcp,
-            App::Server { server, replied: false, reading: false },
+            App::Server {
+                server,
+                replied: false,
+                reading: false,
+            },
             Some(syn.dst),
         );
     }
@@ -1052,7 +1060,15 @@ impl<'a> World<'a> {
             ConnEvent::ChallengeAck { suppressed } => tcp(TcpNote::ChallengeAck { suppressed }),
             ConnEvent::RstIgnored => tcp(TcpNote::RstIgnored),
             ConnEvent::FinWait2Timeout => tcp(TcpNote::FinWait2Timeout),
-            ConnEvent::Congestion { phase, cwnd, ssthresh } => tcp(TcpNote::Congestion { phase, cwnd, ssthresh }),
+            ConnEvent::Congestion {
+                phase,
+                cwnd,
+                ssthresh,
+            } => tcp(TcpNote::Congestion {
+                phase,
+                cwnd,
+                ssthresh,
+            }),
             ConnEvent::WindowProbe => tcp(TcpNote::WindowProbe),
         };
         self.emit(kind);
@@ -1145,7 +1161,11 @@ impl<'a> World<'a> {
 
     fn on_app_data(&mut self, id: u32, len: u32, tag: Tag) {
         match self.slots[id as usize].app {
-            App::Server { server, replied, reading } => {
+            App::Server {
+                server,
+                replied,
+                reading,
+            } => {
                 let s = &self.sc.servers[server as usize];
                 let (echo, reply, close, pace) = (s.echo, s.reply, s.close, s.read);
                 match pace {
@@ -1154,7 +1174,11 @@ impl<'a> World<'a> {
                     }
                     Some((_, every)) if !reading => {
                         self.queue.push(self.now + every, Ev::AppRead { conn: id });
-                        self.slots[id as usize].app = App::Server { server, replied, reading: true };
+                        self.slots[id as usize].app = App::Server {
+                            server,
+                            replied,
+                            reading: true,
+                        };
                     }
                     Some(_) => {}
                 }
@@ -1184,24 +1208,45 @@ impl<'a> World<'a> {
 
     /// The application takes up to `max` bytes from the connection's receive buffer.
     fn app_read(&mut self, id: u32, max: u64) -> u64 {
-        self.slots[id as usize].tcp.as_mut().map_or(0, |tcp| tcp.read(self.now, max))
+        self.slots[id as usize]
+            .tcp
+            .as_mut()
+            .map_or(0, |tcp| tcp.read(self.now, max))
     }
 
     /// A slow reader's periodic read; once the buffer is empty it waits for more data, and
     /// a passive close waits until everything before the FIN has been read.
     fn on_app_read(&mut self, id: u32) {
-        let App::Server { server, replied, .. } = self.slots[id as usize].app else { return };
+        let App::Server {
+            server, replied, ..
+        } = self.slots[id as usize].app
+        else {
+            return;
+        };
         let s = &self.sc.servers[server as usize];
-        let (Some((n, every)), close) = (s.read, s.close) else { return };
+        let (Some((n, every)), close) = (s.read, s.close) else {
+            return;
+        };
         let bytes = self.app_read(id, n);
         let conn = self.conn_ref(id);
-        self.emit(EventKind::App { host: conn.host, conn: Some(conn), what: AppEvent::Read { bytes } });
-        let left = self.slots[id as usize].tcp.as_ref().map_or(0, Connection::unread);
+        self.emit(EventKind::App {
+            host: conn.host,
+            conn: Some(conn),
+            what: AppEvent::Read { bytes },
+        });
+        let left = self.slots[id as usize]
+            .tcp
+            .as_ref()
+            .map_or(0, Connection::unread);
         let reading = left > 0;
         if reading {
             self.queue.push(self.now + every, Ev::AppRead { conn: id });
         }
-        self.slots[id as usize].app = App::Server { server, replied, reading };
+        self.slots[id as usize].app = App::Server {
+            server,
+            replied,
+            reading,
+        };
         if !reading && self.slots[id as usize].record.eof && close == ServerClose::PeerClose {
             self.app_call(id, AppEvent::Close);
         }
@@ -1209,13 +1254,17 @@ impl<'a> World<'a> {
 
     fn on_app_eof(&mut self, id: u32) {
         match self.slots[id as usize].app {
-            App::Server { server, reading, .. } => {
+            App::Server {
+                server, reading, ..
+            } => {
                 // A slow reader closes once it has read everything (see on_app_read).
                 if self.sc.servers[server as usize].close == ServerClose::PeerClose && !reading {
                     self.app_call(id, AppEvent::Close);
                 }
             }
-            App::Client { wait: Wait::Eof, .. } => self.resume_client(id),
+            App::Client {
+                wait: Wait::Eof, ..
+            } => self.resume_client(id),
             App::Client { .. } => {}
         }
     }

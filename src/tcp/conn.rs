@@ -65,7 +65,11 @@ pub enum ConnEvent {
     /// The FIN_WAIT_2 timeout expired; the connection is deleted without a segment.
     FinWait2Timeout,
     /// Congestion control changed phase (fast retransmit, end of recovery, timeout).
-    Congestion { phase: Phase, cwnd: u32, ssthresh: u32 },
+    Congestion {
+        phase: Phase,
+        cwnd: u32,
+        ssthresh: u32,
+    },
     /// RFC 9293 §3.8.6.1: the peer's window is zero; one octet probes it.
     WindowProbe,
 }
@@ -290,7 +294,16 @@ impl Connection {
     /// The earliest deadline at which `handle_timeout` has work to do.
     pub fn poll_timeout(&self) -> Option<u64> {
         let t = self.timers;
-        [t.retransmit, t.time_wait, t.fin_wait_2, t.delayed_ack, t.persist].into_iter().flatten().min()
+        [
+            t.retransmit,
+            t.time_wait,
+            t.fin_wait_2,
+            t.delayed_ack,
+            t.persist,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ----- user calls (RFC 9293 §3.10.2–3.10.5) ---------------------------------------
@@ -702,7 +715,8 @@ impl Connection {
             self.on_new_ack(now, seg.ack);
         }
         if let Some(cc) = self.cc.as_mut().filter(|_| dupack) {
-            let (reaction, phase) = cc.on_dupack(self.snd_max - self.snd_una, self.snd_una, self.snd_max);
+            let (reaction, phase) =
+                cc.on_dupack(self.snd_max - self.snd_una, self.snd_una, self.snd_max);
             if let Some(phase) = phase {
                 self.report_congestion(phase);
             }
@@ -955,7 +969,7 @@ impl Connection {
             let offset = (self.snd_nxt - (self.iss + 1)) as u64;
             let len = avail
                 .min(room)
-                .min(self.snd_mss as u32)
+                .min(self.eff_snd_mss())
                 .min(self.send_buf.run_len_at(offset));
             let fin = self.fin_queued && self.snd_nxt + len == data_end && avail == len;
             if len == 0 && !fin {
@@ -998,7 +1012,11 @@ impl Connection {
             self.timers.persist = None;
             self.probes = 0;
         } else if self.timers.persist.is_none() {
-            let backoff = self.rto.rto().checked_shl(self.probes.min(30)).unwrap_or(u64::MAX);
+            let backoff = self
+                .rto
+                .rto()
+                .checked_shl(self.probes.min(30))
+                .unwrap_or(u64::MAX);
             self.timers.persist = Some(now + backoff.min(self.cfg.rto_max));
         }
     }
@@ -1036,13 +1054,23 @@ impl Connection {
     fn retransmit_first(&mut self, now: u64) {
         let data_end = self.data_end();
         let offset = (self.snd_una - (self.iss + 1)) as u64;
-        let avail = if self.snd_una.lt(data_end) { data_end - self.snd_una } else { 0 };
-        let len = avail.min(self.snd_mss as u32).min(self.send_buf.run_len_at(offset));
+        let avail = if self.snd_una.lt(data_end) {
+            data_end - self.snd_una
+        } else {
+            0
+        };
+        let len = avail
+            .min(self.eff_snd_mss())
+            .min(self.send_buf.run_len_at(offset));
         let fin = self.fin_queued && len == avail && self.snd_max.gt(data_end);
         if len == 0 && !fin {
             return;
         }
-        let flags = if fin { Flags::ACK | Flags::FIN } else { Flags::ACK };
+        let flags = if fin {
+            Flags::ACK | Flags::FIN
+        } else {
+            Flags::ACK
+        };
         let mut seg = self.segment(self.snd_una, flags, len);
         seg.tag = self.send_buf.tag_at(offset);
         self.rtt_probe = None; // Karn's rule
@@ -1054,7 +1082,11 @@ impl Connection {
     fn report_congestion(&mut self, phase: Phase) {
         if let Some(cc) = &self.cc {
             let (cwnd, ssthresh) = (cc.cwnd, cc.ssthresh);
-            self.events.push(ConnEvent::Congestion { phase, cwnd, ssthresh });
+            self.events.push(ConnEvent::Congestion {
+                phase,
+                cwnd,
+                ssthresh,
+            });
         }
     }
 
@@ -1064,7 +1096,7 @@ impl Connection {
     /// Retransmissions always go, and so does whatever the override timeout releases.
     fn may_send(&self, len: u32, avail: u32) -> bool {
         let idle = self.snd_una == self.snd_max;
-        len == self.snd_mss as u32
+        len == self.eff_snd_mss()
             || self.snd_nxt.lt(self.snd_max)
             || len >= self.max_snd_wnd / 2
             || (len == avail && (idle || !self.cfg.nagle))
@@ -1168,7 +1200,11 @@ impl Connection {
         self.take_peer_mss(syn);
         self.opts.on_peer_syn(&self.cfg, syn, self.last_now);
         if self.cfg.congestion_control {
-            self.cc = Some(NewReno::new(self.snd_mss as u32, self.cfg.initial_window, self.iss));
+            self.cc = Some(NewReno::new(
+                self.eff_snd_mss(),
+                self.cfg.initial_window,
+                self.iss,
+            ));
         }
         self.rcv_wnd = self
             .cfg
@@ -1209,6 +1245,13 @@ impl Connection {
             (false, None) if above => Reopen::Accept,
             (false, None) => Reopen::Process,
         }
+    }
+
+    /// RFC 9293 §3.7.1 / RFC 6691 §2: the payload per segment is the peer's MSS less the
+    /// TCP options every segment carries (12 bytes of timestamps once negotiated).
+    fn eff_snd_mss(&self) -> u32 {
+        let options = if self.opts.ts_ok { 12 } else { 0 };
+        (self.snd_mss as u32).saturating_sub(options).max(1)
     }
 
     fn take_peer_mss(&mut self, syn: &Segment) {

@@ -79,7 +79,12 @@ impl Peer {
 /// they switch off what would hold segments back (delayed ACK, Nagle, congestion window);
 /// `data_path` below tests those.
 fn cfg() -> Config {
-    Config { delayed_ack: None, nagle: false, congestion_control: false, ..Config::default() }
+    Config {
+        delayed_ack: None,
+        nagle: false,
+        congestion_control: false,
+        ..Config::default()
+    }
 }
 
 fn out(c: &mut Connection) -> Vec<Segment> {
@@ -1066,7 +1071,10 @@ mod established {
 
     #[test]
     fn new_ack_restarts_timer_and_clears_backoff() {
-        let with_cc = Config { congestion_control: true, ..cfg() };
+        let with_cc = Config {
+            congestion_control: true,
+            ..cfg()
+        };
         let (mut c, p) = established_with(&with_cc, ISS, Some(1460), 65535);
         write(&mut c, 0, 3000);
         c.handle_timeout(SECOND);
@@ -1078,8 +1086,15 @@ mod established {
         assert_eq!(c.poll_timeout(), Some(1 + SECOND));
         // Slow start doubles cwnd: the rest of the rewound data goes out.
         let next = out(&mut c);
-        assert_eq!(next.iter().map(|s| (s.seq, s.len)).collect::<Vec<_>>(), [(ISS + 1461, 1460), (ISS + 2921, 80)]);
-        assert_eq!(c.snd_nxt(), ISS + 3001, "snd_nxt() reports the highest sent (RFC SND.NXT)");
+        assert_eq!(
+            next.iter().map(|s| (s.seq, s.len)).collect::<Vec<_>>(),
+            [(ISS + 1461, 1460), (ISS + 2921, 80)]
+        );
+        assert_eq!(
+            c.snd_nxt(),
+            ISS + 3001,
+            "snd_nxt() reports the highest sent (RFC SND.NXT)"
+        );
     }
 
     #[test]
@@ -1136,10 +1151,22 @@ mod established {
         // window avoidance) holds back the 500-byte remainder: less than a segment and less
         // than half the largest window offered, with data in flight.
         assert_eq!(sent.iter().map(|s| s.len).sum::<u32>(), 2000);
-        feed(&mut c, &Segment { wnd: 2500, ..p.acking(ISS + 1001) });
+        feed(
+            &mut c,
+            &Segment {
+                wnd: 2500,
+                ..p.acking(ISS + 1001)
+            },
+        );
         assert_eq!(out(&mut c).iter().map(|s| s.len).sum::<u32>(), 1000);
         // A window update from a later segment opens more room: the rest goes.
-        feed(&mut c, &Segment { wnd: 4000, ..p.acking(ISS + 1001) });
+        feed(
+            &mut c,
+            &Segment {
+                wnd: 4000,
+                ..p.acking(ISS + 1001)
+            },
+        );
         let more = out(&mut c);
         assert_eq!(more.iter().map(|s| s.len).sum::<u32>(), 2000);
         assert_eq!(c.snd_nxt(), ISS + 5001);
@@ -1890,8 +1917,16 @@ mod data_path {
         assert_silent(&mut c);
         let sent = write(&mut c, 1, 50);
         assert_eq!(sent.len(), 1);
-        assert_eq!((sent[0].ack, sent[0].len), (PEER_ISS + 101, 50), "piggybacked ACK");
-        assert_eq!(c.poll_timeout(), Some(1 + SECOND), "only the retransmission timer is left");
+        assert_eq!(
+            (sent[0].ack, sent[0].len),
+            (PEER_ISS + 101, 50),
+            "piggybacked ACK"
+        );
+        assert_eq!(
+            c.poll_timeout(),
+            Some(1 + SECOND),
+            "only the retransmission timer is left"
+        );
     }
 
     #[test]
@@ -1899,12 +1934,22 @@ mod data_path {
         // RFC 1122 §4.2.3.4.
         let (mut c, p) = established_with(&full(), ISS, Some(1460), 65535);
         assert_eq!(write(&mut c, 1, 10).len(), 1, "nothing outstanding: send");
-        assert!(write(&mut c, 1, 10).is_empty(), "held while the first is unacknowledged");
+        assert!(
+            write(&mut c, 1, 10).is_empty(),
+            "held while the first is unacknowledged"
+        );
         assert!(write(&mut c, 1, 10).is_empty());
         feed(&mut c, &p.acking(ISS + 11));
         let sent = one(&mut c);
-        assert_eq!((sent.seq, sent.len), (ISS + 11, 20), "coalesced into one segment");
-        let nodelay = Config { nagle: false, ..full() };
+        assert_eq!(
+            (sent.seq, sent.len),
+            (ISS + 11, 20),
+            "coalesced into one segment"
+        );
+        let nodelay = Config {
+            nagle: false,
+            ..full()
+        };
         let (mut c, _) = established_with(&nodelay, ISS, Some(1460), 65535);
         write(&mut c, 1, 10);
         assert_eq!(write(&mut c, 1, 10).len(), 1, "TCP_NODELAY sends at once");
@@ -1922,14 +1967,26 @@ mod data_path {
         assert_eq!((probe.seq, probe.len), (ISS + 1, 1));
         assert!(events(&mut c).contains(&ConnEvent::WindowProbe));
         // The receiver answers with a zero window again: the next probe waits twice as long.
-        feed(&mut c, &Segment { wnd: 0, ..p.acking(ISS + 1) });
+        feed(
+            &mut c,
+            &Segment {
+                wnd: 0,
+                ..p.acking(ISS + 1)
+            },
+        );
         assert_silent(&mut c);
         let second = c.poll_timeout().unwrap();
         c.handle_timeout(second);
         let again = one(&mut c);
         assert_eq!((again.seq, again.len), (ISS + 1, 1), "the same octet");
         // The window opens: the rest goes, no more probes.
-        feed(&mut c, &Segment { wnd: 1000, ..p.acking(ISS + 2) });
+        feed(
+            &mut c,
+            &Segment {
+                wnd: 1000,
+                ..p.acking(ISS + 2)
+            },
+        );
         let rest = one(&mut c);
         assert_eq!((rest.seq, rest.len), (ISS + 2, 99));
     }
@@ -1937,10 +1994,16 @@ mod data_path {
     #[test]
     fn three_duplicate_acks_trigger_fast_retransmit() {
         // RFC 5681 §3.2: the third duplicate ACK retransmits SND.UNA's segment at once.
-        let iw10 = Config { initial_window: Some(10), ..full() };
+        let iw10 = Config {
+            initial_window: Some(10),
+            ..full()
+        };
         let (mut c, p) = established_with(&iw10, ISS, Some(1000), 65535);
         assert_eq!(write(&mut c, 1, 10_000).len(), 10);
-        let dup = Segment { wnd: 65535, ..p.acking(ISS + 1001) };
+        let dup = Segment {
+            wnd: 65535,
+            ..p.acking(ISS + 1001)
+        };
         feed(&mut c, &dup);
         assert_silent(&mut c);
         feed(&mut c, &dup);
@@ -1951,7 +2014,11 @@ mod data_path {
         assert_eq!((re.seq, re.len), (ISS + 1001, 1000));
         assert!(events(&mut c).iter().any(|e| matches!(
             e,
-            ConnEvent::Congestion { phase: Phase::FastRetransmit, ssthresh: 4500, cwnd: 7500 }
+            ConnEvent::Congestion {
+                phase: Phase::FastRetransmit,
+                ssthresh: 4500,
+                cwnd: 7500
+            }
         )));
         assert_eq!(c.stats().retransmits, 1);
     }

@@ -92,7 +92,11 @@ pub enum TcpNote {
     /// A local connect() took the 4-tuple over from TIME_WAIT (tw_reuse).
     TimeWaitReused,
     /// NewReno changed phase; cwnd and ssthresh after the change, in bytes.
-    Congestion { phase: Phase, cwnd: u32, ssthresh: u32 },
+    Congestion {
+        phase: Phase,
+        cwnd: u32,
+        ssthresh: u32,
+    },
     /// RFC 9293 §3.8.6.1: a zero-window probe.
     WindowProbe,
 }
@@ -118,9 +122,13 @@ pub enum AppEvent {
     Send {
         bytes: u64,
     },
-    Receive { bytes: u32 },
+    Receive {
+        bytes: u32,
+    },
     /// A slow reader took this many bytes from the receive buffer.
-    Read { bytes: u64 },
+    Read {
+        bytes: u64,
+    },
     Eof,
     Shutdown,
     Close,

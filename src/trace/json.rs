@@ -106,7 +106,11 @@ pub fn event(n: &Names, e: &Event) -> Value {
                 TcpNote::RstIgnored => "rst_ignored",
                 TcpNote::Reopened => "reopened",
                 TcpNote::TimeWaitReused => "time_wait_reused",
-                TcpNote::Congestion { phase, cwnd, ssthresh } => {
+                TcpNote::Congestion {
+                    phase,
+                    cwnd,
+                    ssthresh,
+                } => {
                     v["cwnd"] = json!(cwnd);
                     v["ssthresh"] = json!(ssthresh);
                     match phase {

@@ -241,13 +241,25 @@ fn tcp_note(s: &mut String, note: TcpNote) {
         ),
         TcpNote::RstIgnored => write!(s, "RST ignored in TIME_WAIT (RFC 1337)"),
         TcpNote::FinWait2Timeout => write!(s, "FIN_WAIT_2 timeout: connection deleted"),
-        TcpNote::Reopened => write!(s, "new SYN in TIME_WAIT reopens the 4-tuple (RFC 1122 4.2.2.13, RFC 6191)"),
+        TcpNote::Reopened => write!(
+            s,
+            "new SYN in TIME_WAIT reopens the 4-tuple (RFC 1122 4.2.2.13, RFC 6191)"
+        ),
         TcpNote::TimeWaitReused => {
-            write!(s, "a new connect() takes this 4-tuple over from TIME_WAIT (tw_reuse, as Linux's tcp_tw_reuse)")
+            write!(
+                s,
+                "a new connect() takes this 4-tuple over from TIME_WAIT (tw_reuse, as Linux's tcp_tw_reuse)"
+            )
         }
-        TcpNote::Congestion { phase, cwnd, ssthresh } => {
+        TcpNote::Congestion {
+            phase,
+            cwnd,
+            ssthresh,
+        } => {
             let what = match phase {
-                Phase::FastRetransmit => "3 duplicate ACKs: fast retransmit, fast recovery (RFC 5681 §3.2)",
+                Phase::FastRetransmit => {
+                    "3 duplicate ACKs: fast retransmit, fast recovery (RFC 5681 §3.2)"
+                }
                 Phase::RecoveryEnd => "full ACK: fast recovery ends (RFC 6582 §3.2)",
                 Phase::Timeout => "timeout: cwnd back to one segment (RFC 5681 §3.1)",
             };
