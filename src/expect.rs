@@ -55,7 +55,11 @@ fn describe(check: Check) -> String {
                 (a, u64::MAX) => format!(" from {}", time(a)),
                 (a, b) => format!(" in [{}, {})", time(a), time(b)),
             };
-            format!("sends {times} [{}] segment{window}", flags.long_names())
+            let plural = if count == Some(1) { "" } else { "s" };
+            format!(
+                "sends {times} [{}] segment{plural}{window}",
+                flags.long_names()
+            )
         }
         Check::Corrupted(true) => "receives corrupted data".into(),
         Check::Corrupted(false) => "receives only what its peer sent".into(),

@@ -119,6 +119,18 @@ fn main() -> ExitCode {
             st.events as f64 / secs,
             st.segments as f64 / secs
         );
+        // Congestion state per connection (the first ten), as it was when the run ended.
+        for r in report.outcome.conns.iter().take(10) {
+            let c = &r.stats;
+            eprintln!(
+                "stats: {} {}: cwnd {} ssthresh {} retransmits {}",
+                names.endpoint(r.local),
+                r.final_state(),
+                c.cwnd,
+                c.ssthresh,
+                c.retransmits
+            );
+        }
     }
     if report.passed() {
         ExitCode::SUCCESS

@@ -133,6 +133,7 @@ impl Report {
                 "final": r.final_state().name(), "bytes_sent": st.bytes_written,
                 "bytes_acked": st.bytes_acked, "bytes_delivered": st.bytes_delivered,
                 "segments_sent": st.segments_sent, "retransmits": st.retransmits,
+                "cwnd": st.cwnd, "ssthresh": st.ssthresh,
             }));
         }
         for (from, to, st) in &o.links {

@@ -1,15 +1,30 @@
 //! Pins the text transcript of every scenario under `sims/` at seed 42. A change in TCP
 //! behaviour shows up here as a reviewed diff (`cargo insta review`).
 //!
-//! Long transcripts (bulk transfers, many hosts) keep their first and last events and the
-//! whole summary, so the snapshot stays readable while still pinning the start, the end
-//! and every total.
+//! Long transcripts (bulk transfers, many hosts) keep their first and last events, every
+//! notable line in between (timers, `tcp:` decisions, state changes, link changes, lost or
+//! damaged segments) and the whole summary, so the snapshot stays readable while still
+//! pinning what matters.
 
 mod common;
 
-/// Events kept from each end of a transcript longer than `KEEP_HEAD + KEEP_TAIL` lines.
+/// Events kept whole from each end of a transcript longer than `KEEP_HEAD + KEEP_TAIL`.
 const KEEP_HEAD: usize = 150;
 const KEEP_TAIL: usize = 60;
+
+fn notable(line: &str) -> bool {
+    [
+        " timer: ",
+        " tcp: ",
+        " -> ",
+        " link ",
+        "!!",
+        "INTEGRITY",
+        "INVARIANT",
+    ]
+    .iter()
+    .any(|m| line.contains(m))
+}
 
 fn abbreviate(text: &str) -> String {
     let (events, summary) = text.split_at(text.find("--- summary").unwrap_or(text.len()));
@@ -17,11 +32,20 @@ fn abbreviate(text: &str) -> String {
     if lines.len() <= KEEP_HEAD + KEEP_TAIL {
         return text.to_string();
     }
-    let omitted = lines.len() - KEEP_HEAD - KEEP_TAIL;
-    let mut out = lines[..KEEP_HEAD].join("\n");
-    out.push_str(&format!("\n... {omitted} events omitted ...\n"));
-    out.push_str(&lines[lines.len() - KEEP_TAIL..].join("\n"));
-    out.push('\n');
+    let mut out = String::new();
+    let mut omitted = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if i < KEEP_HEAD || i >= lines.len() - KEEP_TAIL || notable(line) {
+            if omitted > 0 {
+                out.push_str(&format!("... {omitted} events omitted ...\n"));
+                omitted = 0;
+            }
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            omitted += 1;
+        }
+    }
     out.push_str(summary);
     out
 }

@@ -854,7 +854,7 @@ impl<'a> World<'a> {
     fn retire(&mut self, id: u32) {
         let slot = &mut self.slots[id as usize];
         let Some(tcp) = slot.tcp.take() else { return };
-        slot.record.stats = *tcp.stats();
+        slot.record.stats = tcp.stats();
         let (local, remote) = (tcp.local, tcp.remote);
         slot.sent = Some(tcp.into_send_buffer());
         if self.tuples.get(&(local, remote)) == Some(&id) {
@@ -1349,7 +1349,7 @@ impl<'a> World<'a> {
             .drain(..)
             .map(|mut s| {
                 if let Some(tcp) = &s.tcp {
-                    s.record.stats = *tcp.stats();
+                    s.record.stats = tcp.stats();
                 }
                 s.record
             })

@@ -84,8 +84,11 @@ pub struct ConnStats {
     /// Bytes delivered in order to the application.
     pub bytes_delivered: u64,
     pub segments_sent: u64,
-    /// Retransmission timeouts that resent data, SYN or FIN.
+    /// Segments sent again: after a timeout, by fast retransmit or in fast recovery.
     pub retransmits: u64,
+    /// Congestion window and slow-start threshold in bytes (0 without congestion control).
+    pub cwnd: u32,
+    pub ssthresh: u32,
 }
 
 /// The two timers a connection keeps, as plain deadlines.
@@ -247,8 +250,14 @@ impl Connection {
     pub fn state(&self) -> State {
         self.state
     }
-    pub fn stats(&self) -> &ConnStats {
-        &self.stats
+    /// Counters, with the congestion window and threshold as they are now.
+    pub fn stats(&self) -> ConnStats {
+        let (cwnd, ssthresh) = self.cc.as_ref().map_or((0, 0), |c| (c.cwnd, c.ssthresh));
+        ConnStats {
+            cwnd,
+            ssthresh,
+            ..self.stats
+        }
     }
     pub fn iss(&self) -> Seq {
         self.iss
@@ -857,8 +866,10 @@ impl Connection {
     /// least every second full-sized segment, and MUST be generated within 500 ms".
     fn ack_later(&mut self, now: u64, len: u32) {
         self.unacked_bytes += len;
+        // A full-sized segment from the peer: our MSS less the options it must carry.
+        let full = self.cfg.mss as u32 - if self.opts.ts_ok { 12 } else { 0 };
         match self.cfg.delayed_ack {
-            Some(delay) if self.unacked_bytes < 2 * self.cfg.mss as u32 => {
+            Some(delay) if self.unacked_bytes < 2 * full => {
                 self.timers.delayed_ack.get_or_insert(now + delay);
             }
             _ => self.send_ack(),
