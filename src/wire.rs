@@ -302,6 +302,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, WireError> {
         mss: opts.mss,
         wscale: opts.wscale,
         ts: opts.ts,
+        ..Segment::default()
     };
     Ok(Decoded { seg, payload })
 }
@@ -332,6 +333,7 @@ mod tests {
             mss: mss.then_some(1460),
             wscale: wscale.then_some(7),
             ts: ts.then_some((123_456, 654_321)),
+            why: Default::default(),
         }
     }
 
@@ -497,6 +499,7 @@ mod tests {
                     mss,
                     wscale,
                     ts,
+                    why: Default::default(),
                 },
             )
     }

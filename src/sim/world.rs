@@ -18,7 +18,7 @@ use crate::scenario::model::{
 use crate::tcp::closed::{ListenVerdict, listen_verdict, reset_for};
 use crate::tcp::{
     Config, ConnEvent, ConnStats, Connection, Endpoint, IsnMode, Reopen, Segment, SendBuffer, Seq,
-    State, Tag,
+    State, Tag, Why,
 };
 use crate::trace::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, Invariant, TcpNote};
 
@@ -887,7 +887,7 @@ impl<'a> World<'a> {
         for id in 0..self.slots.len() as u32 {
             let slot = &self.slots[id as usize];
             if slot.tcp.is_some() && slot.host == node {
-                self.force_closed(id);
+                self.force_closed(id, Why::HostCrash);
             }
         }
     }
@@ -896,11 +896,16 @@ impl<'a> World<'a> {
     fn end_conn(&mut self, id: u32, note: TcpNote) {
         let conn = self.conn_ref(id);
         self.emit(EventKind::Tcp { conn, note });
-        self.force_closed(id);
+        let why = if note == TcpNote::Reopened {
+            Why::TimeWaitReopen
+        } else {
+            Why::TimeWaitReuse
+        };
+        self.force_closed(id, why);
     }
 
     /// Deletes a connection from outside its state machine (a crash, a reused 4-tuple).
-    fn force_closed(&mut self, id: u32) {
+    fn force_closed(&mut self, id: u32, why: Why) {
         let Some(from) = self.slots[id as usize].tcp.as_ref().map(Connection::state) else {
             return;
         };
@@ -913,6 +918,7 @@ impl<'a> World<'a> {
             conn,
             from,
             to: State::Closed,
+            why,
         });
         self.retire(id);
     }
@@ -997,6 +1003,7 @@ impl<'a> World<'a> {
             mss: inj.mss,
             wscale: None,
             ts: None,
+            why: Why::Injected,
         };
         self.emit(EventKind::Inject {
             index,
@@ -1024,9 +1031,14 @@ impl<'a> World<'a> {
             what,
         };
         let kind = match ev {
-            ConnEvent::StateChange { from, to } => {
+            ConnEvent::StateChange { from, to, why } => {
                 self.slots[id as usize].record.history.push((self.now, to));
-                self.emit(EventKind::State { conn, from, to });
+                self.emit(EventKind::State {
+                    conn,
+                    from,
+                    to,
+                    why,
+                });
                 if from == State::SynReceived
                     && let Some(l) = self.slots[id as usize].listener
                     && let Some(l) = self.listeners.get_mut(&l)

@@ -1,6 +1,6 @@
 //! Segments that find no connection: the CLOSED and LISTEN rules of RFC 9293 §3.10.7.1–2.
 
-use super::{Flags, Segment, Seq};
+use super::{Flags, Segment, Seq, Why};
 
 /// RFC 9293 §3.10.7.1: the reset sent in reply to a segment for a connection that does
 /// not exist, or None when the segment is itself a RST ("An incoming segment containing a
@@ -12,6 +12,7 @@ pub fn reset_for(seg: &Segment) -> Option<Segment> {
     let base = Segment {
         src: seg.dst,
         dst: seg.src,
+        why: Why::RstClosedPort,
         ..Segment::default()
     };
     Some(if seg.has(Flags::ACK) {
@@ -54,6 +55,7 @@ pub fn listen_verdict(seg: &Segment) -> ListenVerdict {
             dst: seg.src,
             seq: seg.ack,
             flags: Flags::RST,
+            why: Why::RstListenAck,
             ..Segment::default()
         })
     } else if seg.has(Flags::SYN) {

@@ -14,7 +14,7 @@ use super::buffers::{Reassembly, SendBuffer};
 use super::congestion::{NewReno, Phase, Reaction};
 use super::options::Options;
 use super::rto::RtoEstimator;
-use super::{Config, Endpoint, Flags, Segment, Seq, State, Tag};
+use super::{Config, Endpoint, Flags, Segment, Seq, State, Tag, Why};
 
 /// RFC 9293 §3.7.1: the MSS to assume when the peer sends no MSS option.
 const DEFAULT_MSS: u16 = 536;
@@ -25,6 +25,7 @@ pub enum ConnEvent {
     StateChange {
         from: State,
         to: State,
+        why: Why,
     },
     /// In-order bytes for the application.
     Data {
@@ -221,10 +222,10 @@ impl Connection {
     ) -> Self {
         let mut c = Connection::new(local, remote, iss, cfg, stream);
         c.last_now = now;
-        c.set_state(State::SynSent);
+        c.set_state(State::SynSent, Why::ActiveOpen);
         c.snd_nxt = iss + 1;
         c.snd_max = c.snd_nxt;
-        c.send_syn(now);
+        c.send_syn(now, Why::ActiveOpen);
         c
     }
 
@@ -242,8 +243,8 @@ impl Connection {
         c.snd_wl1 = syn.seq;
         c.snd_nxt = iss + 1;
         c.snd_max = c.snd_nxt;
-        c.set_state(State::SynReceived);
-        c.send_syn(now);
+        c.set_state(State::SynReceived, Why::PassiveOpen);
+        c.send_syn(now, Why::PassiveOpen);
         c
     }
 
@@ -352,7 +353,7 @@ impl Connection {
             State::Established | State::FinWait1 | State::FinWait2
         );
         if stalled && receiving {
-            self.send_ack();
+            self.send_ack(Why::WindowUpdate);
         }
     }
 
@@ -380,20 +381,20 @@ impl Connection {
             // "Delete the TCB and return 'error: closing' responses to any queued SENDs."
             // enter_closed also stops the SYN's retransmission timer: a deleted TCB keeps
             // no timer (a stale one would "retransmit" from CLOSED and report TimedOut).
-            State::SynSent | State::Listen => self.enter_closed(),
+            State::SynSent | State::Listen => self.enter_closed(Why::CloseBeforeEstablished),
             // "Queue for processing after entering ESTABLISHED state."
             State::SynReceived => self.fin_queued = true,
             // "Queue this until all preceding SENDs have been segmentized, then form a FIN
             // segment and send it. In any case, enter FIN-WAIT-1 state."
             State::Established => {
                 self.fin_queued = true;
-                self.set_state(State::FinWait1);
+                self.set_state(State::FinWait1, Why::CloseFromEstablished);
                 self.try_send(now);
             }
             // "...then send a FIN segment, enter LAST-ACK state."
             State::CloseWait => {
                 self.fin_queued = true;
-                self.set_state(State::LastAck);
+                self.set_state(State::LastAck, Why::CloseFromCloseWait);
                 self.try_send(now);
             }
             // Already closing: "error: connection closing".
@@ -412,10 +413,10 @@ impl Connection {
                 | State::CloseWait
         ) {
             // "<SEQ=SND.NXT><CTL=RST>"
-            let rst = self.segment(self.snd_max, Flags::RST, 0);
+            let rst = self.segment(self.snd_max, Flags::RST, 0, Why::Abort);
             self.emit(rst);
         }
-        self.enter_closed();
+        self.enter_closed(Why::Abort);
     }
 
     // ----- timers (RFC 9293 §3.10.8) ---------------------------------------------------
@@ -426,7 +427,7 @@ impl Connection {
             // Not in RFC 9293, which waits in FIN_WAIT_2 for ever; Linux deletes the
             // connection after tcp_fin_timeout without sending anything.
             self.events.push(ConnEvent::FinWait2Timeout);
-            self.enter_closed();
+            self.enter_closed(Why::FinWait2Timeout);
             return;
         }
         if self.timers.time_wait.is_some_and(|t| t <= now) {
@@ -434,11 +435,11 @@ impl Connection {
             // CLOSED state, and return."
             self.timers.time_wait = None;
             self.events.push(ConnEvent::TimeWaitExpired);
-            self.enter_closed();
+            self.enter_closed(Why::TimeWaitExpired);
             return;
         }
         if self.timers.delayed_ack.is_some_and(|t| t <= now) {
-            self.send_ack();
+            self.send_ack(Why::DelayedAck);
         }
         if self.timers.persist.is_some_and(|t| t <= now) {
             self.timers.persist = None;
@@ -459,7 +460,7 @@ impl Connection {
         };
         if self.rto.backoffs() >= limit {
             self.events.push(ConnEvent::TimedOut);
-            self.enter_closed();
+            self.enter_closed(Why::TimedOut);
             return;
         }
         self.rto.back_off();
@@ -470,7 +471,7 @@ impl Connection {
             attempt: self.rto.backoffs(),
         });
         match self.state {
-            State::SynSent | State::SynReceived => self.send_syn(now),
+            State::SynSent | State::SynReceived => self.send_syn(now, Why::SynRetransmit),
             _ => {
                 if let Some(cc) = self.cc.as_mut() {
                     let phase = cc.on_timeout(self.snd_max - self.snd_una, self.snd_max);
@@ -511,7 +512,7 @@ impl Connection {
         let ack_ok = seg.has(Flags::ACK) && seg.ack.gt(self.iss) && seg.ack.le(self.snd_max);
         if seg.has(Flags::ACK) && !ack_ok {
             if !seg.has(Flags::RST) {
-                let rst = self.reply(seg.ack, Seq(0), Flags::RST);
+                let rst = self.reply(seg.ack, Seq(0), Flags::RST, Why::RstBadAck);
                 self.emit(rst);
             }
             return;
@@ -522,7 +523,7 @@ impl Connection {
         if seg.has(Flags::RST) {
             if ack_ok {
                 self.events.push(ConnEvent::Reset { refused: true });
-                self.enter_closed();
+                self.enter_closed(Why::RstRefused);
             }
             return;
         }
@@ -540,7 +541,7 @@ impl Connection {
             // been ACKed), change the connection state to ESTABLISHED, form an ACK segment
             // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
             self.on_new_ack(now, seg.ack);
-            self.set_state(State::Established);
+            self.set_state(State::Established, Why::SynAckAccepted);
             // "If there are other controls or text in the segment, then continue processing
             // at the sixth step below where the URG bit is checked; otherwise, return."
             // Text and FIN are taken past the SYN; receive_text sends the one ACK.
@@ -552,14 +553,14 @@ impl Connection {
                 };
                 self.receive_text(now, &rest);
             } else {
-                self.send_ack();
+                self.send_ack(Why::SynAckAccepted);
             }
             self.try_send(now);
         } else {
             // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment
             // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it."
-            self.set_state(State::SynReceived);
-            self.send_syn(now);
+            self.set_state(State::SynReceived, Why::SimultaneousOpen);
+            self.send_syn(now, Why::SimultaneousOpen);
         }
     }
 
@@ -590,7 +591,7 @@ impl Connection {
         if self.opts.rejects(seg) {
             if seg.ts.is_some() {
                 self.events.push(ConnEvent::PawsRejected);
-                self.send_ack();
+                self.send_ack(Why::PawsAck);
             }
             return;
         }
@@ -612,7 +613,11 @@ impl Connection {
             }
             // "If an incoming segment is not acceptable, an acknowledgment should be sent in
             // reply: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
-            self.send_ack();
+            self.send_ack(if self.state == State::TimeWait && seg.has(Flags::FIN) {
+                Why::TimeWaitReAck
+            } else {
+                Why::AckUnacceptable
+            });
             return;
         }
 
@@ -650,7 +655,11 @@ impl Connection {
                 self.events.push(ConnEvent::Reset { refused: false });
             }
             // CLOSING, LAST-ACK, TIME-WAIT: "enter the CLOSED state, delete the TCB".
-            self.enter_closed_or_listen();
+            self.enter_closed_or_listen(if self.state == State::SynReceived && !self.passive {
+                Why::RstRefused
+            } else {
+                Why::RstReceived
+            });
             return;
         }
 
@@ -667,11 +676,11 @@ impl Connection {
         }
         if seg.has(Flags::SYN) {
             if !passive_syn_received {
-                let rst = self.segment(self.snd_max, Flags::RST, 0);
+                let rst = self.segment(self.snd_max, Flags::RST, 0, Why::SynInWindow);
                 self.emit(rst);
                 self.events.push(ConnEvent::Reset { refused: false });
             }
-            self.enter_closed_or_listen();
+            self.enter_closed_or_listen(Why::SynInWindow);
             return;
         }
 
@@ -687,12 +696,12 @@ impl Connection {
                 self.set_snd_wnd(seg);
                 self.snd_wl1 = seg.seq;
                 self.snd_wl2 = seg.ack;
-                self.set_state(State::Established);
+                self.set_state(State::Established, Why::SynAckAckAccepted);
                 if self.fin_queued {
-                    self.set_state(State::FinWait1);
+                    self.set_state(State::FinWait1, Why::CloseQueuedUntilEstablished);
                 }
             } else {
-                let rst = self.reply(seg.ack, Seq(0), Flags::RST);
+                let rst = self.reply(seg.ack, Seq(0), Flags::RST, Why::RstBadAck);
                 self.emit(rst);
                 return;
             }
@@ -704,7 +713,7 @@ impl Connection {
         if seg.ack.gt(self.snd_max) {
             // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK,
             // drop the segment, and return."
-            self.send_ack();
+            self.send_ack(Why::AckUnsent);
             return;
         }
         // RFC 5961 §5.2 (a setting): an ACK below SND.UNA - MAX.SND.WND is discarded
@@ -730,7 +739,7 @@ impl Connection {
                 self.report_congestion(phase);
             }
             if reaction == Reaction::RetransmitFirst {
-                self.retransmit_first(now);
+                self.retransmit_first(now, Why::FastRetransmit);
             }
         }
         // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
@@ -747,7 +756,7 @@ impl Connection {
             // "In addition to the processing for the ESTABLISHED state, if the FIN segment
             // is now acknowledged, then enter FIN-WAIT-2 and continue processing."
             State::FinWait1 if fin_acked => {
-                self.set_state(State::FinWait2);
+                self.set_state(State::FinWait2, Why::FinAcked);
                 self.timers.fin_wait_2 = self.cfg.fin_wait_2_timeout.map(|d| now + d);
             }
             // "...if the ACK acknowledges our FIN, then enter the TIME-WAIT state; otherwise,
@@ -756,7 +765,7 @@ impl Connection {
             // opened it (the segment itself is otherwise ignored).
             State::Closing => {
                 if fin_acked {
-                    self.enter_time_wait(now);
+                    self.enter_time_wait(now, Why::ClosingAcked);
                 } else {
                     self.try_send(now);
                 }
@@ -766,7 +775,7 @@ impl Connection {
             // If our FIN is now acknowledged, delete the TCB, enter the CLOSED state."
             State::LastAck => {
                 if fin_acked {
-                    self.enter_closed();
+                    self.enter_closed(Why::LastAckAcked);
                 } else {
                     self.try_send(now);
                 }
@@ -858,7 +867,7 @@ impl Connection {
         } else {
             // "...send an acknowledgment of the form <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
             // Out-of-order data is ACKed at once too (RFC 5681 §4.2 duplicate ACK).
-            self.send_ack();
+            self.send_ack(Why::AckOutOfOrder);
         }
     }
 
@@ -872,7 +881,7 @@ impl Connection {
             Some(delay) if self.unacked_bytes < 2 * full => {
                 self.timers.delayed_ack.get_or_insert(now + delay);
             }
-            _ => self.send_ack(),
+            _ => self.send_ack(Why::AckData),
         }
     }
 
@@ -890,20 +899,22 @@ impl Connection {
     fn receive_fin(&mut self, now: u64) {
         self.rcv_nxt = self.rcv_nxt + 1;
         self.reasm.clear();
-        self.send_ack();
+        self.send_ack(Why::AckFin);
         match self.state {
-            State::SynReceived | State::Established => self.set_state(State::CloseWait),
+            State::SynReceived | State::Established => {
+                self.set_state(State::CloseWait, Why::FinReceived)
+            }
             // "If our FIN has been ACKed ... then enter TIME-WAIT ... otherwise, enter the
             // CLOSING state."
             State::FinWait1 => {
                 if self.fin_acked() {
-                    self.enter_time_wait(now);
+                    self.enter_time_wait(now, Why::FinAfterOurFinAcked);
                 } else {
-                    self.set_state(State::Closing);
+                    self.set_state(State::Closing, Why::FinBeforeOurFinAcked);
                 }
             }
             // "Enter the TIME-WAIT state. Start the time-wait timer, turn off the other timers."
-            State::FinWait2 => self.enter_time_wait(now),
+            State::FinWait2 => self.enter_time_wait(now, Why::FinAfterOurFinAcked),
             _ => {}
         }
         // "signal the user 'connection closing'": reported after the state change so that
@@ -937,7 +948,7 @@ impl Connection {
                 self.report_congestion(phase);
             }
             if reaction == Reaction::RetransmitFirst {
-                self.retransmit_first(now);
+                self.retransmit_first(now, Why::PartialAck);
             }
         }
         // RFC 6298 §5.2 / §5.3: stop the timer when all is acknowledged, else restart it.
@@ -998,9 +1009,16 @@ impl Connection {
             if len > 0 && len == avail {
                 flags = flags | Flags::PSH;
             }
-            let mut seg = self.segment(self.snd_nxt, flags, len);
-            seg.tag = self.send_buf.tag_at(offset);
             let is_new = self.snd_nxt == self.snd_max;
+            let why = match (is_new, len > 0, fin) {
+                (false, _, _) => Why::RtoResend,
+                _ if self.sws_override => Why::SwsOverride,
+                (true, true, true) => Why::DataFin,
+                (true, false, true) => Why::Fin,
+                (true, _, false) => Why::Data,
+            };
+            let mut seg = self.segment(self.snd_nxt, flags, len, why);
+            seg.tag = self.send_buf.tag_at(offset);
             self.snd_nxt = self.snd_nxt + len + fin as u32;
             if self.snd_nxt.gt(self.snd_max) {
                 self.snd_max = self.snd_nxt;
@@ -1048,7 +1066,7 @@ impl Connection {
     /// (if available)"), which the receiver answers with an ACK showing its window.
     fn probe_window(&mut self, now: u64) {
         let offset = (self.snd_una - (self.iss + 1)) as u64;
-        let mut seg = self.segment(self.snd_una, Flags::ACK, 1);
+        let mut seg = self.segment(self.snd_una, Flags::ACK, 1, Why::WindowProbe);
         seg.tag = self.send_buf.tag_at(offset);
         if self.snd_max == self.snd_una {
             self.snd_max = self.snd_una + 1;
@@ -1062,7 +1080,7 @@ impl Connection {
 
     /// Fast retransmit (RFC 5681 §3.2 step 2) or a partial ACK in fast recovery (RFC
     /// 6582 §3.2 step 3): resend the segment at SND.UNA without rewinding SND.NXT.
-    fn retransmit_first(&mut self, now: u64) {
+    fn retransmit_first(&mut self, now: u64, why: Why) {
         let data_end = self.data_end();
         let offset = (self.snd_una - (self.iss + 1)) as u64;
         let avail = if self.snd_una.lt(data_end) {
@@ -1082,7 +1100,7 @@ impl Connection {
         } else {
             Flags::ACK
         };
-        let mut seg = self.segment(self.snd_una, flags, len);
+        let mut seg = self.segment(self.snd_una, flags, len, why);
         seg.tag = self.send_buf.tag_at(offset);
         self.rtt_probe = None; // Karn's rule
         self.stats.retransmits += 1;
@@ -1114,13 +1132,13 @@ impl Connection {
             || self.sws_override
     }
 
-    fn send_syn(&mut self, now: u64) {
+    fn send_syn(&mut self, now: u64, why: Why) {
         let flags = if self.state == State::SynReceived {
             Flags::SYN | Flags::ACK
         } else {
             Flags::SYN
         };
-        let mut seg = self.segment(self.iss, flags, 0);
+        let mut seg = self.segment(self.iss, flags, 0, why);
         seg.mss = Some(self.cfg.mss);
         (seg.wscale, seg.ts) = self
             .opts
@@ -1130,13 +1148,13 @@ impl Connection {
     }
 
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`
-    fn send_ack(&mut self) {
-        let seg = self.segment(self.snd_max, Flags::ACK, 0);
+    fn send_ack(&mut self, why: Why) {
+        let seg = self.segment(self.snd_max, Flags::ACK, 0, why);
         self.emit(seg);
     }
 
     /// A segment from this connection with our window, and ACK=RCV.NXT when `flags` has ACK.
-    fn segment(&self, seq: Seq, flags: Flags, len: u32) -> Segment {
+    fn segment(&self, seq: Seq, flags: Flags, len: u32, why: Why) -> Segment {
         Segment {
             src: self.local,
             dst: self.remote,
@@ -1158,17 +1176,19 @@ impl Connection {
             mss: None,
             wscale: None,
             ts: None,
+            why,
         }
     }
 
     /// A control segment with explicit seq/ack (resets answering a bad segment).
-    fn reply(&self, seq: Seq, ack: Seq, flags: Flags) -> Segment {
+    fn reply(&self, seq: Seq, ack: Seq, flags: Flags, why: Why) -> Segment {
         Segment {
             src: self.local,
             dst: self.remote,
             seq,
             ack,
             flags,
+            why,
             ..Segment::default()
         }
     }
@@ -1196,7 +1216,7 @@ impl Connection {
         self.challenges = (start, count + !suppressed as u32);
         self.events.push(ConnEvent::ChallengeAck { suppressed });
         if !suppressed {
-            self.send_ack();
+            self.send_ack(Why::ChallengeAck);
         }
     }
 
@@ -1269,36 +1289,37 @@ impl Connection {
         self.snd_mss = syn.mss.unwrap_or(DEFAULT_MSS).min(self.cfg.mss).max(1);
     }
 
-    fn enter_time_wait(&mut self, now: u64) {
+    fn enter_time_wait(&mut self, now: u64, why: Why) {
         self.timers = Timers {
             time_wait: Some(now + self.cfg.time_wait_len()),
             ..Timers::default()
         };
-        self.set_state(State::TimeWait);
+        self.set_state(State::TimeWait, why);
     }
 
     /// A passively opened connection still in SYN_RECEIVED goes back to LISTEN (the host
     /// then drops it: its listener never left LISTEN); anything else goes to CLOSED.
-    fn enter_closed_or_listen(&mut self) {
+    fn enter_closed_or_listen(&mut self, why: Why) {
         if self.state == State::SynReceived && self.passive {
             self.timers = Timers::default();
-            self.set_state(State::Listen);
+            self.set_state(State::Listen, Why::RstBackToListen);
         } else {
-            self.enter_closed();
+            self.enter_closed(why);
         }
     }
 
-    fn enter_closed(&mut self) {
+    fn enter_closed(&mut self, why: Why) {
         self.timers = Timers::default();
-        self.set_state(State::Closed);
+        self.set_state(State::Closed, why);
     }
 
     /// The one place where the state changes, so every change is reported.
-    fn set_state(&mut self, to: State) {
+    fn set_state(&mut self, to: State, why: Why) {
         if self.state != to {
             self.events.push(ConnEvent::StateChange {
                 from: self.state,
                 to,
+                why,
             });
             self.state = to;
         }

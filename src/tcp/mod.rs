@@ -12,6 +12,7 @@ mod rto;
 mod segment;
 mod seq;
 mod state;
+mod why;
 
 pub use buffers::SendBuffer;
 pub use config::{Config, IsnMode, Profile, SECOND};
@@ -22,6 +23,7 @@ pub use rto::RtoEstimator;
 pub use segment::{Endpoint, Segment, Tag};
 pub use seq::Seq;
 pub use state::State;
+pub use why::Why;
 
 #[cfg(test)]
 mod tests;

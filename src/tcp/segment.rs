@@ -1,6 +1,6 @@
 //! The TCP segment as it travels: header fields, options, and a payload descriptor.
 
-use super::{Flags, Seq};
+use super::{Flags, Seq, Why};
 
 /// An IPv4 address and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -55,6 +55,8 @@ pub struct Segment {
     pub wscale: Option<u8>,
     /// Timestamps option (RFC 7323 §3): (TSval, TSecr).
     pub ts: Option<(u32, u32)>,
+    /// Why the sender sent it (not on the wire: for `--explain`).
+    pub why: Why,
 }
 
 impl Segment {

@@ -47,6 +47,7 @@ impl Peer {
             mss: None,
             wscale: None,
             ts: None,
+            why: Why::default(),
         }
     }
     fn ack(&self) -> Segment {
@@ -492,7 +493,8 @@ mod syn_sent {
             events(&mut c),
             [ConnEvent::StateChange {
                 from: State::SynSent,
-                to: State::Established
+                to: State::Established,
+                why: Why::SynAckAccepted,
             }]
         );
     }
@@ -1853,7 +1855,8 @@ mod together {
             &evs,
             ConnEvent::StateChange {
                 from: State::SynSent,
-                to: State::SynReceived
+                to: State::SynReceived,
+                why: Why::SimultaneousOpen,
             }
         ));
         assert_eq!((a.snd_una(), a.rcv_nxt()), (ISS + 1, PEER_ISS + 1));

@@ -2,7 +2,7 @@
 //! so formats never disagree. Events hold indices and numbers, no strings: building one
 //! costs nothing when nobody renders it.
 
-use crate::tcp::{Endpoint, Phase, Segment, State};
+use crate::tcp::{Endpoint, Phase, Segment, State, Why};
 
 /// A connection as the trace names it: its id, the host it lives on, its two endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,10 +156,12 @@ pub enum EventKind {
         to: u32,
         fate: Fate,
     },
+    /// A state change and the rule behind it.
     State {
         conn: ConnRef,
         from: State,
         to: State,
+        why: Why,
     },
     /// A timer or a TCP rule worth reporting (see [`TcpNote`]).
     Tcp { conn: ConnRef, note: TcpNote },

@@ -71,7 +71,7 @@ pub fn event(n: &Names, e: &Event) -> Value {
             v["delayed_by"] = json!(fate.delayed.map(|(_, c)| cause(n, c)));
             v
         }
-        EventKind::State { conn, from, to } => json!({
+        EventKind::State { conn, from, to, .. } => json!({
             "kind": "state",
             "host": n.node(conn.host),
             "conn": n.endpoint(conn.local),
@@ -173,5 +173,8 @@ pub fn event(n: &Names, e: &Event) -> Value {
         }),
     };
     v["t_ns"] = json!(e.t);
+    if let Some((rule, source)) = super::text::why(&e.kind) {
+        v["why"] = json!(format!("{rule} ({source})"));
+    }
     v
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::{AppEvent, Cause, Event, EventKind, Fate, Invariant, Names, TcpNote};
-use crate::tcp::{Endpoint, Flags, Phase, Segment, State};
+use crate::tcp::{Endpoint, Flags, Phase, Segment, State, Why};
 
 /// Seconds with six decimals, from integer nanoseconds.
 pub fn time(t: u64) -> String {
@@ -28,6 +28,7 @@ pub fn duration(ns: u64) -> String {
 pub struct TextRenderer<'a> {
     names: &'a Names,
     isn: HashMap<(Endpoint, Endpoint), u32>,
+    explain: bool,
 }
 
 impl<'a> TextRenderer<'a> {
@@ -35,7 +36,14 @@ impl<'a> TextRenderer<'a> {
         TextRenderer {
             names,
             isn: HashMap::new(),
+            explain: false,
         }
+    }
+
+    /// `--explain`: end each segment and state-change line with the rule behind it.
+    pub fn explained(mut self, on: bool) -> Self {
+        self.explain = on;
+        self
     }
 
     /// One line, without the trailing newline.
@@ -50,7 +58,7 @@ impl<'a> TextRenderer<'a> {
                 to,
                 fate,
             } => self.segment(&mut s, &seg, from, to, &fate),
-            EventKind::State { conn, from, to } => {
+            EventKind::State { conn, from, to, .. } => {
                 let _ = write!(s, "{} {} -> {}", n.endpoint(conn.local), from, to);
             }
             EventKind::Tcp { conn, note } => {
@@ -125,6 +133,11 @@ impl<'a> TextRenderer<'a> {
                     "STOP: event budget of {limit} events exhausted (raise `max_events`)"
                 );
             }
+        }
+        if self.explain
+            && let Some((rule, source)) = why(&e.kind)
+        {
+            let _ = write!(s, "  # {rule} ({source})");
         }
         s
     }
@@ -267,4 +280,15 @@ fn tcp_note(s: &mut String, note: TcpNote) {
         }
         TcpNote::WindowProbe => write!(s, "zero window: probe with one octet (RFC 9293 §3.8.6.1)"),
     };
+}
+
+/// The rule behind a segment or a state change, when the TCP reported one.
+pub fn why(kind: &EventKind) -> Option<(&'static str, &'static str)> {
+    let why = match *kind {
+        EventKind::Segment { seg, .. } => seg.why,
+        EventKind::Inject { seg: Some(seg), .. } => seg.why,
+        EventKind::State { why, .. } => why,
+        _ => return None,
+    };
+    (why != Why::Unexplained).then(|| why.explain())
 }
