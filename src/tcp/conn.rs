@@ -14,6 +14,7 @@ use super::buffers::{Reassembly, SendBuffer};
 use super::congestion::{NewReno, Phase, Reaction};
 use super::options::Options;
 use super::rto::RtoEstimator;
+use super::time_wait::{TimeWait, TimeWaitSeed};
 use super::{Config, Endpoint, Flags, Segment, Seq, State, Tag, Why};
 
 /// RFC 9293 §3.7.1: the MSS to assume when the peer sends no MSS option.
@@ -96,7 +97,6 @@ pub struct ConnStats {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Timers {
     retransmit: Option<u64>,
-    time_wait: Option<u64>,
     fin_wait_2: Option<u64>,
     /// RFC 1122 §4.2.3.2: the latest moment to send a delayed ACK.
     delayed_ack: Option<u64>,
@@ -165,6 +165,8 @@ pub struct Connection {
     challenges: (u64, u32),
     /// The `now` of the latest input, for outputs produced by calls that take no time.
     last_now: u64,
+    /// In TIME_WAIT everything is handled by this small record (see [`TimeWait`]).
+    tw: Option<TimeWait>,
     out: Vec<Segment>,
     events: Vec<ConnEvent>,
     stats: ConnStats,
@@ -204,6 +206,7 @@ impl Connection {
             max_snd_wnd: 0,
             challenges: (0, 0),
             last_now: 0,
+            tw: None,
             out: Vec::new(),
             events: Vec::new(),
             stats: ConnStats::default(),
@@ -303,17 +306,14 @@ impl Connection {
 
     /// The earliest deadline at which `handle_timeout` has work to do.
     pub fn poll_timeout(&self) -> Option<u64> {
+        if let Some(tw) = &self.tw {
+            return tw.poll_timeout();
+        }
         let t = self.timers;
-        [
-            t.retransmit,
-            t.time_wait,
-            t.fin_wait_2,
-            t.delayed_ack,
-            t.persist,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        [t.retransmit, t.fin_wait_2, t.delayed_ack, t.persist]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ----- user calls (RFC 9293 §3.10.2–3.10.5) ---------------------------------------
@@ -423,19 +423,16 @@ impl Connection {
 
     pub fn handle_timeout(&mut self, now: u64) {
         self.last_now = now;
+        if let Some(tw) = self.tw.as_mut() {
+            tw.handle_timeout(now, &mut self.events);
+            self.state = tw.state();
+            return;
+        }
         if self.timers.fin_wait_2.is_some_and(|t| t <= now) {
             // Not in RFC 9293, which waits in FIN_WAIT_2 for ever; Linux deletes the
             // connection after tcp_fin_timeout without sending anything.
             self.events.push(ConnEvent::FinWait2Timeout);
             self.enter_closed(Why::FinWait2Timeout);
-            return;
-        }
-        if self.timers.time_wait.is_some_and(|t| t <= now) {
-            // "If the time-wait timeout expires on a connection, delete the TCB, enter the
-            // CLOSED state, and return."
-            self.timers.time_wait = None;
-            self.events.push(ConnEvent::TimeWaitExpired);
-            self.enter_closed(Why::TimeWaitExpired);
             return;
         }
         if self.timers.delayed_ack.is_some_and(|t| t <= now) {
@@ -498,6 +495,11 @@ impl Connection {
     /// handles those through [`super::closed`]).
     pub fn handle_segment(&mut self, now: u64, seg: &Segment) {
         self.last_now = now;
+        if let Some(tw) = self.tw.as_mut() {
+            tw.handle_segment(now, seg, &mut self.out, &mut self.events);
+            self.state = tw.state();
+            return;
+        }
         match self.state {
             State::Closed | State::Listen => {}
             State::SynSent => self.on_segment_syn_sent(now, seg),
@@ -600,38 +602,19 @@ impl Connection {
             if seg.has(Flags::RST) {
                 return; // "...unless the RST bit is set, if so drop the segment and return"
             }
-            // TIME-WAIT: "The only thing that can arrive in this state is a retransmission of
-            // the remote FIN. Acknowledge it, and restart the 2 MSL timeout." A retransmitted
-            // FIN lies just below RCV.NXT so it fails the window test; it is ACKed there
-            // and the timer restarts here (fifth and eighth steps, TIME-WAIT STATE).
-            if self.state == State::TimeWait
-                && seg.has(Flags::FIN)
-                && seg.seq + seg.len + 1 == self.rcv_nxt
-            {
-                self.timers.time_wait = Some(now + self.cfg.time_wait_len());
-                self.events.push(ConnEvent::TimeWaitRestart);
-            }
             // "If an incoming segment is not acceptable, an acknowledgment should be sent in
-            // reply: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
-            self.send_ack(if self.state == State::TimeWait && seg.has(Flags::FIN) {
-                Why::TimeWaitReAck
-            } else {
-                Why::AckUnacceptable
-            });
+            // reply: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>" (TIME_WAIT: see time_wait.rs)
+            self.send_ack(Why::AckUnacceptable);
             return;
         }
 
         // RFC 7323 §4.3 R3: record the timestamp of an acceptable segment.
         self.opts.update_recent(seg, now);
 
-        // Second, check the RST bit. RFC 1337 (a setting): ignore it in TIME_WAIT.
+        // Second, check the RST bit (TIME_WAIT, with RFC 1337: see time_wait.rs).
         // RFC 5961 §3.2 (a setting): only an RST exactly at RCV.NXT resets; another one in
         // the window draws a challenge ACK. Without it (RFC 9293's base rule) any RST in
         // the window resets the connection.
-        if seg.has(Flags::RST) && self.state == State::TimeWait && self.cfg.rfc1337 {
-            self.events.push(ConnEvent::RstIgnored);
-            return;
-        }
         if seg.has(Flags::RST) && self.cfg.rfc5961 && seg.seq != self.rcv_nxt {
             self.challenge_ack(now);
             return;
@@ -643,10 +626,9 @@ impl Connection {
                 self.events.push(ConnEvent::Reset { refused: true });
             } else if matches!(
                 self.state,
-                State::Closing | State::LastAck | State::TimeWait
-            ) || self.state == State::SynReceived
-            {
-                // CLOSING, LAST-ACK, TIME-WAIT (the user has closed) and a passive
+                State::Closing | State::LastAck | State::SynReceived
+            ) {
+                // CLOSING, LAST-ACK (the user has closed) and a passive
                 // SYN-RECEIVED (the user never saw it): nobody is told, but the trace is.
                 self.events
                     .push(ConnEvent::ResetQuietly { state: self.state });
@@ -654,7 +636,7 @@ impl Connection {
                 // ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "connection reset".
                 self.events.push(ConnEvent::Reset { refused: false });
             }
-            // CLOSING, LAST-ACK, TIME-WAIT: "enter the CLOSED state, delete the TCB".
+            // CLOSING, LAST-ACK: "enter the CLOSED state, delete the TCB".
             self.enter_closed_or_listen(if self.state == State::SynReceived && !self.passive {
                 Why::RstRefused
             } else {
@@ -705,10 +687,6 @@ impl Connection {
                 self.emit(rst);
                 return;
             }
-        }
-        if self.state == State::TimeWait {
-            // Only a retransmitted FIN is expected, and that was handled above.
-            return;
         }
         if seg.ack.gt(self.snd_max) {
             // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK,
@@ -1248,34 +1226,19 @@ impl Connection {
     /// TIME_WAIT when timestamps were on and the last one arrived over a second ago, so
     /// PAWS will tell the incarnations apart.
     pub fn reusable_from_time_wait(&self, now: u64) -> bool {
-        self.state == State::TimeWait
-            && self.cfg.tw_reuse
-            && self.opts.ts_ok
-            && now >= self.opts.ts_recent_at + super::SECOND
+        self.tw.as_ref().is_some_and(|tw| tw.reusable(now))
     }
 
-    /// What a SYN arriving in TIME_WAIT should do: RFC 6191 §2 when the old connection
-    /// used timestamps, else RFC 1122 §4.2.2.13 (reopen when the SYN's sequence number
-    /// lies beyond the old connection's).
+    /// What a SYN arriving in TIME_WAIT should do (see [`TimeWait::reopen`]).
     pub fn time_wait_reopen(&self, syn: &Segment) -> Reopen {
-        let fresh = syn.flags == Flags::SYN;
-        if self.state != State::TimeWait || !fresh {
-            return Reopen::Process;
-        }
-        let above = syn.seq.ge(self.rcv_nxt);
-        let new_ts = syn
-            .ts
-            .filter(|_| self.cfg.timestamps)
-            .map(|(tsval, _)| Seq(tsval));
-        match (self.opts.ts_ok, new_ts) {
-            (true, Some(ts)) if ts.gt(Seq(self.opts.ts_recent)) => Reopen::Accept,
-            (true, Some(ts)) if ts == Seq(self.opts.ts_recent) && above => Reopen::Accept,
-            (true, None) if above => Reopen::Accept,
-            (true, _) => Reopen::Drop,
-            (false, Some(_)) => Reopen::Accept,
-            (false, None) if above => Reopen::Accept,
-            (false, None) => Reopen::Process,
-        }
+        self.tw
+            .as_ref()
+            .map_or(Reopen::Process, |tw| tw.reopen(syn))
+    }
+
+    /// The compact record of a connection in TIME_WAIT; the rest can be dropped.
+    pub fn time_wait(&self) -> Option<&TimeWait> {
+        self.tw.as_ref()
     }
 
     /// RFC 9293 §3.7.1 / RFC 6691 §2: the payload per segment is the peer's MSS less the
@@ -1290,11 +1253,21 @@ impl Connection {
     }
 
     fn enter_time_wait(&mut self, now: u64, why: Why) {
-        self.timers = Timers {
-            time_wait: Some(now + self.cfg.time_wait_len()),
-            ..Timers::default()
-        };
+        self.timers = Timers::default();
         self.set_state(State::TimeWait, why);
+        self.tw = Some(TimeWait::new(TimeWaitSeed {
+            local: self.local,
+            remote: self.remote,
+            snd_nxt: self.snd_max,
+            rcv_nxt: self.rcv_nxt,
+            rcv_wnd: self.rcv_wnd,
+            rcv_wscale: self.opts.rcv_wscale,
+            ts_ok: self.opts.ts_ok,
+            ts_recent: self.opts.ts_recent,
+            ts_recent_at: self.opts.ts_recent_at,
+            now,
+            cfg: self.cfg.clone(),
+        }));
     }
 
     /// A passively opened connection still in SYN_RECEIVED goes back to LISTEN (the host

@@ -12,6 +12,7 @@ mod rto;
 mod segment;
 mod seq;
 mod state;
+mod time_wait;
 mod why;
 
 pub use buffers::SendBuffer;
@@ -23,6 +24,7 @@ pub use rto::RtoEstimator;
 pub use segment::{Endpoint, Segment, Tag};
 pub use seq::Seq;
 pub use state::State;
+pub use time_wait::TimeWait;
 pub use why::Why;
 
 #[cfg(test)]
