@@ -1,9 +1,9 @@
 //! `[[expect]]` checks, evaluated against the run's connection records, and for `sends`
 //! against the segments counted while the events streamed by.
 
-use crate::scenario::model::{Check, ConnSelector, NodeKind, Scenario};
+use crate::scenario::model::{Check, ConnSelector, Scenario};
 use crate::sim::{ConnRecord, Outcome};
-use crate::tcp::Flags;
+use crate::tcp::{Flags, State};
 use crate::trace::text::time;
 use crate::trace::{Event, EventKind, Names};
 
@@ -24,12 +24,36 @@ impl ExpectResult {
     }
 }
 
+/// At most this many connections are named when a check fails for many of them.
+const FAILURES_SHOWN: usize = 5;
+
 fn selects(sel: ConnSelector, r: &ConnRecord) -> bool {
-    match sel {
-        ConnSelector::All => true,
-        ConnSelector::Host(h) => r.host as usize == h,
-        ConnSelector::HostPort(h, p) => r.host as usize == h && r.local.port == p,
+    sel.matches(r.host as usize, r.local.port)
+}
+
+/// The state `r` is in at `at`, or when the run ends.
+fn state_when(r: &ConnRecord, at: Option<u64>) -> State {
+    at.map_or_else(|| r.final_state(), |t| r.state_at(t))
+}
+
+/// " at 30.000000" or " at the end".
+fn when(at: Option<u64>) -> String {
+    at.map_or_else(|| " at the end".to_string(), |t| format!(" at {}", time(t)))
+}
+
+/// The failures of one check over `selected` connections: all of them when few, else
+/// how many failed and the first [`FAILURES_SHOWN`].
+fn shorten(mut failures: Vec<String>, selected: usize) -> Vec<String> {
+    if failures.len() <= FAILURES_SHOWN {
+        return failures;
     }
+    let total = failures.len();
+    failures.truncate(FAILURES_SHOWN);
+    failures.insert(
+        0,
+        format!("{total} of {selected} selected connections fail, the first {FAILURES_SHOWN}"),
+    );
+    failures
 }
 
 fn describe(check: Check) -> String {
@@ -63,6 +87,21 @@ fn describe(check: Check) -> String {
         }
         Check::Corrupted(true) => "receives corrupted data".into(),
         Check::Corrupted(false) => "receives only what its peer sent".into(),
+        Check::CountInState {
+            state,
+            at,
+            min,
+            max,
+        } => {
+            let bounds = match (min, max) {
+                (Some(lo), Some(hi)) if lo == hi => format!("exactly {lo}"),
+                (Some(lo), Some(hi)) => format!("{lo} to {hi}"),
+                (Some(lo), None) => format!("at least {lo}"),
+                (None, Some(hi)) => format!("at most {hi}"),
+                (None, None) => "any number".into(),
+            };
+            format!("{bounds} in {state}{}", when(at))
+        }
     }
 }
 
@@ -97,24 +136,13 @@ fn failure(check: Check, r: &ConnRecord) -> Option<String> {
 
 /// Counts, while the events stream by, the segments each `sends` check looks for.
 pub struct SendCounter {
-    /// Per `sends` check in file order: (who, flags, after, before, count so far).
-    rules: Vec<(Sender, Flags, u64, u64, u64)>,
-}
-
-/// Which host (and port) a `sends` check watches: segments that host itself sent.
-#[derive(Clone, Copy)]
-struct Sender {
-    node: Option<u32>,
-    addr: Option<u32>,
-    port: Option<u16>,
+    /// Per `sends` check in file order: (whose segments, flags, after, before, count so
+    /// far); a selected host's own segments count, by their source port.
+    rules: Vec<(ConnSelector, Flags, u64, u64, u64)>,
 }
 
 impl SendCounter {
     pub fn new(sc: &Scenario) -> Self {
-        let addr = |h: usize| match sc.nodes[h].kind {
-            NodeKind::Host { addr, .. } => Some(addr),
-            NodeKind::Router => None,
-        };
         let rules = (sc.expects.iter())
             .flat_map(|e| e.checks.iter().map(move |c| (e.conn, *c)))
             .filter_map(|(sel, check)| match check {
@@ -123,26 +151,7 @@ impl SendCounter {
                     after,
                     before,
                     ..
-                } => {
-                    let who = match sel {
-                        ConnSelector::All => Sender {
-                            node: None,
-                            addr: None,
-                            port: None,
-                        },
-                        ConnSelector::Host(h) => Sender {
-                            node: Some(h as u32),
-                            addr: addr(h),
-                            port: None,
-                        },
-                        ConnSelector::HostPort(h, p) => Sender {
-                            node: Some(h as u32),
-                            addr: addr(h),
-                            port: Some(p),
-                        },
-                    };
-                    Some((who, flags, after, before, 0))
-                }
+                } => Some((sel, flags, after, before, 0)),
                 _ => None,
             })
             .collect();
@@ -157,13 +166,12 @@ impl SendCounter {
         let EventKind::Segment { seg, from, .. } = e.kind else {
             return;
         };
+        // The source host's own segment (not one injected elsewhere, not a later hop).
         if names.node_of_addr(seg.src.addr) != Some(from) {
             return;
         }
         for (who, flags, after, before, count) in &mut self.rules {
-            let matches = who.node.is_none_or(|n| n == from)
-                && who.addr.is_none_or(|a| a == seg.src.addr)
-                && who.port.is_none_or(|p| p == seg.src.port)
+            let matches = who.matches(from as usize, seg.src.port)
                 && seg.flags == *flags
                 && (*after..*before).contains(&e.t);
             *count += matches as u64;
@@ -200,6 +208,35 @@ pub fn evaluate(
                         vec![format!("{} sent {seen}", e.conn_text)]
                     }
                 }
+                Check::CountInState {
+                    state,
+                    at,
+                    min,
+                    max,
+                } => {
+                    let inside: Vec<&ConnRecord> = (matching.iter())
+                        .map(|&(_, r)| r)
+                        .filter(|r| state_when(r, at) == state)
+                        .collect();
+                    let n = inside.len() as u64;
+                    if min.is_some_and(|lo| n < lo) || max.is_some_and(|hi| n > hi) {
+                        let first: Vec<String> = (inside.iter().take(FAILURES_SHOWN))
+                            .map(|r| names.endpoint(r.local))
+                            .collect();
+                        let listed = if first.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (first: {})", first.join(", "))
+                        };
+                        vec![format!(
+                            "{n} of {} selected connections in {state}{}{listed}",
+                            matching.len(),
+                            when(at)
+                        )]
+                    } else {
+                        vec![]
+                    }
+                }
                 _ if matching.is_empty() => {
                     vec![format!("no connection matches `{}`", e.conn_text)]
                 }
@@ -221,12 +258,13 @@ pub fn evaluate(
                             )]
                         }
                     } else {
-                        (matching.iter())
+                        let failed = (matching.iter())
                             .filter_map(|(_, r)| {
                                 failure(check, r)
                                     .map(|why| format!("{}: {why}", names.endpoint(r.local)))
                             })
-                            .collect()
+                            .collect();
+                        shorten(failed, matching.len())
                     }
                 }
             };

@@ -31,6 +31,7 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 pub mod tcp;
 pub mod trace;
 pub mod wire;
@@ -52,6 +53,7 @@ pub fn run(sc: &Scenario, seed: u64, until: Option<u64>, sink: &mut dyn FnMut(&E
     Report {
         seed,
         outcome,
+        groups: sc.groups.clone(),
         expectations,
         unexpected_corruption,
     }

@@ -1,14 +1,18 @@
 //! The `tcpsim` command line: parse, run, render, exit code.
 
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Parser, ValueEnum};
-use tcpsim::scenario::{load_file_with, parse_duration};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tcpsim::scenario::{Scenario, load_file_with, parse_duration};
+use tcpsim::sweep::{self, SeedRange, Shard, Sweep, Timing};
 use tcpsim::tcp::Profile;
-use tcpsim::trace::{Names, TextRenderer, json};
+use tcpsim::trace::ladder::{self, ConnSel};
+use tcpsim::trace::pcap::PcapWriter;
+use tcpsim::trace::{Event, Names, TextRenderer, json, svg};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -40,10 +44,19 @@ impl From<ProfileArg> for Profile {
 /// Exit codes: 0 ran and every expectation held; 1 an expectation (or the integrity
 /// check) failed; 2 bad input or usage.
 #[derive(Parser)]
-#[command(name = "tcpsim", version)]
+#[command(
+    name = "tcpsim",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
+)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Scenario file (TOML), e.g. sims/lossy_fin.toml.
-    file: PathBuf,
+    #[arg(required = true)]
+    file: Option<PathBuf>,
     /// Seed for every random stream (default: the scenario's `seed`, else 0).
     #[arg(long)]
     seed: Option<u64>,
@@ -63,6 +76,66 @@ struct Cli {
     /// Print run statistics (events, segments, wall time) to stderr.
     #[arg(long)]
     stats: bool,
+    /// End each segment and state-change line with the rule behind it and its RFC section.
+    #[arg(long)]
+    explain: bool,
+    /// Also write every segment as it crossed each link to this pcapng file (for
+    /// Wireshark or tshark); what happened to it is in the packet comment.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
+    /// Print a text ladder (sequence diagram) of one connection instead of the transcript.
+    #[arg(long)]
+    ladder: bool,
+    /// The connection for --ladder and --svg: "host:port" (a local endpoint) or "host"
+    /// (its first connection); default: the first connection of the run.
+    #[arg(long, value_name = "CONN", default_value = "")]
+    conn: String,
+    /// Draw the ladder of that connection as an SVG picture into FILE.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario over many seeds in parallel and report which fail and how (or merge
+    /// the JSON reports of shards).
+    ///
+    /// Each seed runs without a transcript; the report lists failures by kind with
+    /// commands that replay them, and per-seed distributions of completion time,
+    /// retransmissions and time in TIME_WAIT. It does not depend on --jobs.
+    ///
+    /// Exit codes: 0 every seed passed; 1 some seed failed; 2 bad input or usage.
+    Sweep(SweepArgs),
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// Scenario file (TOML), e.g. sims/lossy_fin.toml.
+    #[arg(required_unless_present = "merge")]
+    file: Option<PathBuf>,
+    /// Seeds to run: A..B (B excluded), A..=B, or a single seed N.
+    #[arg(long, value_parser = SeedRange::parse, required_unless_present = "merge", conflicts_with = "merge")]
+    seeds: Option<SeedRange>,
+    /// Worker threads (default: the machine's available parallelism). The report does not
+    /// depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "merge")]
+    jobs: Option<u32>,
+    /// Run only shard K of N (0-based: K = 0..N-1): the seeds whose index in the range is
+    /// K modulo N. Merge the shards' `--format json` outputs with --merge.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse, conflicts_with = "merge")]
+    shard: Option<Shard>,
+    /// Report format; json carries the per-seed results that --merge needs.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// TCP defaults every host starts from, as for a single run (replay commands repeat it).
+    #[arg(long, value_enum, conflicts_with = "merge")]
+    profile: Option<ProfileArg>,
+    /// No progress bar and no wall-time figures: only the deterministic report.
+    #[arg(long)]
+    quiet: bool,
+    /// Combine the `--format json` outputs of shards of one sweep into its report.
+    #[arg(long, value_name = "JSON", num_args = 1.., conflicts_with = "file")]
+    merge: Vec<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -73,7 +146,19 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let sc = match load_file_with(&cli.file, cli.profile.map(Profile::from)) {
+    match cli.command {
+        Some(Command::Sweep(ref args)) => run_sweep(args),
+        None => run_one(&cli),
+    }
+}
+
+/// `tcpsim FILE`: one run, its transcript and summary.
+fn run_one(cli: &Cli) -> ExitCode {
+    let file = cli
+        .file
+        .as_deref()
+        .expect("clap requires FILE without a subcommand");
+    let sc = match load_file_with(file, cli.profile.map(Profile::from)) {
         Ok(sc) => sc,
         Err(e) => {
             eprintln!("{e}");
@@ -84,11 +169,44 @@ fn main() -> ExitCode {
     let names = Names::new(&sc);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let mut renderer = TextRenderer::new(&names);
+    let mut renderer = TextRenderer::new(&names).explained(cli.explain);
+    let mut pcap = match cli
+        .pcap
+        .as_deref()
+        .map(|path| open_pcap(path, &sc))
+        .transpose()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let conn = match cli.conn.as_str() {
+        "" => ConnSel::First,
+        text => match ConnSel::parse(text) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: --conn: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let keep_events = cli.ladder || cli.svg.is_some();
+    let mut events = Vec::new();
+    let mut pcap_error = None;
     let started = Instant::now();
     let report = {
         let mut sink = |e: &tcpsim::trace::Event| {
-            if cli.quiet {
+            if let Some(w) = pcap.as_mut()
+                && let Err(err) = w.observe(e)
+            {
+                pcap_error.get_or_insert(err);
+            }
+            if keep_events {
+                events.push(*e);
+            }
+            if cli.quiet || cli.ladder {
                 return;
             }
             let _ = match cli.format {
@@ -99,6 +217,17 @@ fn main() -> ExitCode {
         tcpsim::run(&sc, seed, cli.until, &mut sink)
     };
     let wall = started.elapsed();
+    if let Err(e) = draw_ladders(cli, &sc, &names, &events, conn, &mut out) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if let Some(err) = pcap_error.or_else(|| {
+        pcap.take()
+            .and_then(|w| w.finish().and_then(|mut f| f.flush()).err())
+    }) {
+        eprintln!("tcpsim: writing the pcap file failed: {err}");
+        return ExitCode::from(2);
+    }
     let _ = match cli.format {
         Format::Text => write!(out, "{}", report.summary_text(&names)),
         Format::Json => report
@@ -140,4 +269,128 @@ fn main() -> ExitCode {
         }
         ExitCode::from(1)
     }
+}
+
+/// `--ladder` (to stdout) and `--svg FILE`: one connection's sequence diagram.
+fn draw_ladders(
+    cli: &Cli,
+    sc: &Scenario,
+    names: &Names,
+    events: &[Event],
+    conn: ConnSel,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    if cli.ladder {
+        let text = ladder::text(events, names, conn.clone())?;
+        write!(out, "{text}").map_err(|e| e.to_string())?;
+    }
+    if let Some(path) = &cli.svg {
+        let picture = svg::ladder(events, names, conn, sc)?;
+        std::fs::write(path, picture)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Creates the `--pcap` file and writes its section and interface headers.
+fn open_pcap(path: &Path, sc: &Scenario) -> Result<PcapWriter<BufWriter<File>>, String> {
+    let file =
+        File::create(path).map_err(|e| format!("error: cannot create {}: {e}", path.display()))?;
+    PcapWriter::new(BufWriter::new(file), sc)
+        .map_err(|e| format!("error: cannot write {}: {e}", path.display()))
+}
+
+/// `tcpsim sweep`: run (or merge) a seed sweep, print its report, exit 1 if a seed failed.
+fn run_sweep(args: &SweepArgs) -> ExitCode {
+    // Messages come complete ("error: ..."), as clap's and the scenario loader's do.
+    let usage_error = |msg: String| {
+        eprint!("{msg}");
+        ExitCode::from(2)
+    };
+    let (sweep, results, timing) = if args.merge.is_empty() {
+        match sweep_run(args) {
+            Ok(r) => r,
+            Err(msg) => return usage_error(msg),
+        }
+    } else {
+        match sweep_merge(&args.merge) {
+            Ok((s, r)) => (s, r, None),
+            Err(msg) => return usage_error(msg),
+        }
+    };
+    let timing = timing.filter(|_| !args.quiet);
+    let out = match args.format {
+        Format::Text => {
+            let mut t = sweep::text(&sweep, &results);
+            if let Some(tm) = timing {
+                t.push_str(&tm.text(results.len()));
+            }
+            t
+        }
+        Format::Json => sweep::json(&sweep, &results, timing),
+    };
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    if results.iter().all(|r| r.passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Loads the scenario once and runs every selected seed; errors are bad input (exit 2).
+fn sweep_run(args: &SweepArgs) -> Result<(Sweep, Vec<sweep::SeedResult>, Option<Timing>), String> {
+    let (Some(file), Some(seeds)) = (&args.file, args.seeds) else {
+        unreachable!("clap requires FILE and --seeds without --merge");
+    };
+    let sc = load_file_with(file, args.profile.map(Profile::from)).map_err(|e| format!("{e}\n"))?;
+    let profile = args
+        .profile
+        .and_then(|p| p.to_possible_value())
+        .map(|v| v.get_name().to_string());
+    let sw = Sweep::new(file.display().to_string(), profile, seeds, args.shard);
+    let list = sw.seed_list().map_err(|e| format!("error: {e}\n"))?;
+    let jobs = match args.jobs {
+        Some(j) => j as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(list.len() as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{wide_bar} {pos}/{len} seeds, {eta} left")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let started = Instant::now();
+    let results = sweep::run(&sc, &list, jobs, &|| {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    })
+    .map_err(|e| format!("error: {e}\n"))?;
+    let wall_s = started.elapsed().as_secs_f64();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let timing = Timing {
+        wall_s,
+        seeds_per_s: results.len() as f64 / wall_s.max(1e-9),
+        jobs,
+    };
+    Ok((sw, results, Some(timing)))
+}
+
+/// Reads shard documents and merges them; unreadable or mismatched ones are bad input.
+fn sweep_merge(paths: &[PathBuf]) -> Result<(Sweep, Vec<sweep::SeedResult>), String> {
+    let read = |p: &Path| -> Result<(String, sweep::Document), String> {
+        let name = p.display().to_string();
+        let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {name}: {e}"))?;
+        let doc = serde_json::from_str(&text)
+            .map_err(|e| format!("{name} is not the JSON of `tcpsim sweep --format json`: {e}"))?;
+        Ok((name, doc))
+    };
+    let docs = paths.iter().map(|p| read(p)).collect::<Result<Vec<_>, _>>();
+    docs.and_then(sweep::merge)
+        .map_err(|e| format!("error: {e}\n"))
 }

@@ -195,3 +195,50 @@ fn usage_errors_exit_2_and_help_exits_0() {
     assert_eq!(help.status.code(), Some(0));
     assert!(text(&help.stdout).contains("--seed"));
 }
+
+#[test]
+fn explain_appends_the_rule_to_segments_and_state_changes() {
+    let out = tcpsim(&["sims/handshake.toml", "--explain"]);
+    assert_eq!(out.status.code(), Some(0));
+    let t = text(&out.stdout);
+    let line = t
+        .lines()
+        .find(|l| l.contains("FIN_WAIT_2 -> TIME_WAIT"))
+        .expect("a TIME_WAIT line");
+    assert!(
+        line.contains("# FIN received: enter TIME_WAIT") && line.contains("RFC 9293 §3.10.7.4"),
+        "{line}"
+    );
+    let json = tcpsim(&["sims/handshake.toml", "--format", "json"]);
+    assert!(text(&json.stdout).contains(r#""why":"active OPEN"#));
+}
+
+#[test]
+fn pcap_file_is_written_and_deterministic() {
+    let dir = std::env::temp_dir();
+    let (a, b) = (
+        dir.join(format!("tcpsim-{}-a.pcapng", std::process::id())),
+        dir.join(format!("tcpsim-{}-b.pcapng", std::process::id())),
+    );
+    for p in [&a, &b] {
+        let out = tcpsim(&[
+            "sims/lossy_fin.toml",
+            "--seed",
+            "42",
+            "--quiet",
+            "--pcap",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let (x, y) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let _ = (std::fs::remove_file(&a), std::fs::remove_file(&b));
+    assert!(x.len() > 1000);
+    assert_eq!(x, y, "same seed, same bytes");
+    assert_eq!(
+        tcpsim(&["sims/handshake.toml", "--pcap", "/nonexistent/dir/x.pcapng"])
+            .status
+            .code(),
+        Some(2)
+    );
+}

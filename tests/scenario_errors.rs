@@ -1553,3 +1553,280 @@ fn documented_example_loads() {
         panic!("{e}");
     }
 }
+
+// ---- groups ---------------------------------------------------------------------------
+
+/// `BASE` plus a group "c" of `count` hosts in `subnet`, each linked to host b; lines 1-12.
+fn with_group(count: u32, subnet: &str, extra: &str) -> String {
+    with_base(&format!(
+        "[[group]]\nname = \"c\"\ncount = {count}\nsubnet = \"{subnet}\"\nlink_to = \"b\"\n{extra}"
+    ))
+}
+
+#[test]
+fn group_subnet_too_small_or_malformed() {
+    assert_error(
+        &with_group(300, "10.1.0.0/24", ""),
+        11,
+        10,
+        Some("subnet"),
+        &[
+            "subnet 10.1.0.0/24 has 254 usable addresses, too few for `count = 300`",
+            "/23",
+        ],
+    );
+    assert_error(
+        &with_group(2, "10.1.0.0/33", ""),
+        11,
+        10,
+        Some("subnet"),
+        &["such as \"10.1.0.0/16\""],
+    );
+    assert_error(
+        &with_group(2, "10.1.0.7/24", ""),
+        11,
+        10,
+        Some("subnet"),
+        &["host bits set: did you mean 10.1.0.0/24?"],
+    );
+    assert_error(
+        &with_group(0, "10.1.0.0/24", ""),
+        10,
+        9,
+        Some("count"),
+        &["at least 1"],
+    );
+}
+
+#[test]
+fn group_subnet_overlaps() {
+    // An explicit host's written address inside the group's subnet.
+    let src = "[[host]]\nname = \"a\"\naddr = \"10.1.0.9\"\n[[host]]\nname = \"b\"\n[[link]]\na = \"a\"\nb = \"b\"\n[[group]]\nname = \"c\"\ncount = 2\nsubnet = \"10.1.0.0/24\"\nlink_to = \"b\"\n";
+    assert_error(
+        src,
+        12,
+        10,
+        Some("subnet"),
+        &["subnet 10.1.0.0/24 contains address 10.1.0.9 of host `a` (line 2)"],
+    );
+    // Two groups' subnets.
+    assert_error(
+        &with_group(
+            2,
+            "10.1.0.0/16",
+            "[[group]]\nname = \"d\"\ncount = 2\nsubnet = \"10.1.4.0/24\"\nlink_to = \"b\"\n",
+        ),
+        16,
+        10,
+        Some("subnet"),
+        &["subnet 10.1.4.0/24 overlaps subnet 10.1.0.0/16 of [[group]] `c` (line 11)"],
+    );
+}
+
+#[test]
+fn group_link_to_and_names() {
+    assert_error(
+        &with_base(
+            "[[group]]\nname = \"c\"\ncount = 2\nsubnet = \"10.1.0.0/24\"\nlink_to = \"r9\"\n",
+        ),
+        12,
+        11,
+        Some("link_to"),
+        &["`link_to` refers to `r9`, but there is no host or router named `r9`"],
+    );
+    // Group "a" would name its first host `a1`; an explicit host is called that.
+    let src = "[[host]]\nname = \"a1\"\n[[group]]\nname = \"a\"\ncount = 2\nsubnet = \"10.1.0.0/24\"\nlink_to = \"a1\"\n";
+    assert_error(
+        src,
+        4,
+        8,
+        Some("name"),
+        &[
+            "host 1 of [[group]] `a` would be named `a1`, which the node defined on line 2 already uses",
+        ],
+    );
+    assert_error(
+        &with_group(
+            2,
+            "10.1.0.0/24",
+            "[[group]]\nname = \"c\"\ncount = 1\nsubnet = \"10.2.0.0/24\"\nlink_to = \"b\"\n",
+        ),
+        14,
+        8,
+        Some("name"),
+        &["there is already a [[group]] named `c` (line 9)"],
+    );
+    assert_error(
+        &with_group(2, "10.1.0.0/24", "[[link]]\na = \"c2\"\nb = \"b\"\n"),
+        14,
+        5,
+        Some("a"),
+        &["[[group]] `c` (line 9) already links each of its hosts to `b`"],
+    );
+    assert_error(
+        &with_group(2, "10.1.0.0/24", "link = { delay = \"1ms\", los = 0.1 }\n"),
+        13,
+        25,
+        Some("los"),
+        &["unknown key `los`", "did you mean `loss`?"],
+    );
+}
+
+#[test]
+fn group_clients() {
+    assert_error(
+        &with_group(
+            2,
+            "10.1.0.0/24",
+            "[[client]]\nhost = \"a\"\ngroup = \"c\"\nconnect = \"b:80\"\n",
+        ),
+        15,
+        9,
+        Some("group"),
+        &["`host` and `group` are mutually exclusive"],
+    );
+    assert_error(
+        &with_group(2, "10.1.0.0/24", "[[client]]\nconnect = \"b:80\"\n"),
+        14,
+        11,
+        Some("host"),
+        &["needs `host`", "or `group`"],
+    );
+    assert_error(
+        &with_group(
+            2,
+            "10.1.0.0/24",
+            "[[client]]\ngroup = \"d\"\nconnect = \"b:80\"\n",
+        ),
+        14,
+        9,
+        Some("group"),
+        &["no [[group]] named `d`", "defined are `c`"],
+    );
+    assert_error(
+        &with_group(
+            2,
+            "10.1.0.0/24",
+            "[[client]]\ngroup = \"c\"\nconnect = \"b:80\"\nspread = \"1s\"\nspread_mode = \"poisson\"\n",
+        ),
+        17,
+        15,
+        Some("spread_mode"),
+        &[
+            "\"step\"",
+            "\"uniform\"",
+            "\"exponential\"",
+            "found \"poisson\"",
+        ],
+    );
+    assert_error(
+        &with_group(
+            2,
+            "10.1.0.0/24",
+            "[[client]]\ngroup = \"c\"\nconnect = \"b:80\"\nspread_mode = \"uniform\"\n",
+        ),
+        16,
+        15,
+        Some("spread_mode"),
+        &["`spread_mode` needs `spread`"],
+    );
+    assert_error(
+        &with_base("[[client]]\nhost = \"a\"\nconnect = \"b:80\"\nspread = \"1s\"\n"),
+        11,
+        10,
+        Some("spread"),
+        &["`spread` only applies to a client on a `group`"],
+    );
+}
+
+#[test]
+fn group_selectors_and_count_in_state() {
+    assert_error(
+        &with_group(
+            2,
+            "10.1.0.0/24",
+            "[[expect]]\nconn = \"d*\"\nfinal = \"CLOSED\"\n",
+        ),
+        14,
+        8,
+        Some("conn"),
+        &["no [[group]] named `d`"],
+    );
+    assert_error(
+        &with_group(2, "10.1.0.0/24", "[[inject]]\nat = \"1s\"\nconn = \"c*\"\n"),
+        15,
+        8,
+        Some("conn"),
+        &["aims at one connection", "not \"c*\""],
+    );
+    assert_error(
+        &with_group(
+            2,
+            "10.1.0.0/24",
+            "[[expect]]\nconn = \"c*\"\ncount_in_state = \"TIME_WAIT\"\n",
+        ),
+        15,
+        18,
+        Some("count_in_state"),
+        &["needs `min` and/or `max`"],
+    );
+    assert_error(
+        &with_group(
+            2,
+            "10.1.0.0/24",
+            "[[expect]]\nconn = \"c*\"\nfinal = \"CLOSED\"\nmax = 3\n",
+        ),
+        16,
+        7,
+        Some("max"),
+        &["`max` only applies to `count_in_state`"],
+    );
+    assert_error(
+        &with_group(
+            2,
+            "10.1.0.0/24",
+            "[[expect]]\nconn = \"c*\"\ncount_in_state = \"TIME_WAIT\"\nmin = 3\nmax = 2\n",
+        ),
+        17,
+        7,
+        Some("max"),
+        &["`max` (2) must not be less than `min` (3)"],
+    );
+    assert_error(
+        &with_group(
+            2,
+            "10.1.0.0/24",
+            "[[expect]]\nconn = \"c*\"\ncount_in_state = \"TIME-WAITING\"\nmax = 1\n",
+        ),
+        15,
+        18,
+        Some("count_in_state"),
+        &["unknown TCP state"],
+    );
+    let sc = load_str(
+        &with_group(
+            2,
+            "10.1.0.0/24",
+            "[[expect]]\nconn = \"c*:80\"\ncount_in_state = \"time-wait\"\nat = \"30s\"\nmax = 1\n",
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        sc.expects[0].conn,
+        ConnSelector::Hosts {
+            first: 2,
+            end: 4,
+            port: Some(80)
+        }
+    );
+    assert_eq!(
+        sc.expects[0].checks,
+        [Check::CountInState {
+            state: State::TimeWait,
+            at: Some(30 * SECOND),
+            min: None,
+            max: Some(1)
+        }]
+    );
+}

@@ -13,12 +13,13 @@ use toml::Spanned;
 
 use super::error::{self, ScenarioError, line_col};
 use super::model::{
-    Action, Check, Client, ConnSelector, Expect, Fault, FaultKind, Inject, Link, LinkParams, Node,
-    NodeId, NodeKind, Scenario, SegmentAction, SegmentFilter, SeqExpr, SeqVar, Server, ServerClose,
+    Action, Check, Client, ConnSelector, Expect, Fault, FaultKind, Group, Inject, Link, LinkParams,
+    Node, NodeId, NodeKind, Scenario, SegmentAction, SegmentFilter, SeqExpr, SeqVar, Server,
+    ServerClose, SpreadMode, StartSpread,
 };
 use super::schema::{
-    ClientDef, ExpectDef, FaultAction, FaultDef, HostDef, InjectDef, LinkDef, LinkProps, RouterDef,
-    ScenarioFile, SeqValue, ServerDef, TcpSettings,
+    ClientDef, ExpectDef, FaultAction, FaultDef, GroupDef, HostDef, InjectDef, LinkDef, LinkProps,
+    RouterDef, ScenarioFile, SeqValue, ServerDef, TcpSettings,
 };
 use super::units::{Duration, format_duration, parse_duration};
 use crate::tcp::{Config, Flags, IsnMode, Profile, State};
@@ -63,7 +64,9 @@ pub fn load_str_with(src: &str, origin: &str, profile: Option<Profile>) -> Resul
         src,
         origin,
         nodes: Vec::new(),
+        node_spans: Vec::new(),
         by_name: HashMap::new(),
+        groups: Vec::new(),
     };
     loader.build(file, profile)
 }
@@ -83,8 +86,38 @@ struct Loader<'a> {
     src: &'a str,
     origin: &'a str,
     nodes: Vec<Node>,
+    /// The span of each node's `name` (a group's, for its hosts), for messages.
+    node_spans: Vec<Range<usize>>,
     /// Node name → id and the span of its `name`, to point at the first definition.
     by_name: HashMap<String, (NodeId, Range<usize>)>,
+    /// The `[[group]]`s added so far.
+    groups: Vec<GroupInfo>,
+}
+
+/// A `[[group]]` once its hosts exist.
+struct GroupInfo {
+    name: String,
+    /// Its hosts are nodes `first..end`.
+    first: NodeId,
+    end: NodeId,
+    link_to: NodeId,
+    /// Its `name` key, where errors about the group as a whole point.
+    span: Range<usize>,
+}
+
+/// The addresses of a group's subnet, `start..end` (u64: a /0 ends at 2^32), and the
+/// first one handed out.
+#[derive(Clone, Copy)]
+struct AddrBlock {
+    start: u64,
+    end: u64,
+    first: u32,
+}
+
+impl AddrBlock {
+    fn contains(&self, addr: u32) -> bool {
+        (self.start..self.end).contains(&u64::from(addr))
+    }
 }
 
 fn span_of<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
@@ -129,21 +162,25 @@ impl Loader<'_> {
             tw_reuse: None,
         };
         let global = self.merge_tcp(&base, &file.tcp)?;
-        self.add_nodes(&file.hosts, &file.routers, &global)?;
-        let links = file
+        let blocks = self.address_blocks(&file.groups)?;
+        self.add_nodes(&file.hosts, &file.routers, &global, &blocks)?;
+        self.add_groups(&file.groups, &blocks, &global)?;
+        let mut links = file
             .links
             .iter()
             .map(|l| self.link(l))
             .collect::<Result<Vec<_>>>()?;
         self.check_unique_links(&file.links, &links)?;
-        self.check_reachable(&file.hosts, &links)?;
+        let groups = self.group_links(&file.groups, &file.links, &mut links)?;
+        self.check_reachable(&links)?;
         let faults = (file.faults.iter().enumerate())
             .map(|(i, f)| self.fault(i, f, &links))
             .collect::<Result<Vec<_>>>()?;
         let servers = self.servers(&file.servers)?;
-        let clients = (file.clients.iter())
-            .map(|c| self.client(c))
-            .collect::<Result<Vec<_>>>()?;
+        let mut clients = Vec::new();
+        for (entry, c) in file.clients.iter().enumerate() {
+            self.client(entry, c, &mut clients)?;
+        }
         let expects = (file.expects.iter())
             .map(|e| self.expect(e))
             .collect::<Result<Vec<_>>>()?;
@@ -158,6 +195,7 @@ impl Loader<'_> {
             max_events,
             nodes: std::mem::take(&mut self.nodes),
             links,
+            groups,
             faults,
             servers,
             clients,
@@ -217,8 +255,10 @@ impl Loader<'_> {
             Some(format!(
                 "name `{n}` must not contain ':', which separates host and port in \"host:port\""
             ))
-        } else if n == "*" {
-            Some("name `*` is reserved: in `conn` it means every connection".to_string())
+        } else if n.contains('*') {
+            Some(format!(
+                "name `{n}` must not contain '*': in `conn`, \"*\" means every connection and \"group*\" a group's"
+            ))
         } else {
             self.by_name.get(n).map(|(_, first)| {
                 format!(
@@ -482,6 +522,7 @@ impl Loader<'_> {
         hosts: &[HostDef],
         routers: &[RouterDef],
         global: &TcpLayers,
+        blocks: &[AddrBlock],
     ) -> Result<()> {
         // Explicit addresses first, so automatic ones can skip them.
         let mut taken: HashMap<u32, &str> = HashMap::new();
@@ -509,8 +550,14 @@ impl Loader<'_> {
             let addr = match addr {
                 Some(a) => a,
                 None => {
-                    while taken.contains_key(&next) {
-                        next = next.wrapping_add(1);
+                    loop {
+                        if let Some(b) = blocks.iter().find(|b| b.contains(next)) {
+                            next = b.end as u32; // wraps to 0 after 255.255.255.255
+                        } else if taken.contains_key(&next) {
+                            next = next.wrapping_add(1);
+                        } else {
+                            break;
+                        }
                     }
                     taken.insert(next, h.name.get_ref());
                     next
@@ -530,13 +577,15 @@ impl Loader<'_> {
     }
 
     fn push_node(&mut self, name: &Spanned<String>, kind: NodeKind) {
+        self.push_named(name.get_ref().clone(), name.span(), kind);
+    }
+
+    /// Adds a node called `name`, defined at `span` (its own `name` key or its group's).
+    fn push_named(&mut self, name: String, span: Range<usize>, kind: NodeKind) {
         let id = self.nodes.len();
-        self.by_name
-            .insert(name.get_ref().clone(), (id, name.span()));
-        self.nodes.push(Node {
-            name: name.get_ref().clone(),
-            kind,
-        });
+        self.node_spans.push(span.clone());
+        self.by_name.insert(name.clone(), (id, span));
+        self.nodes.push(Node { name, kind });
     }
 
     fn address(&self, a: &Spanned<String>) -> Result<u32> {
@@ -596,6 +645,219 @@ impl Loader<'_> {
         }
     }
 
+    // ---- groups -------------------------------------------------------------------
+
+    /// Each group's subnet, checked: well formed, large enough for `count`, not
+    /// overlapping another group's.
+    fn address_blocks(&self, groups: &[GroupDef]) -> Result<Vec<AddrBlock>> {
+        let mut out: Vec<AddrBlock> = Vec::with_capacity(groups.len());
+        for g in groups {
+            let count = self.at_least(&g.count, "count", 1, " hosts")?;
+            let block = self.subnet(&g.subnet)?;
+            let prefix = 32 - (block.end - block.start).trailing_zeros();
+            let usable = (block.end - u64::from(block.first)) - u64::from(prefix <= 30);
+            if u64::from(count) > usable {
+                // The longest prefix whose block holds `count` hosts, network and broadcast excluded.
+                let fits = (0..=30u32)
+                    .rev()
+                    .find(|p| (1u64 << (32 - p)) - 2 >= u64::from(count))
+                    .unwrap_or(0);
+                return Err(self.err(
+                    g.subnet.span(),
+                    "subnet",
+                    format!(
+                        "subnet {} has {usable} usable addresses, too few for `count = {count}`; a /{fits} or shorter prefix holds them",
+                        g.subnet.get_ref().trim()
+                    ),
+                ));
+            }
+            if let Some((other, _)) =
+                (groups.iter().zip(&out)).find(|(_, b)| b.start < block.end && block.start < b.end)
+            {
+                return Err(self.err(
+                    g.subnet.span(),
+                    "subnet",
+                    format!(
+                        "subnet {} overlaps subnet {} of [[group]] `{}` (line {}); groups need subnets of their own",
+                        g.subnet.get_ref().trim(),
+                        other.subnet.get_ref().trim(),
+                        other.name.get_ref(),
+                        self.line_of(&other.subnet.span())
+                    ),
+                ));
+            }
+            out.push(block);
+        }
+        Ok(out)
+    }
+
+    /// "a.b.c.d/len" with no host bits set.
+    fn subnet(&self, s: &Spanned<String>) -> Result<AddrBlock> {
+        let text = s.get_ref().trim();
+        let bad = |why: String| self.err(s.span(), "subnet", why);
+        let parsed = text.split_once('/').and_then(|(a, p)| {
+            let addr = u32::from(a.trim().parse::<Ipv4Addr>().ok()?);
+            let prefix = p
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|p| (1..=32).contains(p))?;
+            Some((addr, prefix))
+        });
+        let Some((addr, prefix)) = parsed else {
+            return Err(bad(format!(
+                "expected `subnet` as an IPv4 address and a prefix length from 1 to 32, such as \"10.1.0.0/16\", found \"{text}\""
+            )));
+        };
+        let size = 1u64 << (32 - prefix);
+        let start = u64::from(addr) & !(size - 1);
+        if start != u64::from(addr) {
+            return Err(bad(format!(
+                "subnet {text} has host bits set: did you mean {}/{prefix}?",
+                Ipv4Addr::from(start as u32)
+            )));
+        }
+        // Skip the network address, except in /31 and /32, which have none (RFC 3021).
+        let first = (start + u64::from(prefix <= 30)) as u32;
+        Ok(AddrBlock {
+            start,
+            end: start + size,
+            first,
+        })
+    }
+
+    /// Adds the hosts of every group, after the explicit hosts and routers.
+    fn add_groups(
+        &mut self,
+        groups: &[GroupDef],
+        blocks: &[AddrBlock],
+        global: &TcpLayers,
+    ) -> Result<()> {
+        for (g, block) in groups.iter().zip(blocks) {
+            self.check_group_name(&g.name)?;
+            // Auto-assigned addresses skip group subnets: only a written `addr` can clash.
+            let clash = (0..self.nodes.len()).find_map(|id| match self.nodes[id].kind {
+                NodeKind::Host { addr, .. } if block.contains(addr) => Some((id, addr)),
+                _ => None,
+            });
+            if let Some((id, addr)) = clash {
+                return Err(self.err(
+                    g.subnet.span(),
+                    "subnet",
+                    format!(
+                        "subnet {} contains address {} of host `{}` (line {}); pick a subnet the explicit hosts do not use",
+                        g.subnet.get_ref().trim(),
+                        Ipv4Addr::from(addr),
+                        self.nodes[id].name,
+                        self.line_of(&self.node_spans[id])
+                    ),
+                ));
+            }
+            let link_to = self.resolve_node(&g.link_to, "link_to")?;
+            let tcp = match &g.tcp {
+                Some(t) => self.merge_tcp(global, t)?.cfg,
+                None => global.cfg.clone(),
+            };
+            let prefix = g.name.get_ref();
+            let first = self.nodes.len();
+            for i in 1..=*g.count.get_ref() {
+                let name = format!("{prefix}{i}");
+                if let Some((_, other)) = self.by_name.get(&name) {
+                    return Err(self.err(
+                        g.name.span(),
+                        "name",
+                        format!(
+                            "host {i} of [[group]] `{prefix}` would be named `{name}`, which the node defined on line {} already uses; names must be unique among hosts and routers",
+                            self.line_of(other)
+                        ),
+                    ));
+                }
+                let kind = NodeKind::Host {
+                    addr: block.first + (i - 1),
+                    tcp: tcp.clone(),
+                };
+                self.push_named(name, g.name.span(), kind);
+            }
+            self.groups.push(GroupInfo {
+                name: prefix.clone(),
+                first,
+                end: self.nodes.len(),
+                link_to,
+                span: g.name.span(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A group name: a valid node name, unique among groups (its hosts' names are
+    /// checked one by one).
+    fn check_group_name(&self, name: &Spanned<String>) -> Result<()> {
+        let n = name.get_ref();
+        let problem = if n.is_empty() || n.contains([':', '*']) {
+            Some(format!(
+                "group name `{n}` must not be empty or contain ':' or '*' (`conn = \"{n}*\"` selects the group's connections)"
+            ))
+        } else {
+            (self.groups.iter().find(|g| g.name == *n)).map(|g| {
+                format!(
+                    "there is already a [[group]] named `{n}` (line {})",
+                    self.line_of(&g.span)
+                )
+            })
+        };
+        match problem {
+            Some(message) => Err(self.err(name.span(), "name", message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends one link per group host (the host is `a`, `link_to` is `b`) and returns
+    /// the groups for the model. An explicit [[link]] may not join the same pair.
+    fn group_links(
+        &self,
+        defs: &[GroupDef],
+        link_defs: &[LinkDef],
+        links: &mut Vec<Link>,
+    ) -> Result<Vec<Group>> {
+        for (def, link) in link_defs.iter().zip(links.iter()) {
+            let ends = [(link.a, link.b), (link.b, link.a)];
+            let dup = ends.iter().find_map(|&(host, other)| {
+                (self.groups.iter())
+                    .find(|g| (g.first..g.end).contains(&host) && g.link_to == other)
+            });
+            if let Some(g) = dup {
+                return Err(self.err(
+                    def.a.span(),
+                    "a",
+                    format!(
+                        "[[group]] `{}` (line {}) already links each of its hosts to `{}`; at most one link may join two nodes, set the group's link properties in its `link` table",
+                        g.name,
+                        self.line_of(&g.span),
+                        self.nodes[g.link_to].name
+                    ),
+                ));
+            }
+        }
+        let mut out = Vec::with_capacity(defs.len());
+        for (def, g) in defs.iter().zip(&self.groups) {
+            let props = def.link.clone().unwrap_or_default();
+            let (a_to_b, b_to_a) = self.link_params(&props.both(), &props.a_to_b, &props.b_to_a)?;
+            let first_link = links.len();
+            links.extend((g.first..g.end).map(|host| Link {
+                a: host,
+                b: g.link_to,
+                a_to_b: a_to_b.clone(),
+                b_to_a: b_to_a.clone(),
+            }));
+            out.push(Group {
+                name: g.name.clone(),
+                nodes: g.first..g.end,
+                links: first_link..links.len(),
+            });
+        }
+        Ok(out)
+    }
+
     // ---- links --------------------------------------------------------------------
 
     fn link(&self, def: &LinkDef) -> Result<Link> {
@@ -611,26 +873,37 @@ impl Loader<'_> {
                 ),
             ));
         }
-        let mut both = LinkParams {
-            queue: 100,
-            reorder_delay: 10_000_000,
-            ..LinkParams::default()
-        };
-        self.apply_props(&mut both, &def.both())?;
-        let mut a_to_b = both.clone();
-        let mut b_to_a = both;
-        if let Some(p) = &def.a_to_b {
-            self.apply_props(&mut a_to_b, p)?;
-        }
-        if let Some(p) = &def.b_to_a {
-            self.apply_props(&mut b_to_a, p)?;
-        }
+        let (a_to_b, b_to_a) = self.link_params(&def.both(), &def.a_to_b, &def.b_to_a)?;
         Ok(Link {
             a,
             b,
             a_to_b,
             b_to_a,
         })
+    }
+
+    /// The two directions' parameters: defaults ← `both` ← each direction's table.
+    fn link_params(
+        &self,
+        both: &LinkProps,
+        a_to_b: &Option<LinkProps>,
+        b_to_a: &Option<LinkProps>,
+    ) -> Result<(LinkParams, LinkParams)> {
+        let mut base = LinkParams {
+            queue: 100,
+            reorder_delay: 10_000_000,
+            ..LinkParams::default()
+        };
+        self.apply_props(&mut base, both)?;
+        let mut forward = base.clone();
+        let mut backward = base;
+        if let Some(p) = a_to_b {
+            self.apply_props(&mut forward, p)?;
+        }
+        if let Some(p) = b_to_a {
+            self.apply_props(&mut backward, p)?;
+        }
+        Ok((forward, backward))
     }
 
     /// `props` applied over `p`, each value checked.
@@ -684,8 +957,11 @@ impl Loader<'_> {
         Ok(())
     }
 
-    /// Every host must reach every other one; reports the first host cut off from the first.
-    fn check_reachable(&self, hosts: &[HostDef], links: &[Link]) -> Result<()> {
+    /// Every host must reach every other one; reports the first host (in node order)
+    /// cut off from the first host.
+    fn check_reachable(&self, links: &[Link]) -> Result<()> {
+        let is_host = |id: usize| matches!(self.nodes[id].kind, NodeKind::Host { .. });
+        let hosts: Vec<NodeId> = (0..self.nodes.len()).filter(|&id| is_host(id)).collect();
         if hosts.len() < 2 {
             return Ok(());
         }
@@ -695,8 +971,8 @@ impl Loader<'_> {
             neighbours[l.b].push(l.a);
         }
         let mut seen = vec![false; self.nodes.len()];
-        let mut queue = VecDeque::from([0]);
-        seen[0] = true;
+        let mut queue = VecDeque::from([hosts[0]]);
+        seen[hosts[0]] = true;
         while let Some(n) = queue.pop_front() {
             for &m in &neighbours[n] {
                 if !seen[m] {
@@ -705,15 +981,13 @@ impl Loader<'_> {
                 }
             }
         }
-        // Hosts are nodes 0..hosts.len(), in file order.
-        match hosts.iter().enumerate().find(|(id, _)| !seen[*id]) {
-            Some((_, h)) => Err(self.err(
-                h.name.span(),
+        match hosts.iter().find(|&&id| !seen[id]) {
+            Some(&id) => Err(self.err(
+                self.node_spans[id].clone(),
                 "name",
                 format!(
                     "host `{}` cannot reach host `{}`: no chain of [[link]]s connects them",
-                    h.name.get_ref(),
-                    hosts[0].name.get_ref()
+                    self.nodes[id].name, self.nodes[hosts[0]].name
                 ),
             )),
             None => Ok(()),
@@ -1041,8 +1315,69 @@ impl Loader<'_> {
         Ok((id, port))
     }
 
-    fn client(&self, c: &ClientDef) -> Result<Client> {
-        let host = self.resolve_host(&c.host, "host")?;
+    /// The client of `[[client]]` entry `entry` (0-based), or one per host of its group,
+    /// appended to `out`.
+    fn client(&self, entry: usize, c: &ClientDef, out: &mut Vec<Client>) -> Result<()> {
+        // Which hosts run it, and how the group's starts spread.
+        let (hosts, spread) = match (&c.host, &c.group) {
+            (Some(_), Some(g)) => {
+                return Err(self.err(
+                    g.span(),
+                    "group",
+                    "`host` and `group` are mutually exclusive: a [[client]] runs on one host (`host`) or on every host of a [[group]] (`group`)",
+                ));
+            }
+            (None, None) => {
+                return Err(self.err(
+                    c.connect.span(),
+                    "host",
+                    "this [[client]] needs `host` (the host it runs on) or `group` (a [[group]] on every host of which it runs)",
+                ));
+            }
+            (Some(h), None) => {
+                let stray = [
+                    ("spread", span_of(&c.spread)),
+                    ("spread_mode", span_of(&c.spread_mode)),
+                ];
+                if let Some((key, span)) = stray.into_iter().find_map(|(k, s)| s.map(|s| (k, s))) {
+                    return Err(self.err(
+                        span,
+                        key,
+                        format!("`{key}` only applies to a client on a `group`, whose hosts start one after another"),
+                    ));
+                }
+                let host = self.resolve_host(h, "host")?;
+                (host..host + 1, None)
+            }
+            (None, Some(g)) => {
+                let group = self.group(g, "group", g.get_ref())?;
+                let mode = match &c.spread_mode {
+                    None => SpreadMode::Step,
+                    Some(m) if c.spread.is_none() => {
+                        return Err(self.err(
+                            m.span(),
+                            "spread_mode",
+                            "`spread_mode` needs `spread`, the interval over which the starts are spread, e.g. spread = \"1s\"",
+                        ));
+                    }
+                    Some(m) => SpreadMode::parse(m.get_ref().trim()).ok_or_else(|| {
+                        self.err(
+                            m.span(),
+                            "spread_mode",
+                            format!(
+                                "expected `spread_mode` \"step\" (evenly spaced), \"uniform\" (uniformly random) or \"exponential\" (Poisson arrivals), found \"{}\"",
+                                m.get_ref()
+                            ),
+                        )
+                    })?,
+                };
+                let spread = c.spread.as_ref().map_or(0, |s| s.get_ref().0);
+                (
+                    group.first..group.end,
+                    (spread > 0).then_some((spread, mode)),
+                )
+            }
+        };
         let (remote, port) = self.host_port(&c.connect, "connect")?;
         let remote_port = port.ok_or_else(|| {
             self.err(
@@ -1061,14 +1396,48 @@ impl Loader<'_> {
         let actions = (c.actions.iter())
             .map(|a| self.action(a))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Client {
+        let count = hosts.len() as u32;
+        out.extend(hosts.enumerate().map(|(index, host)| Client {
             host,
             remote,
             remote_port,
             start: c.start.map_or(0, |d| d.0),
+            spread: spread.map(|(spread, mode)| StartSpread {
+                entry: entry as u32,
+                index: index as u32,
+                count,
+                spread,
+                mode,
+            }),
             local_port,
-            actions,
-        })
+            actions: actions.clone(),
+        }));
+        Ok(())
+    }
+
+    /// The `[[group]]` called `name`, which `spanned` (the value of `key`) refers to.
+    fn group(&self, spanned: &Spanned<String>, key: &str, name: &str) -> Result<&GroupInfo> {
+        if let Some(g) = self.groups.iter().find(|g| g.name == name) {
+            return Ok(g);
+        }
+        let known = if self.groups.is_empty() {
+            "none is defined".to_string()
+        } else {
+            let names: Vec<String> = self
+                .groups
+                .iter()
+                .map(|g| format!("`{}`", g.name))
+                .collect();
+            let hint = error::closest(name, self.groups.iter().map(|g| g.name.as_str()))
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default();
+            format!("{hint}defined are {}", names.join(", "))
+        };
+        Err(self.err(
+            spanned.span(),
+            key,
+            format!("`{key}` refers to group `{name}`, but there is no [[group]] named `{name}` ({known})"),
+        ))
     }
 
     fn action(&self, a: &Spanned<String>) -> Result<Action> {
@@ -1115,7 +1484,20 @@ impl Loader<'_> {
     }
 
     fn selector(&self, conn: &Spanned<String>) -> Result<ConnSelector> {
-        Ok(match conn.get_ref().as_str() {
+        let text = conn.get_ref().as_str();
+        let (host, port) = match text.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (text, None),
+        };
+        if let Some(name) = host.strip_suffix('*').filter(|n| !n.is_empty()) {
+            let g = self.group(conn, "conn", name)?;
+            return Ok(ConnSelector::Hosts {
+                first: g.first,
+                end: g.end,
+                port: port.map(|p| self.port_text(p, conn, "conn")).transpose()?,
+            });
+        }
+        Ok(match text {
             "*" => ConnSelector::All,
             _ => match self.host_port(conn, "conn")? {
                 (host, None) => ConnSelector::Host(host),
@@ -1144,6 +1526,7 @@ impl Loader<'_> {
             (Some(s), Some(at)) => {
                 checks.push(Check::StateAt(self.state(s, "state")?, at.get_ref().0))
             }
+            (None, Some(_)) if e.count_in_state.is_some() => {}
             (Some(s), None) => {
                 return Err(self.err(
                     s.span(),
@@ -1155,7 +1538,7 @@ impl Loader<'_> {
                 return Err(self.err(
                     at.span(),
                     "at",
-                    "`at` needs `state`, the state expected at that time",
+                    "`at` needs `state`, the state expected at that time (or `count_in_state`, to count connections in a state)",
                 ));
             }
             (None, None) => {}
@@ -1209,11 +1592,14 @@ impl Loader<'_> {
         if let Some(c) = e.corrupted {
             checks.push(Check::Corrupted(c));
         }
+        if let Some(check) = self.count_in_state(e)? {
+            checks.push(check);
+        }
         if checks.is_empty() {
             return Err(self.err(
                 e.conn.span(),
                 "conn",
-                "this [[expect]] checks nothing: add `reaches`, `never`, `final`, `delivered`, `state` with `at`, `min_retransmits`, `sends` or `corrupted`",
+                "this [[expect]] checks nothing: add `reaches`, `never`, `final`, `delivered`, `state` with `at`, `min_retransmits`, `sends`, `corrupted` or `count_in_state` with `min`/`max`",
             ));
         }
         Ok(Expect {
@@ -1222,6 +1608,47 @@ impl Loader<'_> {
             line: self.line_of(&e.conn.span()),
             checks,
         })
+    }
+
+    /// `count_in_state` with `min` and/or `max` (and `at`, shared with `state`).
+    fn count_in_state(&self, e: &ExpectDef) -> Result<Option<Check>> {
+        let bound = |v: &Option<Spanned<u64>>| v.as_ref().map(|b| *b.get_ref());
+        let (min, max) = (bound(&e.min), bound(&e.max));
+        let Some(state) = &e.count_in_state else {
+            let stray = [("min", span_of(&e.min)), ("max", span_of(&e.max))];
+            return match stray.into_iter().find_map(|(k, s)| s.map(|s| (k, s))) {
+                Some((key, span)) => Err(self.err(
+                    span,
+                    key,
+                    format!(
+                        r#"`{key}` only applies to `count_in_state`: add e.g. `count_in_state = "TIME_WAIT"` to say which connections to count"#
+                    ),
+                )),
+                None => Ok(None),
+            };
+        };
+        if let (Some(lo), Some(hi), Some(m)) = (min, max, &e.max)
+            && hi < lo
+        {
+            return Err(self.err(
+                m.span(),
+                "max",
+                format!("`max` ({hi}) must not be less than `min` ({lo})"),
+            ));
+        }
+        if min.is_none() && max.is_none() {
+            return Err(self.err(
+                state.span(),
+                "count_in_state",
+                "`count_in_state` needs `min` and/or `max`, the bounds on how many selected connections are in that state, e.g. max = 5",
+            ));
+        }
+        Ok(Some(Check::CountInState {
+            state: self.state(state, "count_in_state")?,
+            at: e.at.as_ref().map(|t| t.get_ref().0),
+            min,
+            max,
+        }))
     }
 
     // ---- injected segments --------------------------------------------------------
@@ -1244,11 +1671,14 @@ impl Loader<'_> {
         let target = match &i.conn {
             None => None,
             Some(c) => match self.selector(c)? {
-                ConnSelector::All => {
+                ConnSelector::All | ConnSelector::Hosts { .. } => {
                     return Err(self.err(
                         c.span(),
                         "conn",
-                        r#"an injected segment aims at one connection: write "host" or "host:port", not "*""#,
+                        format!(
+                            r#"an injected segment aims at one connection: write "host" or "host:port", not "{}""#,
+                            c.get_ref()
+                        ),
                     ));
                 }
                 sel => Some(sel),

@@ -20,9 +20,13 @@ pub struct Scenario {
     pub seed: Option<u64>,
     /// Event budget; default 50 million.
     pub max_events: u64,
-    /// Hosts first in file order, then routers in file order.
+    /// Hosts first in file order, then routers in file order, then the hosts of each
+    /// `[[group]]` (so a file without groups numbers its nodes as before).
     pub nodes: Vec<Node>,
+    /// `[[link]]`s in file order, then each group's links, host by host.
     pub links: Vec<Link>,
+    /// `[[group]]`s in file order.
+    pub groups: Vec<Group>,
     pub faults: Vec<Fault>,
     pub servers: Vec<Server>,
     pub clients: Vec<Client>,
@@ -40,6 +44,15 @@ pub struct Node {
 pub enum NodeKind {
     Host { addr: u32, tcp: Config },
     Router,
+}
+
+/// A `[[group]]`: hosts `nodes` named `{name}1`, `{name}2`, …, each joined to its
+/// `link_to` node by the link of the same position in `links`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub nodes: std::ops::Range<NodeId>,
+    pub links: std::ops::Range<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -154,10 +167,111 @@ pub struct Client {
     pub host: NodeId,
     pub remote: NodeId,
     pub remote_port: u16,
-    /// Time of the active OPEN, ns.
+    /// Time of the active OPEN, ns; with `spread`, of the group's first client.
     pub start: u64,
+    /// A client of a `[[group]]` entry: its start is drawn at run time, when the seed is known.
+    pub spread: Option<StartSpread>,
     pub local_port: Option<u16>,
     pub actions: Vec<Action>,
+}
+
+/// Where a group client's start falls in its entry's interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartSpread {
+    /// 0-based position of the `[[client]]` entry in the file; names its random stream.
+    pub entry: u32,
+    /// This client's position in the group (0-based) and the group's size.
+    pub index: u32,
+    pub count: u32,
+    /// The interval, ns.
+    pub spread: u64,
+    pub mode: SpreadMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpreadMode {
+    /// start + index × spread / count.
+    Step,
+    /// Uniform in [start, start + spread).
+    Uniform,
+    /// Poisson arrivals from start: exponential gaps with mean spread / count.
+    Exponential,
+}
+
+impl SpreadMode {
+    pub fn parse(text: &str) -> Option<SpreadMode> {
+        match text {
+            "step" => Some(SpreadMode::Step),
+            "uniform" => Some(SpreadMode::Uniform),
+            "exponential" => Some(SpreadMode::Exponential),
+            _ => None,
+        }
+    }
+}
+
+/// The start time of every client under `seed`, in order. Random starts come from the
+/// stream "starts:client#N" of their `[[client]]` entry (N 1-based), drawn client by
+/// client, so they depend only on the seed and the entry.
+pub fn client_starts(clients: &[Client], seed: u64) -> Vec<u64> {
+    use rand::Rng;
+    // The entry whose stream is open, the stream, and (exponential) the previous start.
+    let mut open: Option<(u32, rand_chacha::ChaCha8Rng, u64)> = None;
+    clients
+        .iter()
+        .map(|c| {
+            let Some(s) = c.spread else { return c.start };
+            if open.as_ref().is_none_or(|(entry, ..)| *entry != s.entry) {
+                let label = format!("starts:client#{}", s.entry + 1);
+                open = Some((s.entry, crate::rng::stream(seed, &label), c.start));
+            }
+            let Some((_, rng, last)) = open.as_mut() else {
+                return c.start;
+            };
+            let offset = match s.mode {
+                SpreadMode::Step => {
+                    (u128::from(s.index) * u128::from(s.spread) / u128::from(s.count.max(1))) as u64
+                }
+                SpreadMode::Uniform if s.spread == 0 => 0,
+                SpreadMode::Uniform => rng.random_range(0..s.spread),
+                SpreadMode::Exponential => {
+                    if s.index > 0 {
+                        let mean = s.spread as f64 / f64::from(s.count.max(1));
+                        let gap = -mean * ln(1.0 - rng.random::<f64>());
+                        *last = last.saturating_add(gap.round() as u64);
+                    }
+                    return *last;
+                }
+            };
+            c.start.saturating_add(offset)
+        })
+        .collect()
+}
+
+/// Natural logarithm of `x` > 0 from IEEE basic operations only (exactly rounded, so
+/// the same on every machine, unlike the platform's `ln`): x = m · 2^e with m in
+/// [1, 2), ln m = 2 atanh((m − 1)/(m + 1)) by its series.
+fn ln(x: f64) -> f64 {
+    const LN_2: f64 = std::f64::consts::LN_2;
+    if x <= 0.0 || !x.is_finite() {
+        return f64::NEG_INFINITY;
+    }
+    let (mut x, mut e) = (x, 0i32);
+    // Subnormals: scale into the normal range first.
+    if x < f64::MIN_POSITIVE {
+        x *= 2f64.powi(64);
+        e -= 64;
+    }
+    let bits = x.to_bits();
+    e += ((bits >> 52) & 0x7ff) as i32 - 1023;
+    let m = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let (mut term, mut sum) = (s, 0.0);
+    for k in 0..30 {
+        sum += term / f64::from(2 * k + 1);
+        term *= s2;
+    }
+    2.0 * sum + f64::from(e) * LN_2
 }
 
 /// One step of a client's script, run after the connection is ESTABLISHED.
@@ -182,14 +296,34 @@ pub enum ConnSelector {
     All,
     Host(NodeId),
     HostPort(NodeId, u16),
+    /// "group*" or "group*:port": the hosts of a `[[group]]`, nodes `first..end`.
+    Hosts {
+        first: NodeId,
+        end: NodeId,
+        port: Option<u16>,
+    },
 }
 
 impl ConnSelector {
     /// The one host selected, if the selector names one.
     pub fn host(self) -> Option<NodeId> {
         match self {
-            ConnSelector::All => None,
+            ConnSelector::All | ConnSelector::Hosts { .. } => None,
             ConnSelector::Host(h) | ConnSelector::HostPort(h, _) => Some(h),
+        }
+    }
+
+    /// Whether a connection of `host` with local port `port` is selected.
+    pub fn matches(self, host: NodeId, port: u16) -> bool {
+        match self {
+            ConnSelector::All => true,
+            ConnSelector::Host(h) => host == h,
+            ConnSelector::HostPort(h, p) => host == h && port == p,
+            ConnSelector::Hosts {
+                first,
+                end,
+                port: p,
+            } => (first..end).contains(&host) && p.is_none_or(|p| p == port),
         }
     }
 }
@@ -221,6 +355,14 @@ pub enum Check {
     },
     /// Whether the application received bytes its peer never sent there.
     Corrupted(bool),
+    /// How many selected connections are in `state` at `at` (None: when the run ends):
+    /// at least `min`, at most `max`.
+    CountInState {
+        state: State,
+        at: Option<u64>,
+        min: Option<u64>,
+        max: Option<u64>,
+    },
 }
 
 /// A hand-written segment; see [`super::schema::InjectDef`].
@@ -255,4 +397,23 @@ pub enum SeqExpr {
     Absolute(u32),
     /// A variable of the target connection plus an offset (mod 2^32).
     Relative(SeqVar, i64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ln;
+
+    #[test]
+    fn ln_matches_the_platform_closely() {
+        for x in [
+            1e-300, 1e-9, 0.001, 0.25, 0.5, 0.999_999, 1.0, 1.5, 2.0, 10.0, 1e12,
+        ] {
+            let (ours, std) = (ln(x), x.ln());
+            assert!(
+                (ours - std).abs() <= 1e-13 * std.abs().max(1.0),
+                "{x}: {ours} vs {std}"
+            );
+        }
+        assert_eq!(ln(0.0), f64::NEG_INFINITY);
+    }
 }

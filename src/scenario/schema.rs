@@ -33,6 +33,8 @@ pub struct ScenarioFile {
     pub hosts: Vec<HostDef>,
     #[serde(default, rename = "router")]
     pub routers: Vec<RouterDef>,
+    #[serde(default, rename = "group")]
+    pub groups: Vec<GroupDef>,
     #[serde(default, rename = "link")]
     pub links: Vec<LinkDef>,
     #[serde(default, rename = "fault")]
@@ -147,6 +149,61 @@ pub struct HostDef {
 #[serde(deny_unknown_fields)]
 pub struct RouterDef {
     pub name: Spanned<String>,
+}
+
+/// A group of `count` identical hosts named `{name}1` … `{name}{count}`, addressed in
+/// order from `subnet`, each with its own link to `link_to`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupDef {
+    /// Prefix of the host names; `conn = "{name}*"` selects the group's connections.
+    pub name: Spanned<String>,
+    /// Number of hosts, ≥ 1.
+    pub count: Spanned<u32>,
+    /// IPv4 subnet "a.b.c.d/len" the addresses are taken from, first usable one first.
+    pub subnet: Spanned<String>,
+    /// The existing node (usually a router) every host of the group is linked to.
+    pub link_to: Spanned<String>,
+    /// Properties of each host's link; `a` is the group's host, `b` is `link_to`.
+    pub link: Option<GroupLinkDef>,
+    /// TCP overrides for every host of the group, same keys as `[tcp]`.
+    pub tcp: Option<TcpSettings>,
+}
+
+/// A `[[link]]` without `a` and `b`: the links of a `[[group]]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupLinkDef {
+    pub delay: Option<Duration>,
+    pub jitter: Option<Duration>,
+    pub rate: Option<Rate>,
+    pub queue: Option<Spanned<u32>>,
+    pub loss: Option<Spanned<f64>>,
+    pub duplicate: Option<Spanned<f64>>,
+    pub reorder: Option<Spanned<f64>>,
+    pub reorder_delay: Option<Duration>,
+    pub corrupt: Option<Spanned<f64>>,
+    /// Overrides for host → `link_to` only.
+    pub a_to_b: Option<LinkProps>,
+    /// Overrides for `link_to` → host only.
+    pub b_to_a: Option<LinkProps>,
+}
+
+impl GroupLinkDef {
+    /// Properties for both directions, gathered as one [`LinkProps`].
+    pub fn both(&self) -> LinkProps {
+        LinkProps {
+            delay: self.delay,
+            jitter: self.jitter,
+            rate: self.rate,
+            queue: self.queue.clone(),
+            loss: self.loss.clone(),
+            duplicate: self.duplicate.clone(),
+            reorder: self.reorder.clone(),
+            reorder_delay: self.reorder_delay,
+            corrupt: self.corrupt.clone(),
+        }
+    }
 }
 
 /// A full-duplex link between two nodes (hosts or routers).
@@ -292,10 +349,18 @@ pub struct ServerDef {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientDef {
-    pub host: Spanned<String>,
+    /// The host it runs on; exclusive with `group`.
+    pub host: Option<Spanned<String>>,
+    /// One client on every host of this `[[group]]`; exclusive with `host`.
+    pub group: Option<Spanned<String>>,
     /// "host:port" to connect to.
     pub connect: Spanned<String>,
+    /// Time of the active open (with `group`: of the first one).
     pub start: Option<Duration>,
+    /// With `group`: the interval over which the starts are spread.
+    pub spread: Option<Spanned<Duration>>,
+    /// With `spread`: "step" (default), "uniform" or "exponential".
+    pub spread_mode: Option<Spanned<String>>,
     /// Local port to bind; omitted: the next free ephemeral port.
     pub local_port: Option<Spanned<u16>>,
     /// Steps after the connection is ESTABLISHED: "send N", "wait DUR", "recv N",
@@ -305,7 +370,8 @@ pub struct ClientDef {
 }
 
 /// A check on the run's outcome. `conn` names connections: "host" (every connection
-/// of that host), "host:port" (those with that local port), or "*" (all).
+/// of that host), "host:port" (those with that local port), "group*" (every connection
+/// of every host of a `[[group]]`, "group*:port" with that local port), or "*" (all).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectDef {
@@ -321,7 +387,15 @@ pub struct ExpectDef {
     pub delivered: Option<u64>,
     /// With `at`: the state at that time.
     pub state: Option<Spanned<String>>,
+    /// The time for `state` and `count_in_state`.
     pub at: Option<Spanned<Duration>>,
+    /// With `min` and/or `max`: how many selected connections are in this state at `at`
+    /// (without `at`: when the run ends).
+    pub count_in_state: Option<Spanned<String>>,
+    /// With `count_in_state`: at least this many.
+    pub min: Option<Spanned<u64>>,
+    /// With `count_in_state`: at most this many.
+    pub max: Option<Spanned<u64>>,
     /// At least this many retransmissions on this side.
     pub min_retransmits: Option<u64>,
     /// The selected side sends segments with exactly these flags (e.g. "RST", "ACK").

@@ -13,7 +13,7 @@ use crate::net::{Network, Verdict};
 use crate::rng;
 use crate::scenario::model::{
     Action, ConnSelector, FaultKind, Inject, NodeKind, Scenario, SegmentAction, SeqExpr, SeqVar,
-    ServerClose,
+    ServerClose, client_starts,
 };
 use crate::tcp::closed::{ListenVerdict, listen_verdict, reset_for};
 use crate::tcp::{
@@ -225,9 +225,9 @@ impl<'a> World<'a> {
         for (i, inject) in self.sc.injects.iter().enumerate() {
             self.queue.push(inject.at, Ev::Inject { index: i as u32 });
         }
-        for (i, c) in self.sc.clients.iter().enumerate() {
-            self.queue
-                .push(c.start, Ev::ClientStart { client: i as u32 });
+        let starts = client_starts(&self.sc.clients, self.seed);
+        for (i, start) in starts.into_iter().enumerate() {
+            self.queue.push(start, Ev::ClientStart { client: i as u32 });
         }
         for (i, f) in self.sc.faults.iter().enumerate() {
             if let FaultKind::Partition {
@@ -941,14 +941,7 @@ impl<'a> World<'a> {
         self.slots
             .iter()
             .filter_map(|s| s.tcp.as_ref().map(|t| (s, t)))
-            .find_map(|(s, t)| {
-                let ok = match sel {
-                    ConnSelector::All => true,
-                    ConnSelector::Host(h) => s.host as usize == h,
-                    ConnSelector::HostPort(h, p) => s.host as usize == h && t.local.port == p,
-                };
-                ok.then_some(t)
-            })
+            .find_map(|(s, t)| sel.matches(s.host as usize, t.local.port).then_some(t))
     }
 
     /// Sends an `[[inject]]` segment into the network from its node.

@@ -2,7 +2,10 @@
 
 mod event;
 pub mod json;
+pub mod ladder;
 mod names;
+pub mod pcap;
+pub mod svg;
 pub mod text;
 
 pub use event::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, Invariant, TcpNote};

@@ -5,15 +5,28 @@ use std::path::{Path, PathBuf};
 
 use tcpsim::scenario::{Scenario, load_file};
 
-/// Every scenario under `sims/` (recursively), sorted so test order is stable.
+/// Every scenario under `sims/` (recursively) except the benchmarks in `sims/bench/`,
+/// sorted so test order is stable.
 pub fn sims() -> Vec<PathBuf> {
+    let bench = sims_dir().join("bench");
     let mut out = Vec::new();
-    collect(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sims"),
-        &mut out,
-    );
+    collect(&sims_dir(), &mut out);
+    out.retain(|p| !p.starts_with(&bench));
     out.sort();
     out
+}
+
+/// The benchmark scenarios in `sims/bench/`, sorted: too large to run on 100 seeds or
+/// snapshot, so `tests/groups.rs` loads them all and runs the small ones once.
+pub fn bench_sims() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    collect(&sims_dir().join("bench"), &mut out);
+    out.sort();
+    out
+}
+
+fn sims_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sims")
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
