@@ -31,7 +31,9 @@ pub struct LinkDir {
     pub from: u32,
     pub to: u32,
     params: LinkParams,
-    rng: ChaCha8Rng,
+    /// Only a direction with something random (loss, jitter, …) has a stream: a perfect
+    /// link of a 100,000-host star then costs no generator state.
+    rng: Option<Box<ChaCha8Rng>>,
     /// Down because of a partition fault (the fault's index), if any.
     pub down_by: Option<u32>,
     /// Times at which queued segments finish serialization (the one in service first).
@@ -42,26 +44,25 @@ pub struct LinkDir {
 }
 
 impl LinkDir {
-    pub fn new(from: u32, to: u32, params: LinkParams, rng: ChaCha8Rng) -> Self {
-        let cap = if params.rate_bps.is_some() {
-            params.queue as usize
-        } else {
-            0
-        };
+    /// `rng` builds the direction's random stream, called only when it needs one.
+    pub fn new(from: u32, to: u32, params: LinkParams, rng: impl FnOnce() -> ChaCha8Rng) -> Self {
+        let p = &params;
+        let random = p.loss > 0.0 || p.duplicate > 0.0 || p.reorder > 0.0 || p.corrupt > 0.0 || p.jitter > 0;
         LinkDir {
             from,
             to,
+            rng: random.then(|| Box::new(rng())),
             params,
-            rng,
             down_by: None,
-            queue: VecDeque::with_capacity(cap),
+            // Grows to the queue's high-water mark (at most `queue`), not reserved up front.
+            queue: VecDeque::new(),
             last_arrival: 0,
             stats: LinkStats::default(),
         }
     }
 
     fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && self.rng.random::<f64>() < p
+        p > 0.0 && self.rng.as_mut().is_some_and(|r| r.random::<f64>() < p)
     }
 
     /// Decides what happens to a segment of `wire_len` bytes entering now.
@@ -126,10 +127,9 @@ impl LinkDir {
     }
 
     fn jitter(&mut self) -> u64 {
-        if self.params.jitter == 0 {
-            0
-        } else {
-            self.rng.random_range(0..=self.params.jitter)
+        match self.rng.as_mut() {
+            Some(r) if self.params.jitter > 0 => r.random_range(0..=self.params.jitter),
+            _ => 0,
         }
     }
 }

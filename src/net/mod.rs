@@ -4,7 +4,9 @@
 mod faults;
 mod link;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
 
 pub use faults::{FaultChain, Verdict};
 pub use link::{LinkDir, LinkStats, Passage};
@@ -23,7 +25,7 @@ pub struct Network {
     /// Nodes with one link send everything through it, so a star of 100,000 hosts needs
     /// tables only at its routers.
     tables: Vec<Option<Vec<u32>>>,
-    addr_node: HashMap<u32, u32>,
+    addr_node: FxHashMap<u32, u32>,
     pub faults: FaultChain,
 }
 
@@ -34,14 +36,11 @@ impl Network {
         let mut out = vec![Vec::new(); n];
         for l in &sc.links {
             for (from, to, params) in [(l.a, l.b, &l.a_to_b), (l.b, l.a, &l.b_to_a)] {
-                let label = format!("link:{}>{}", sc.nodes[from].name, sc.nodes[to].name);
+                let label = || format!("link:{}>{}", sc.nodes[from].name, sc.nodes[to].name);
                 out[from].push(dirs.len() as u32);
-                dirs.push(LinkDir::new(
-                    from as u32,
-                    to as u32,
-                    params.clone(),
-                    rng::stream(seed, &label),
-                ));
+                dirs.push(LinkDir::new(from as u32, to as u32, params.clone(), || {
+                    rng::stream(seed, &label())
+                }));
             }
         }
         let addr_node = sc

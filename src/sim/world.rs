@@ -2,7 +2,7 @@
 //! network, the hosts' TCP connections and the applications, reporting every step as a
 //! typed [`Event`].
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -159,8 +159,9 @@ pub struct World<'a> {
     net: Network,
     hosts: Vec<Option<HostState>>,
     slots: Vec<Slot>,
-    tuples: HashMap<(Endpoint, Endpoint), u32>,
-    listeners: HashMap<Endpoint, Listener>,
+    /// Lookups only (never iterated for output), so a fast non-cryptographic hash is safe.
+    tuples: FxHashMap<(Endpoint, Endpoint), u32>,
+    listeners: FxHashMap<Endpoint, Listener>,
     seg_scratch: Vec<Segment>,
     ev_scratch: Vec<ConnEvent>,
     stats: RunStats,
@@ -203,8 +204,8 @@ impl<'a> World<'a> {
             net: Network::new(sc, seed),
             hosts,
             slots: Vec::new(),
-            tuples: HashMap::new(),
-            listeners: HashMap::new(),
+            tuples: FxHashMap::default(),
+            listeners: FxHashMap::default(),
             seg_scratch: Vec::new(),
             ev_scratch: Vec::new(),
             stats: RunStats::default(),
@@ -225,10 +226,8 @@ impl<'a> World<'a> {
         for (i, inject) in self.sc.injects.iter().enumerate() {
             self.queue.push(inject.at, Ev::Inject { index: i as u32 });
         }
-        let starts = client_starts(&self.sc.clients, self.seed);
-        for (i, start) in starts.into_iter().enumerate() {
-            self.queue.push(start, Ev::ClientStart { client: i as u32 });
-        }
+        let starts = client_starts(&self.sc.clients, self.seed).into_iter().enumerate();
+        self.queue.push_all(starts.map(|(i, t)| (t, Ev::ClientStart { client: i as u32 })).collect());
         for (i, f) in self.sc.faults.iter().enumerate() {
             if let FaultKind::Partition {
                 link,
@@ -325,7 +324,7 @@ impl<'a> World<'a> {
             let Some((t, ev)) = self.queue.pop() else {
                 break;
             };
-            if self.is_stale(&ev) {
+            if self.timer_not_due(t, &ev) {
                 continue;
             }
             self.now = t;
@@ -335,15 +334,22 @@ impl<'a> World<'a> {
         false
     }
 
-    /// A timer entry superseded by a later deadline (or whose connection is gone): skipped
-    /// without moving the clock, so the run ends at its last real event.
-    fn is_stale(&self, ev: &Ev) -> bool {
-        match *ev {
-            Ev::ConnTimer { conn, generation } => {
-                let slot = &self.slots[conn as usize];
-                slot.timer_gen != generation || slot.tcp.is_none()
+    /// A timer entry with nothing due: superseded by an earlier one, its connection gone,
+    /// or its deadline moved later (then it is queued again for the new deadline). It is
+    /// skipped without moving the clock, so the run ends at its last real event.
+    fn timer_not_due(&mut self, t: u64, ev: &Ev) -> bool {
+        let Ev::ConnTimer { conn, generation } = *ev else { return false };
+        let slot = &mut self.slots[conn as usize];
+        let Some(tcp) = slot.tcp.as_ref().filter(|_| slot.timer_gen == generation) else { return true };
+        match tcp.poll_timeout() {
+            Some(due) if due <= t => false,
+            later => {
+                slot.timer_at = later;
+                if let Some(due) = later {
+                    self.queue.push(due, Ev::ConnTimer { conn, generation });
+                }
+                true
             }
-            _ => false,
         }
     }
 
@@ -427,14 +433,15 @@ impl<'a> World<'a> {
     /// Fault drops and duplicates count in the first link direction's statistics.
     fn transmit(&mut self, node: u32, seg: Segment) {
         let dst = self.net.node_of_addr(seg.dst.addr);
+        let verdict = self.net.faults.verdict(self.now, &seg, node as usize, dst.map(|d| d as usize));
+        if verdict == Verdict::Pass {
+            self.route_from(node, seg, Fate::default(), true);
+            return;
+        }
         let first = dst.and_then(|d| self.net.next_dir(node, d));
         let to = first.map_or(node, |d| self.net.dir(d).to);
-        match self
-            .net
-            .faults
-            .verdict(self.now, &seg, node as usize, dst.map(|d| d as usize))
-        {
-            Verdict::Pass => self.route_from(node, seg, Fate::default(), true),
+        match verdict {
+            Verdict::Pass => {}
             Verdict::Act(SegmentAction::Drop, f) => {
                 if let Some(d) = first {
                     self.net.dir_mut(d).stats.dropped += 1;
@@ -825,7 +832,10 @@ impl<'a> World<'a> {
         self.settle(id);
     }
 
-    /// Re-arms the connection's timer if its deadline moved; retires it once CLOSED.
+    /// Re-arms the connection's timer when its deadline came earlier than the queued one;
+    /// retires it once CLOSED. A deadline that moved later (an RTO restarted by each ACK)
+    /// keeps the queued entry: it fires early, finds nothing due and re-arms, which costs
+    /// far fewer queue operations than a new entry per ACK.
     fn settle(&mut self, id: u32) {
         let slot = &mut self.slots[id as usize];
         let Some(tcp) = slot.tcp.as_ref() else { return };
@@ -833,19 +843,11 @@ impl<'a> World<'a> {
             self.retire(id);
             return;
         }
-        let next = tcp.poll_timeout();
-        if next != slot.timer_at {
-            slot.timer_at = next;
+        let Some(next) = tcp.poll_timeout() else { return };
+        if slot.timer_at.is_none_or(|queued| next < queued) {
+            slot.timer_at = Some(next);
             slot.timer_gen = slot.timer_gen.wrapping_add(1);
-            if let Some(t) = next {
-                self.queue.push(
-                    t,
-                    Ev::ConnTimer {
-                        conn: id,
-                        generation: slot.timer_gen,
-                    },
-                );
-            }
+            self.queue.push(next, Ev::ConnTimer { conn: id, generation: slot.timer_gen });
         }
     }
 
