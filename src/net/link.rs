@@ -47,7 +47,8 @@ impl LinkDir {
     /// `rng` builds the direction's random stream, called only when it needs one.
     pub fn new(from: u32, to: u32, params: LinkParams, rng: impl FnOnce() -> ChaCha8Rng) -> Self {
         let p = &params;
-        let random = p.loss > 0.0 || p.duplicate > 0.0 || p.reorder > 0.0 || p.corrupt > 0.0 || p.jitter > 0;
+        let random =
+            p.loss > 0.0 || p.duplicate > 0.0 || p.reorder > 0.0 || p.corrupt > 0.0 || p.jitter > 0;
         LinkDir {
             from,
             to,

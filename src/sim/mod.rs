@@ -2,6 +2,7 @@
 
 mod app;
 mod scheduler;
+mod tcb;
 mod world;
 
 pub use scheduler::Scheduler;

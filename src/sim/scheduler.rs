@@ -61,7 +61,11 @@ impl<E> Scheduler<E> {
                 (self.events.len() - 1) as u32
             }
         };
-        self.heap.push(Entry { time, seq: self.next_seq, slot });
+        self.heap.push(Entry {
+            time,
+            seq: self.next_seq,
+            slot,
+        });
         self.next_seq += 1;
     }
 
@@ -92,7 +96,9 @@ impl<E> Scheduler<E> {
         }
         let e = self.heap.pop()?;
         self.free.push(e.slot);
-        let event = self.events[e.slot as usize].take().expect("a queued slot holds its event");
+        let event = self.events[e.slot as usize]
+            .take()
+            .expect("a queued slot holds its event");
         Some((e.time, event))
     }
 

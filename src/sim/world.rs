@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Scheduler;
 use super::app::{App, Wait};
+use super::tcb::Tcb;
 use crate::net::{Network, Verdict};
 use crate::rng;
 use crate::scenario::model::{
@@ -101,7 +102,7 @@ impl ConnRecord {
 }
 
 struct Slot {
-    tcp: Option<Connection>,
+    tcp: Option<Tcb>,
     /// What the application wrote, kept after the connection ended.
     sent: Option<SendBuffer>,
     host: u32,
@@ -226,8 +227,14 @@ impl<'a> World<'a> {
         for (i, inject) in self.sc.injects.iter().enumerate() {
             self.queue.push(inject.at, Ev::Inject { index: i as u32 });
         }
-        let starts = client_starts(&self.sc.clients, self.seed).into_iter().enumerate();
-        self.queue.push_all(starts.map(|(i, t)| (t, Ev::ClientStart { client: i as u32 })).collect());
+        let starts = client_starts(&self.sc.clients, self.seed)
+            .into_iter()
+            .enumerate();
+        self.queue.push_all(
+            starts
+                .map(|(i, t)| (t, Ev::ClientStart { client: i as u32 }))
+                .collect(),
+        );
         for (i, f) in self.sc.faults.iter().enumerate() {
             if let FaultKind::Partition {
                 link,
@@ -338,9 +345,13 @@ impl<'a> World<'a> {
     /// or its deadline moved later (then it is queued again for the new deadline). It is
     /// skipped without moving the clock, so the run ends at its last real event.
     fn timer_not_due(&mut self, t: u64, ev: &Ev) -> bool {
-        let Ev::ConnTimer { conn, generation } = *ev else { return false };
+        let Ev::ConnTimer { conn, generation } = *ev else {
+            return false;
+        };
         let slot = &mut self.slots[conn as usize];
-        let Some(tcp) = slot.tcp.as_ref().filter(|_| slot.timer_gen == generation) else { return true };
+        let Some(tcp) = slot.tcp.as_ref().filter(|_| slot.timer_gen == generation) else {
+            return true;
+        };
         match tcp.poll_timeout() {
             Some(due) if due <= t => false,
             later => {
@@ -366,7 +377,7 @@ impl<'a> World<'a> {
                 let slot = &mut self.slots[conn as usize];
                 if let Some(tcp) = slot.tcp.as_mut() {
                     slot.timer_at = None;
-                    tcp.handle_timeout(self.now);
+                    tcp.handle_timeout(self.now, &mut self.ev_scratch);
                     self.after_conn(conn);
                 }
             }
@@ -433,7 +444,10 @@ impl<'a> World<'a> {
     /// Fault drops and duplicates count in the first link direction's statistics.
     fn transmit(&mut self, node: u32, seg: Segment) {
         let dst = self.net.node_of_addr(seg.dst.addr);
-        let verdict = self.net.faults.verdict(self.now, &seg, node as usize, dst.map(|d| d as usize));
+        let verdict =
+            self.net
+                .faults
+                .verdict(self.now, &seg, node as usize, dst.map(|d| d as usize));
         if verdict == Verdict::Pass {
             self.route_from(node, seg, Fate::default(), true);
             return;
@@ -565,12 +579,12 @@ impl<'a> World<'a> {
                 // RFC 1122 §4.2.2.13 / RFC 6191: the new incarnation's ISS must lie above
                 // every sequence number of the old one.
                 Reopen::Accept if listening => {
-                    iss_floor = Some(tcp.snd_nxt() + REUSE_SEQ_GAP);
+                    iss_floor = Some(tcp.variables().0 + REUSE_SEQ_GAP);
                     self.end_conn(id, TcpNote::Reopened);
                 }
                 Reopen::Drop => return,
                 _ => {
-                    tcp.handle_segment(self.now, &seg);
+                    tcp.handle_segment(self.now, &seg, &mut self.seg_scratch, &mut self.ev_scratch);
                     self.after_conn(id);
                     return;
                 }
@@ -717,7 +731,7 @@ impl<'a> World<'a> {
     /// the floor for the new ISS (Linux: the old SND.NXT + 65535 + 2).
     fn take_over_time_wait(&mut self, local: Endpoint, remote: Endpoint) -> Option<Seq> {
         let &id = self.tuples.get(&(local, remote))?;
-        let floor = self.slots[id as usize].tcp.as_ref()?.snd_nxt() + REUSE_SEQ_GAP;
+        let floor = self.slots[id as usize].tcp.as_ref()?.variables().0 + REUSE_SEQ_GAP;
         self.end_conn(id, TcpNote::TimeWaitReused);
         Some(floor)
     }
@@ -780,7 +794,7 @@ impl<'a> World<'a> {
             integrity_failures: 0,
         };
         self.slots.push(Slot {
-            tcp: Some(tcp),
+            tcp: Some(Tcb::Open(Box::new(tcp))),
             sent: None,
             host: node,
             app,
@@ -812,8 +826,7 @@ impl<'a> World<'a> {
         let mut evs = std::mem::take(&mut self.ev_scratch);
         let node = self.slots[id as usize].host;
         while let Some(tcp) = self.slots[id as usize].tcp.as_mut() {
-            tcp.drain_events(&mut evs);
-            tcp.drain_transmit(&mut segs);
+            tcp.drain(&mut segs, &mut evs);
             if evs.is_empty() && segs.is_empty() {
                 break;
             }
@@ -838,16 +851,37 @@ impl<'a> World<'a> {
     /// far fewer queue operations than a new entry per ACK.
     fn settle(&mut self, id: u32) {
         let slot = &mut self.slots[id as usize];
-        let Some(tcp) = slot.tcp.as_ref() else { return };
+        let Some(tcp) = slot.tcp.as_mut() else { return };
         if matches!(tcp.state(), State::Closed | State::Listen) {
             self.retire(id);
             return;
         }
-        let Some(next) = tcp.poll_timeout() else { return };
+        // A connection in TIME_WAIT with nothing left for its application to read keeps
+        // only its compact record; the full control block is freed.
+        if let Tcb::Open(conn) = tcp
+            && let Some(tw) = conn.time_wait().filter(|_| conn.unread() == 0).cloned()
+        {
+            let mut base = conn.stats();
+            base.segments_sent -= tw.segments_sent as u64;
+            slot.record.stats = base;
+            let Some(Tcb::Open(conn)) = slot.tcp.replace(Tcb::TimeWait(tw)) else {
+                return;
+            };
+            slot.sent = Some(conn.into_send_buffer());
+        }
+        let Some(next) = slot.tcp.as_ref().and_then(Tcb::poll_timeout) else {
+            return;
+        };
         if slot.timer_at.is_none_or(|queued| next < queued) {
             slot.timer_at = Some(next);
             slot.timer_gen = slot.timer_gen.wrapping_add(1);
-            self.queue.push(next, Ev::ConnTimer { conn: id, generation: slot.timer_gen });
+            self.queue.push(
+                next,
+                Ev::ConnTimer {
+                    conn: id,
+                    generation: slot.timer_gen,
+                },
+            );
         }
     }
 
@@ -856,9 +890,11 @@ impl<'a> World<'a> {
     fn retire(&mut self, id: u32) {
         let slot = &mut self.slots[id as usize];
         let Some(tcp) = slot.tcp.take() else { return };
-        slot.record.stats = tcp.stats();
-        let (local, remote) = (tcp.local, tcp.remote);
-        slot.sent = Some(tcp.into_send_buffer());
+        slot.record.stats = tcp.stats(slot.record.stats);
+        let (local, remote) = tcp.endpoints();
+        if let Tcb::Open(conn) = tcp {
+            slot.sent = Some(conn.into_send_buffer());
+        }
         if self.tuples.get(&(local, remote)) == Some(&id) {
             self.tuples.remove(&(local, remote));
         }
@@ -908,7 +944,7 @@ impl<'a> World<'a> {
 
     /// Deletes a connection from outside its state machine (a crash, a reused 4-tuple).
     fn force_closed(&mut self, id: u32, why: Why) {
-        let Some(from) = self.slots[id as usize].tcp.as_ref().map(Connection::state) else {
+        let Some(from) = self.slots[id as usize].tcp.as_ref().map(Tcb::state) else {
             return;
         };
         self.slots[id as usize]
@@ -939,11 +975,14 @@ impl<'a> World<'a> {
     }
 
     /// The first live connection `sel` selects, in creation order.
-    fn find_live(&self, sel: ConnSelector) -> Option<&Connection> {
+    fn find_live(&self, sel: ConnSelector) -> Option<&Tcb> {
         self.slots
             .iter()
             .filter_map(|s| s.tcp.as_ref().map(|t| (s, t)))
-            .find_map(|(s, t)| sel.matches(s.host as usize, t.local.port).then_some(t))
+            .find_map(|(s, t)| {
+                sel.matches(s.host as usize, t.endpoints().0.port)
+                    .then_some(t)
+            })
     }
 
     /// Sends an `[[inject]]` segment into the network from its node.
@@ -962,12 +1001,13 @@ impl<'a> World<'a> {
         let value = |e: SeqExpr| match (e, target) {
             (SeqExpr::Absolute(n), _) => Seq(n),
             (SeqExpr::Relative(var, off), Some(t)) => {
+                let (snd_nxt, snd_una, rcv_nxt, iss, irs) = t.variables();
                 let base = match var {
-                    SeqVar::RcvNxt => t.rcv_nxt(),
-                    SeqVar::SndNxt => t.snd_nxt(),
-                    SeqVar::SndUna => t.snd_una(),
-                    SeqVar::Iss => t.iss(),
-                    SeqVar::Irs => t.irs(),
+                    SeqVar::RcvNxt => rcv_nxt,
+                    SeqVar::SndNxt => snd_nxt,
+                    SeqVar::SndUna => snd_una,
+                    SeqVar::Iss => iss,
+                    SeqVar::Irs => irs,
                 };
                 Seq(base.0.wrapping_add(off as u32))
             }
@@ -982,12 +1022,12 @@ impl<'a> World<'a> {
             src: inj
                 .src
                 .map(endpoint)
-                .or(target.map(|t| t.remote))
+                .or(target.map(|t| t.endpoints().1))
                 .unwrap_or_default(),
             dst: inj
                 .dst
                 .map(endpoint)
-                .or(target.map(|t| t.local))
+                .or(target.map(|t| t.endpoints().0))
                 .unwrap_or_default(),
             seq: value(inj.seq),
             ack: value(inj.ack),
@@ -1118,7 +1158,10 @@ impl<'a> World<'a> {
         let Some(sent) = slot
             .tcp
             .as_ref()
-            .map(|t| t.send_buffer())
+            .and_then(|t| match t {
+                Tcb::Open(c) => Some(c.send_buffer()),
+                Tcb::TimeWait(_) => None,
+            })
             .or(slot.sent.as_ref())
         else {
             return;
@@ -1136,7 +1179,9 @@ impl<'a> World<'a> {
     fn app_send(&mut self, id: u32, bytes: u64, tag: Option<Tag>) {
         let slot = &mut self.slots[id as usize];
         let tag = tag.unwrap_or_else(|| Tag::new(stream_of(id), slot.generated));
-        let Some(tcp) = slot.tcp.as_mut() else { return };
+        let Some(tcp) = slot.tcp.as_mut().and_then(Tcb::open_mut) else {
+            return;
+        };
         if tcp.send(self.now, bytes, tag) {
             if tag.stream() == stream_of(id) {
                 slot.generated += bytes;
@@ -1151,7 +1196,7 @@ impl<'a> World<'a> {
     }
 
     fn app_call(&mut self, id: u32, what: AppEvent) {
-        let Some(tcp) = self.slots[id as usize].tcp.as_mut() else {
+        let Some(tcp) = self.slots[id as usize].tcp.as_mut().and_then(Tcb::open_mut) else {
             return;
         };
         match what {
@@ -1218,6 +1263,7 @@ impl<'a> World<'a> {
         self.slots[id as usize]
             .tcp
             .as_mut()
+            .and_then(Tcb::open_mut)
             .map_or(0, |tcp| tcp.read(self.now, max))
     }
 
@@ -1243,8 +1289,9 @@ impl<'a> World<'a> {
         });
         let left = self.slots[id as usize]
             .tcp
-            .as_ref()
-            .map_or(0, Connection::unread);
+            .as_mut()
+            .and_then(Tcb::open_mut)
+            .map_or(0, |c| c.unread());
         let reading = left > 0;
         if reading {
             self.queue.push(self.now + every, Ev::AppRead { conn: id });
@@ -1356,7 +1403,7 @@ impl<'a> World<'a> {
             .drain(..)
             .map(|mut s| {
                 if let Some(tcp) = &s.tcp {
-                    s.record.stats = tcp.stats();
+                    s.record.stats = tcp.stats(s.record.stats);
                 }
                 s.record
             })

@@ -1260,6 +1260,8 @@ impl Connection {
             remote: self.remote,
             snd_nxt: self.snd_max,
             rcv_nxt: self.rcv_nxt,
+            iss: self.iss,
+            irs: self.irs,
             rcv_wnd: self.rcv_wnd,
             rcv_wscale: self.opts.rcv_wscale,
             ts_ok: self.opts.ts_ok,

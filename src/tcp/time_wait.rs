@@ -15,6 +15,9 @@ pub struct TimeWait {
     snd_nxt: Seq,
     /// RCV.NXT: just past the peer's FIN.
     rcv_nxt: Seq,
+    /// ISS and IRS, for injected segments that refer to them.
+    iss: Seq,
+    irs: Seq,
     /// The window we advertise, in bytes, and its shift (RFC 7323 §2).
     rcv_wnd: u32,
     rcv_wscale: u8,
@@ -47,6 +50,8 @@ pub struct TimeWaitSeed {
     pub remote: Endpoint,
     pub snd_nxt: Seq,
     pub rcv_nxt: Seq,
+    pub iss: Seq,
+    pub irs: Seq,
     pub rcv_wnd: u32,
     pub rcv_wscale: u8,
     pub ts_ok: bool,
@@ -65,6 +70,8 @@ impl TimeWait {
             remote: s.remote,
             snd_nxt: s.snd_nxt,
             rcv_nxt: s.rcv_nxt,
+            iss: s.iss,
+            irs: s.irs,
             rcv_wnd: s.rcv_wnd,
             rcv_wscale: s.rcv_wscale,
             flags: bit(s.ts_ok, FLAG_TS_OK)
@@ -102,6 +109,14 @@ impl TimeWait {
 
     pub fn rcv_nxt(&self) -> Seq {
         self.rcv_nxt
+    }
+
+    pub fn iss(&self) -> Seq {
+        self.iss
+    }
+
+    pub fn irs(&self) -> Seq {
+        self.irs
     }
 
     pub fn poll_timeout(&self) -> Option<u64> {
