@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::fmt::{self, Write};
 use std::str::FromStr;
 
-use super::text::{duration, time};
+use super::text::{fate_phrases, time};
 use super::{Cause, ConnRef, Event, EventKind, Fate, Names, TcpNote};
 use crate::tcp::{Endpoint, Flags, Phase, Segment, State};
 
@@ -368,31 +368,10 @@ impl Arrow {
 
 /// What the network did to a segment on the link direction `from -> to`, in words.
 fn remarks(fate: &Fate, from: u32, to: u32, n: &Names) -> Vec<String> {
-    let link = n.link(from, to);
-    let cause = |c: Cause| match c {
-        Cause::Loss => format!("random loss on {link}"),
-        Cause::QueueFull => format!("queue full on {link}"),
-        Cause::LinkDown(f) => format!("link {link} down ({})", n.fault(f)),
-        Cause::Fault(f) => n.fault(f).to_string(),
-        Cause::Reorder => format!("reordered on {link}"),
-        Cause::Duplication => format!("random duplicate on {link}"),
-        Cause::NoRoute => "no route".to_string(),
-        Cause::HostDown(f) => format!("{} is down ({})", n.node(to), n.fault(f)),
-    };
-    let mut out = Vec::new();
-    if let Some(c) = fate.dropped {
-        out.push(format!("lost: {}", cause(c)));
-    }
-    if fate.corrupted {
-        out.push(format!("corrupted on {link}: the receiver discards it"));
-    }
-    if let Some(c) = fate.duplicated {
-        out.push(format!("duplicated: {}", cause(c)));
-    }
-    if let Some((d, c)) = fate.delayed {
-        out.push(format!("delayed +{}: {}", duration(d), cause(c)));
-    }
-    out
+    fate_phrases(n, from, to, fate)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect()
 }
 
 /// A short name for the TCP notes a ladder shows; None for the ones it leaves to the

@@ -41,8 +41,8 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use pcap_file::{DataLink, Endianness, PcapError};
 
-use super::text::duration;
-use super::{Cause, Event, EventKind, Fate, Names};
+use super::text::fate_phrases;
+use super::{Event, EventKind, Fate, Names};
 use crate::scenario::model::Scenario;
 use crate::tcp::Segment;
 use crate::wire;
@@ -69,36 +69,14 @@ pub fn mac(node: u32) -> [u8; 6] {
 /// text transcript words it ("dropped: random loss on client->server"), the parts joined
 /// by "; ". None for a segment that simply passed.
 pub fn fate_text(names: &Names, from: u32, to: u32, fate: &Fate) -> Option<String> {
-    if fate.is_pass() {
-        return None;
-    }
-    let link = names.link(from, to);
-    let cause = |c: Cause| match c {
-        Cause::Loss => format!("random loss on {link}"),
-        Cause::QueueFull => format!("queue full on {link}"),
-        Cause::LinkDown(f) => format!("link {link} down, {}", names.fault(f)),
-        Cause::Fault(f) => names.fault(f).to_string(),
-        Cause::Reorder => format!("reordered on {link}"),
-        Cause::Duplication => format!("random duplicate on {link}"),
-        Cause::NoRoute => "no route".to_string(),
-        Cause::HostDown(f) => format!("{} is down, {}", names.node(to), names.fault(f)),
-    };
-    let mut parts = Vec::new();
-    if let Some(c) = fate.dropped {
-        parts.push(format!("dropped: {}", cause(c)));
-    }
-    if fate.corrupted {
-        parts.push(format!(
-            "corrupted on {link}: the receiver's checksum check discards it"
-        ));
-    }
-    if let Some(c) = fate.duplicated {
-        parts.push(format!("duplicated: {}", cause(c)));
-    }
-    if let Some((d, c)) = fate.delayed {
-        parts.push(format!("delayed +{}: {}", duration(d), cause(c)));
-    }
-    Some(parts.join("; "))
+    let phrases = fate_phrases(names, from, to, fate);
+    (!phrases.is_empty()).then(|| {
+        phrases
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 fn io_error(e: PcapError) -> io::Error {

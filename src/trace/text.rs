@@ -167,33 +167,44 @@ impl<'a> TextRenderer<'a> {
         if let Some(mss) = seg.mss {
             let _ = write!(s, " <mss {mss}>");
         }
-        let link = n.link(from, to);
-        let cause = |c: Cause| match c {
-            Cause::Loss => format!("random loss on {link}"),
-            Cause::QueueFull => format!("queue full on {link}"),
-            Cause::LinkDown(f) => format!("link {link} down, {}", n.fault(f)),
-            Cause::Fault(f) => n.fault(f).to_string(),
-            Cause::Reorder => format!("reordered on {link}"),
-            Cause::Duplication => format!("random duplicate on {link}"),
-            Cause::NoRoute => "no route".to_string(),
-            Cause::HostDown(f) => format!("{} is down, {}", n.node(to), n.fault(f)),
-        };
-        if let Some(c) = fate.dropped {
-            let _ = write!(s, "  !! dropped: {}", cause(c));
-        }
-        if fate.corrupted {
-            let _ = write!(
-                s,
-                "  !! corrupted on {link}: the receiver's checksum check discards it"
-            );
-        }
-        if let Some(c) = fate.duplicated {
-            let _ = write!(s, "  ++ duplicated: {}", cause(c));
-        }
-        if let Some((d, c)) = fate.delayed {
-            let _ = write!(s, "  ~~ delayed +{}: {}", duration(d), cause(c));
+        for (marker, phrase) in fate_phrases(n, from, to, fate) {
+            let _ = write!(s, "  {marker} {phrase}");
         }
     }
+}
+
+/// What the network did to a segment on the link direction `from -> to`, one phrase per
+/// effect with the transcript's marker (`!!` lost or damaged, `++` duplicated, `~~`
+/// delayed). The text transcript, the pcap comments and the ladders all word it this way.
+pub fn fate_phrases(n: &Names, from: u32, to: u32, fate: &Fate) -> Vec<(&'static str, String)> {
+    let link = n.link(from, to);
+    let cause = |c: Cause| match c {
+        Cause::Loss => format!("random loss on {link}"),
+        Cause::QueueFull => format!("queue full on {link}"),
+        Cause::LinkDown(f) => format!("link {link} down, {}", n.fault(f)),
+        Cause::Fault(f) => n.fault(f).to_string(),
+        Cause::Reorder => format!("reordered on {link}"),
+        Cause::Duplication => format!("random duplicate on {link}"),
+        Cause::NoRoute => "no route".to_string(),
+        Cause::HostDown(f) => format!("{} is down, {}", n.node(to), n.fault(f)),
+    };
+    let mut out = Vec::new();
+    if let Some(c) = fate.dropped {
+        out.push(("!!", format!("dropped: {}", cause(c))));
+    }
+    if fate.corrupted {
+        out.push((
+            "!!",
+            format!("corrupted on {link}: the receiver's checksum check discards it"),
+        ));
+    }
+    if let Some(c) = fate.duplicated {
+        out.push(("++", format!("duplicated: {}", cause(c))));
+    }
+    if let Some((d, c)) = fate.delayed {
+        out.push(("~~", format!("delayed +{}: {}", duration(d), cause(c))));
+    }
+    out
 }
 
 fn app(s: &mut String, n: &Names, what: AppEvent, remote: Option<Endpoint>) {
