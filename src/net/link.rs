@@ -70,10 +70,7 @@ impl LinkDir {
     pub fn pass(&mut self, now: u64, wire_len: u32) -> Passage {
         let mut fate = Fate::default();
         let dropped = |cause| Passage {
-            fate: Fate {
-                dropped: Some(cause),
-                ..Fate::default()
-            },
+            fate: Fate::dropped(cause),
             arrivals: [None; 2],
         };
         if let Some(f) = self.down_by {

@@ -423,16 +423,7 @@ impl<'a> World<'a> {
             Some(_) if corrupt => {}
             Some(h) if h.down => {
                 let fault = self.crash_fault_of(node);
-                let fate = Fate {
-                    dropped: Some(Cause::HostDown(fault)),
-                    ..Fate::default()
-                };
-                self.emit(EventKind::Segment {
-                    seg,
-                    from,
-                    to: node,
-                    fate,
-                });
+                self.emit_segment(seg, from, node, Fate::dropped(Cause::HostDown(fault)));
             }
             Some(h) if h.addr == seg.dst.addr => self.deliver(node, seg),
             Some(_) => {}
@@ -460,28 +451,14 @@ impl<'a> World<'a> {
                 if let Some(d) = first {
                     self.net.dir_mut(d).stats.dropped += 1;
                 }
-                let fate = Fate {
-                    dropped: Some(Cause::Fault(f)),
-                    ..Fate::default()
-                };
-                self.emit(EventKind::Segment {
-                    seg,
-                    from: node,
-                    to,
-                    fate,
-                });
+                self.emit_segment(seg, node, to, Fate::dropped(Cause::Fault(f)));
             }
             Verdict::Act(SegmentAction::Delay(d), f) => {
                 let fate = Fate {
                     delayed: Some((d, Cause::Fault(f))),
                     ..Fate::default()
                 };
-                self.emit(EventKind::Segment {
-                    seg,
-                    from: node,
-                    to,
-                    fate,
-                });
+                self.emit_segment(seg, node, to, fate);
                 self.queue.push(self.now + d, Ev::Enter { node, seg });
             }
             Verdict::Act(SegmentAction::Duplicate(copy_delay), f) => {
@@ -512,16 +489,7 @@ impl<'a> World<'a> {
             .node_of_addr(seg.dst.addr)
             .and_then(|d| self.net.next_dir(node, d));
         let Some(dir) = dir else {
-            let fate = Fate {
-                dropped: Some(Cause::NoRoute),
-                ..Fate::default()
-            };
-            self.emit(EventKind::Segment {
-                seg,
-                from: node,
-                to: node,
-                fate,
-            });
+            self.emit_segment(seg, node, node, Fate::dropped(Cause::NoRoute));
             return;
         };
         let passage = self.net.dir_mut(dir).pass(self.now, seg.wire_len());
@@ -533,12 +501,7 @@ impl<'a> World<'a> {
         }
         let to = self.net.dir(dir).to;
         if always || !fate.is_pass() {
-            self.emit(EventKind::Segment {
-                seg,
-                from: node,
-                to,
-                fate,
-            });
+            self.emit_segment(seg, node, to, fate);
         }
         for at in passage.arrivals.into_iter().flatten() {
             self.queue.push(
@@ -1395,6 +1358,16 @@ impl<'a> World<'a> {
 
     fn emit(&mut self, kind: EventKind) {
         (self.sink)(&Event { t: self.now, kind });
+    }
+
+    /// A segment's passage from node `from` towards node `to`, with what befell it.
+    fn emit_segment(&mut self, seg: Segment, from: u32, to: u32, fate: Fate) {
+        self.emit(EventKind::Segment {
+            seg,
+            from,
+            to,
+            fate,
+        });
     }
 
     fn finish(mut self, budget_exhausted: bool) -> Outcome {

@@ -42,6 +42,14 @@ pub struct Fate {
 }
 
 impl Fate {
+    /// The fate of a segment lost for `cause` and nothing else.
+    pub fn dropped(cause: Cause) -> Self {
+        Fate {
+            dropped: Some(cause),
+            ..Fate::default()
+        }
+    }
+
     pub fn is_pass(&self) -> bool {
         *self == Fate::default()
     }
