@@ -343,7 +343,8 @@ pub fn run(
 }
 
 /// The parts of a `--format json` document that `--merge` reads: the summary is derived
-/// from the results again, and the timing is not part of the report.
+/// from the results again (files written before the wall time moved to stderr carry a
+/// `timing` field, ignored here).
 #[derive(Debug, Deserialize)]
 pub struct Document {
     pub tcpsim_sweep: u32,
@@ -351,8 +352,8 @@ pub struct Document {
     pub results: Vec<SeedResult>,
 }
 
-/// Wall-clock figures: not deterministic, so kept apart from everything else.
-#[derive(Debug, Clone, Copy, Serialize)]
+/// Wall-clock figures: not deterministic, so printed to stderr, apart from the report.
+#[derive(Debug, Clone, Copy)]
 pub struct Timing {
     pub wall_s: f64,
     pub seeds_per_s: f64,
@@ -610,7 +611,7 @@ pub fn text(sweep: &Sweep, results: &[SeedResult]) -> String {
 }
 
 /// The JSON document: one object, one per-seed record a line so shard files diff well.
-pub fn json(sweep: &Sweep, results: &[SeedResult], timing: Option<Timing>) -> String {
+pub fn json(sweep: &Sweep, results: &[SeedResult]) -> String {
     let mut s = format!(
         "{{\"tcpsim_sweep\":{FORMAT_VERSION},\n\"sweep\":{},\n\"summary\":{},\n\"results\":[",
         compact(sweep),
@@ -620,7 +621,7 @@ pub fn json(sweep: &Sweep, results: &[SeedResult], timing: Option<Timing>) -> St
         s.push_str(if i == 0 { "\n" } else { ",\n" });
         s.push_str(&compact(r));
     }
-    let _ = write!(s, "\n],\n\"timing\":{}}}\n", compact(&timing));
+    s.push_str("\n]}\n");
     s
 }
 

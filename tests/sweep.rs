@@ -54,14 +54,27 @@ fn report_is_the_same_whatever_the_number_of_jobs() {
         };
         assert_eq!(run("1"), run("2"), "--format {format}");
     }
-    // Without --quiet only the wall-time line is added.
-    let quiet = stdout(&tcpsim(&["sweep", LOSSY, "--seeds", "0..200", "--quiet"]));
-    let timed = stdout(&tcpsim(&[
-        "sweep", LOSSY, "--seeds", "0..200", "--jobs", "2",
-    ]));
-    let (report, wall) = timed.rsplit_once("wall: ").expect("a wall line");
-    assert_eq!(report, quiet);
-    assert!(wall.contains("seeds/s"), "{wall}");
+    // Without --quiet the wall-time line goes to stderr; stdout is the same report.
+    let quiet = tcpsim(&["sweep", LOSSY, "--seeds", "0..200", "--quiet"]);
+    assert_eq!(stderr(&quiet), "");
+    let quiet = stdout(&quiet);
+    for format in ["text", "json"] {
+        let timed = |jobs: &str| {
+            tcpsim(&[
+                "sweep", LOSSY, "--seeds", "0..200", "--jobs", jobs, "--format", format,
+            ])
+        };
+        let (one, two) = (timed("1"), timed("2"));
+        assert_eq!(stdout(&one), stdout(&two), "--format {format}");
+        if format == "text" {
+            assert_eq!(stdout(&two), quiet);
+        }
+        let wall = stderr(&two);
+        assert!(
+            wall.starts_with("wall: ") && wall.contains("seeds/s, --jobs 2"),
+            "{wall}"
+        );
+    }
     assert!(
         quiet.contains("seeds: 200 run, 200 passed, 0 failed"),
         "{quiet}"
