@@ -1,6 +1,7 @@
 //! The network: nodes joined by links, one state per link direction (so one-way
 //! partitions come free), static shortest-path routes, and the targeted fault chain.
 
+mod carry;
 mod faults;
 mod link;
 
@@ -8,6 +9,7 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
+pub use carry::Driver;
 pub use faults::{FaultChain, Verdict};
 pub use link::{LinkDir, LinkStats, Passage};
 

@@ -10,11 +10,11 @@ use rand_chacha::ChaCha8Rng;
 use super::Scheduler;
 use super::app::{App, Wait};
 use super::tcb::Tcb;
-use crate::net::{Network, Verdict};
+use crate::net::{Driver, Network};
 use crate::rng;
 use crate::scenario::model::{
-    Action, ConnSelector, FaultKind, Inject, NodeKind, Scenario, SegmentAction, SeqExpr, SeqVar,
-    ServerClose, client_starts,
+    Action, ConnSelector, FaultKind, Inject, NodeKind, Scenario, SeqExpr, SeqVar, ServerClose,
+    client_starts,
 };
 use crate::tcp::closed::{ListenVerdict, listen_verdict, reset_for};
 use crate::tcp::{
@@ -70,6 +70,49 @@ enum Ev {
     AppRead {
         conn: u32,
     },
+}
+
+/// Drives the network on the virtual clock: reports go to the trace at `now`, arrivals
+/// and re-entries become queued events (in the order the network asks for them, so the
+/// run is the same as when the world carried segments itself).
+struct SimDriver<'s, 'a> {
+    now: u64,
+    queue: &'s mut Scheduler<Ev>,
+    sink: &'s mut (dyn FnMut(&Event) + 'a),
+    segments: &'s mut u64,
+}
+
+impl Driver for SimDriver<'_, '_> {
+    fn emit(&mut self, seg: &Segment, from: u32, to: u32, fate: Fate) {
+        let kind = EventKind::Segment {
+            seg: *seg,
+            from,
+            to,
+            fate,
+        };
+        (self.sink)(&Event { t: self.now, kind });
+    }
+
+    fn arrive(&mut self, at: u64, from: u32, node: u32, seg: &Segment, corrupt: bool) {
+        let seg = *seg;
+        self.queue.push(
+            at,
+            Ev::Arrive {
+                from,
+                node,
+                seg,
+                corrupt,
+            },
+        );
+    }
+
+    fn enter(&mut self, at: u64, node: u32, seg: &Segment) {
+        self.queue.push(at, Ev::Enter { node, seg: *seg });
+    }
+
+    fn carried(&mut self) {
+        *self.segments += 1;
+    }
 }
 
 /// What a connection left behind, kept for the summary and the expectations.
@@ -431,89 +474,27 @@ impl<'a> World<'a> {
         }
     }
 
-    /// A host sends a segment: the fault chain decides first, then the first link.
-    /// Fault drops and duplicates count in the first link direction's statistics.
+    /// A host sends a segment: the network's fault chain, then its links (`net::carry`).
     fn transmit(&mut self, node: u32, seg: Segment) {
-        let dst = self.net.node_of_addr(seg.dst.addr);
-        let verdict =
-            self.net
-                .faults
-                .verdict(self.now, &seg, node as usize, dst.map(|d| d as usize));
-        if verdict == Verdict::Pass {
-            self.route_from(node, seg, Fate::default(), true);
-            return;
-        }
-        let first = dst.and_then(|d| self.net.next_dir(node, d));
-        let to = first.map_or(node, |d| self.net.dir(d).to);
-        match verdict {
-            Verdict::Pass => {}
-            Verdict::Act(SegmentAction::Drop, f) => {
-                if let Some(d) = first {
-                    self.net.dir_mut(d).stats.dropped += 1;
-                }
-                self.emit_segment(seg, node, to, Fate::dropped(Cause::Fault(f)));
-            }
-            Verdict::Act(SegmentAction::Delay(d), f) => {
-                let fate = Fate {
-                    delayed: Some((d, Cause::Fault(f))),
-                    ..Fate::default()
-                };
-                self.emit_segment(seg, node, to, fate);
-                self.queue.push(self.now + d, Ev::Enter { node, seg });
-            }
-            Verdict::Act(SegmentAction::Duplicate(copy_delay), f) => {
-                if let Some(d) = first {
-                    self.net.dir_mut(d).stats.duplicated += 1;
-                }
-                let fate = Fate {
-                    duplicated: Some(Cause::Fault(f)),
-                    ..Fate::default()
-                };
-                self.route_from(node, seg, fate, true);
-                if copy_delay == 0 {
-                    self.route_from(node, seg, Fate::default(), false);
-                } else {
-                    // An old duplicate: the copy wanders in the network and enters it later.
-                    self.queue
-                        .push(self.now + copy_delay, Ev::Enter { node, seg });
-                }
-            }
-        }
+        let (net, mut driver) = self.driver();
+        net.transmit(driver.now, node, &seg, &mut driver);
     }
 
-    /// Puts `seg` on the next link from `node` towards its destination. `extra` is what a
-    /// fault already did to it; the event is emitted when `always` or when anything happened.
+    /// Puts `seg` on the next link from `node` towards its destination (`net::carry`).
     fn route_from(&mut self, node: u32, seg: Segment, extra: Fate, always: bool) {
-        let dir = self
-            .net
-            .node_of_addr(seg.dst.addr)
-            .and_then(|d| self.net.next_dir(node, d));
-        let Some(dir) = dir else {
-            self.emit_segment(seg, node, node, Fate::dropped(Cause::NoRoute));
-            return;
+        let (net, mut driver) = self.driver();
+        net.route_from(driver.now, node, &seg, extra, always, &mut driver);
+    }
+
+    /// The network and the driver that feeds its verdicts into this run's queue and trace.
+    fn driver(&mut self) -> (&mut Network, SimDriver<'_, 'a>) {
+        let driver = SimDriver {
+            now: self.now,
+            queue: &mut self.queue,
+            sink: &mut *self.sink,
+            segments: &mut self.stats.segments,
         };
-        let passage = self.net.dir_mut(dir).pass(self.now, seg.wire_len());
-        let mut fate = passage.fate;
-        fate.duplicated = fate.duplicated.or(extra.duplicated);
-        fate.delayed = fate.delayed.or(extra.delayed);
-        if fate.dropped.is_none() {
-            self.stats.segments += 1;
-        }
-        let to = self.net.dir(dir).to;
-        if always || !fate.is_pass() {
-            self.emit_segment(seg, node, to, fate);
-        }
-        for at in passage.arrivals.into_iter().flatten() {
-            self.queue.push(
-                at,
-                Ev::Arrive {
-                    from: node,
-                    node: to,
-                    seg,
-                    corrupt: fate.corrupted,
-                },
-            );
-        }
+        (&mut self.net, driver)
     }
 
     // ----- hosts ------------------------------------------------------------------------
