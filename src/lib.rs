@@ -25,7 +25,9 @@
 //! assert!(run.text.contains("SYN_SENT -> ESTABLISHED"));
 //! ```
 
+pub mod diff;
 pub mod expect;
+pub mod kernel;
 pub mod net;
 pub mod report;
 pub mod rng;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tcpsim::kernel;
 use tcpsim::scenario::{Scenario, load_file_with, parse_duration};
 use tcpsim::sweep::{self, SeedRange, Shard, Sweep, Timing};
 use tcpsim::tcp::Profile;
@@ -106,6 +107,78 @@ enum Command {
     ///
     /// Exit codes: 0 every seed passed; 1 some seed failed; 2 bad input or usage.
     Sweep(SweepArgs),
+    /// Run the scenario's hosts on the real Linux TCP: each host a network namespace with
+    /// a TUN device, its applications on real sockets, the packets between them crossing
+    /// tcpsim's own links and faults on the wall clock. Needs root (and /dev/net/tun).
+    ///
+    /// The transcript and every output format are those of a simulated run. Linux's
+    /// TIME_WAIT lasts 60 s, so a run ends once its traffic is over (unless --until) and
+    /// lists the sockets left in each namespace. Every namespace is removed at the end,
+    /// also on error and on Ctrl-C.
+    ///
+    /// Exit codes: 0 ran and every expectation held; 1 an expectation failed; 2 bad
+    /// input, kernel mode unavailable, or the run failed.
+    Kernel(KernelArgs),
+    /// Run the scenario simulated and on the real kernel (as `tcpsim kernel`) and align
+    /// the two segment by segment: direction, flags, relative seq and ack, length, in
+    /// order, and times within a tolerance. Prints `agree`, or the first divergence with
+    /// both sides' segments around it; the last line is a one-line summary.
+    ///
+    /// Exit codes: 0 agree; 1 differ; 2 bad input, kernel mode unavailable (its own
+    /// message: not root, no TUN), or a run failed.
+    Diff(DiffArgs),
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// Scenario file (TOML), e.g. sims/kernel/plain_close.toml.
+    file: PathBuf,
+    /// TCP defaults of the simulated side (the kernel is the kernel); default: the
+    /// scenario's `profile`.
+    #[arg(long, value_enum)]
+    profile: Option<ProfileArg>,
+    /// Seed for both runs' network models (default: the scenario's `seed`, else 0).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Run the kernel side until this time instead of until its traffic is over.
+    #[arg(long, value_parser = parse_duration)]
+    until: Option<u64>,
+}
+
+#[derive(Args)]
+struct KernelArgs {
+    /// Scenario file (TOML), e.g. sims/lost_last_ack.toml.
+    #[arg(required_unless_present = "check")]
+    file: Option<PathBuf>,
+    /// Seed for the network model's random streams (loss, jitter, …); the kernel's own
+    /// ISNs and port choices are its own.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Run until this time (e.g. "65s", to see TIME_WAIT end) instead of stopping when
+    /// the traffic is over.
+    #[arg(long, value_parser = parse_duration)]
+    until: Option<u64>,
+    /// Print only the summary, not the event transcript.
+    #[arg(long)]
+    quiet: bool,
+    /// Also write every packet, with its real bytes, to this pcapng file.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
+    /// Print a text ladder of one connection instead of the transcript.
+    #[arg(long)]
+    ladder: bool,
+    /// The connection for --ladder and --svg (as for a simulated run).
+    #[arg(long, value_name = "CONN", default_value = "")]
+    conn: String,
+    /// Draw the ladder of that connection as an SVG picture into FILE.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    /// Only check whether kernel mode can run here (root, TUN, namespaces).
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Args)]
@@ -148,6 +221,8 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Sweep(ref args)) => run_sweep(args),
+        Some(Command::Kernel(ref args)) => run_kernel(args),
+        Some(Command::Diff(ref args)) => run_diff(args),
         None => run_one(&cli),
     }
 }
@@ -269,6 +344,220 @@ fn run_one(cli: &Cli) -> ExitCode {
         }
         ExitCode::from(1)
     }
+}
+
+/// `tcpsim kernel FILE`: the scenario on the real kernel, rendered like a simulated run.
+fn run_kernel(args: &KernelArgs) -> ExitCode {
+    if args.check {
+        return match kernel::available() {
+            Ok(()) => {
+                println!("kernel mode available");
+                ExitCode::SUCCESS
+            }
+            Err(e) => unavailable(&e),
+        };
+    }
+    let file = args
+        .file
+        .as_deref()
+        .expect("clap requires FILE without --check");
+    let (sc, src) = match load_with_source(file, None) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let conn = match parse_conn(&args.conn) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let seed = args.seed.or(sc.seed).unwrap_or(0);
+    let run = match kernel::run(&sc, &src, seed, args.until) {
+        Ok(run) => run,
+        Err(e) => return kernel_error(e),
+    };
+    let names = Names::new(&sc);
+    for note in &run.notes {
+        eprintln!("tcpsim: {note}");
+    }
+    eprintln!("tcpsim: {}", kernel::output::wire_text(&run));
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if let Err(e) = render_kernel(args, &sc, &names, &run, conn, &mut out) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let _ = out.flush();
+    verdict(&run.report)
+}
+
+/// The transcript (or ladder, SVG, pcap), the summary and the table of sockets left.
+fn render_kernel(
+    args: &KernelArgs,
+    sc: &Scenario,
+    names: &Names,
+    run: &kernel::KernelRun,
+    conn: ConnSel,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let io = |e: std::io::Error| e.to_string();
+    if !args.quiet && !args.ladder {
+        match args.format {
+            Format::Text => (kernel::output::transcript_lines(run, names, false).iter())
+                .try_for_each(|l| writeln!(out, "{l}"))
+                .map_err(io)?,
+            Format::Json => (kernel::output::json_lines(run, names).iter())
+                .try_for_each(|v| writeln!(out, "{v}"))
+                .map_err(io)?,
+        }
+    }
+    let events = &run.trace.events;
+    draw(
+        args.ladder,
+        args.svg.as_deref(),
+        sc,
+        names,
+        events,
+        conn,
+        out,
+    )?;
+    if let Some(path) = &args.pcap {
+        let mut w = open_pcap(path, sc)?;
+        for (e, p) in events.iter().zip(&run.trace.packets) {
+            w.observe_packet(e, p.as_deref()).map_err(io)?;
+        }
+        w.finish().and_then(|mut f| f.flush()).map_err(io)?;
+    }
+    match args.format {
+        Format::Text => {
+            write!(out, "{}", run.report.summary_text(names)).map_err(io)?;
+            write!(out, "{}", kernel::output::sockets_text(run, names)).map_err(io)
+        }
+        Format::Json => {
+            for v in run.report.summary_json(names) {
+                writeln!(out, "{v}").map_err(io)?;
+            }
+            writeln!(out, "{}", kernel::output::sockets_json(run, names)).map_err(io)
+        }
+    }
+}
+
+/// `tcpsim diff FILE`: simulated against kernel, segment by segment.
+fn run_diff(args: &DiffArgs) -> ExitCode {
+    let profile = args.profile.map(Profile::from);
+    let (sc, src) = match load_with_source(&args.file, profile) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let seed = args.seed.or(sc.seed).unwrap_or(0);
+    let mut sim_events = Vec::new();
+    tcpsim::run(&sc, seed, None, &mut |e| sim_events.push(*e));
+    let run = match kernel::run(&sc, &src, seed, args.until) {
+        Ok(run) => run,
+        Err(e) => return kernel_error(e),
+    };
+    let names = Names::new(&sc);
+    let sim = tcpsim::diff::segments(&sim_events, &sc, &names);
+    let ker = tcpsim::diff::segments(&run.trace.events, &sc, &names);
+    let tol = tcpsim::diff::Tolerance::default();
+    let verdict = tcpsim::diff::compare(&sim, &ker, tol);
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    println!(
+        "diff {}: simulated (profile {}, seed {seed}) against the kernel (Linux {})",
+        args.file.display(),
+        profile_name(sc.profile),
+        release.trim()
+    );
+    print!("{}", tcpsim::diff::report(&sim, &ker, &verdict, tol));
+    match verdict {
+        tcpsim::diff::Verdict::Agree { .. } => ExitCode::SUCCESS,
+        tcpsim::diff::Verdict::Differ { .. } => ExitCode::from(1),
+    }
+}
+
+fn profile_name(p: Profile) -> &'static str {
+    match p {
+        Profile::Rfc9293 => "rfc9293",
+        Profile::Linux => "linux",
+    }
+}
+
+fn unavailable(why: &str) -> ExitCode {
+    eprintln!("tcpsim: kernel mode unavailable: {why}");
+    ExitCode::from(2)
+}
+
+fn kernel_error(e: kernel::KernelError) -> ExitCode {
+    match e {
+        kernel::KernelError::BadInput(e) => eprintln!("{e}"),
+        kernel::KernelError::Unavailable(why) => return unavailable(&why),
+        kernel::KernelError::Failed(why) => eprintln!("tcpsim: the kernel run failed: {why}"),
+    }
+    ExitCode::from(2)
+}
+
+/// Exit 0 when every expectation held, else 1 with the failures on stderr.
+fn verdict(report: &tcpsim::report::Report) -> ExitCode {
+    if report.passed() {
+        return ExitCode::SUCCESS;
+    }
+    for f in report.failures() {
+        eprintln!("tcpsim: {f}");
+    }
+    ExitCode::from(1)
+}
+
+/// `--conn`: empty means the first connection.
+fn parse_conn(text: &str) -> Result<ConnSel, ExitCode> {
+    match text {
+        "" => Ok(ConnSel::First),
+        text => ConnSel::parse(text).map_err(|e| {
+            eprintln!("error: --conn: {e}");
+            ExitCode::from(2)
+        }),
+    }
+}
+
+/// Reads a scenario and keeps its text (kernel mode points its errors into it).
+fn load_with_source(
+    path: &Path,
+    profile: Option<Profile>,
+) -> Result<(Scenario, String), tcpsim::scenario::ScenarioError> {
+    let origin = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        tcpsim::scenario::ScenarioError::whole_file(
+            &origin,
+            format!("cannot read the scenario file: {e}"),
+        )
+    })?;
+    let sc = tcpsim::scenario::load_str_with(&src, &origin, profile)?;
+    Ok((sc, src))
+}
+
+/// `--ladder` (to stdout) and `--svg FILE` for any run's events.
+fn draw(
+    ladder: bool,
+    svg_path: Option<&Path>,
+    sc: &Scenario,
+    names: &Names,
+    events: &[Event],
+    conn: ConnSel,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    if ladder {
+        let text = ladder::text(events, names, conn.clone())?;
+        write!(out, "{text}").map_err(|e| e.to_string())?;
+    }
+    if let Some(path) = svg_path {
+        let picture = svg::ladder(events, names, conn, sc)?;
+        std::fs::write(path, picture)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// `--ladder` (to stdout) and `--svg FILE`: one connection's sequence diagram.

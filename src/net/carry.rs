@@ -19,6 +19,11 @@ pub trait Driver {
     fn enter(&mut self, at: u64, node: u32, seg: &Segment);
     /// The segment entered a link direction and was not lost there.
     fn carried(&mut self) {}
+    /// Its size on the wire, for serialization at a link's rate (a real packet may carry
+    /// options a [`Segment`] does not describe).
+    fn wire_len(&self, seg: &Segment) -> u32 {
+        seg.wire_len()
+    }
 }
 
 impl Network {
@@ -88,7 +93,7 @@ impl Network {
             d.emit(seg, node, node, Fate::dropped(Cause::NoRoute));
             return;
         };
-        let passage = self.dir_mut(dir).pass(now, seg.wire_len());
+        let passage = self.dir_mut(dir).pass(now, d.wire_len(seg));
         let mut fate = passage.fate;
         fate.duplicated = fate.duplicated.or(extra.duplicated);
         fate.delayed = fate.delayed.or(extra.delayed);

@@ -100,6 +100,9 @@ pub struct TcpSettings {
     pub congestion_control: Option<bool>,
     /// Initial congestion window in segments (RFC 6928 allows 10); default RFC 5681's.
     pub initial_window: Option<Spanned<u32>>,
+    /// SACK (RFC 2018) for `tcpsim kernel`, which sets net.ipv4.tcp_sack. tcpsim's own TCP
+    /// does not implement SACK and never offers it, whatever this says.
+    pub sack: Option<bool>,
 }
 
 /// `window_scale` as written: an integer (range-checked by the loader, so the message

@@ -183,6 +183,13 @@ impl<W: Write> PcapWriter<W> {
     /// Writes one packet for a segment event or an injected segment; ignores every other
     /// event.
     pub fn observe(&mut self, e: &Event) -> io::Result<()> {
+        self.observe_packet(e, None)
+    }
+
+    /// [`Self::observe`], writing `packet` (the IPv4 packet as it was really sent, from a
+    /// `tcpsim kernel` run) instead of encoding the segment, so every option and payload
+    /// byte is the real one. A corrupted segment still gets a wrong TCP checksum.
+    pub fn observe_packet(&mut self, e: &Event, packet: Option<&[u8]>) -> io::Result<()> {
         match e.kind {
             EventKind::Segment {
                 seg,
@@ -195,7 +202,12 @@ impl<W: Write> PcapWriter<W> {
                     _ => self.unlinked,
                 };
                 let comment = fate_text(&self.names, from, to, &fate);
-                self.packet(e.t, iface, &seg, fate.corrupted, (from, to), comment)
+                let bytes = Bytes {
+                    seg: &seg,
+                    packet,
+                    corrupt: fate.corrupted,
+                };
+                self.packet(e.t, iface, bytes, (from, to), comment)
             }
             EventKind::Inject {
                 index,
@@ -204,7 +216,12 @@ impl<W: Write> PcapWriter<W> {
             } => {
                 let to = self.names.node_of_addr(seg.dst.addr).unwrap_or(from);
                 let comment = format!("injected (inject #{})", u64::from(index) + 1);
-                self.packet(e.t, self.unlinked, &seg, false, (from, to), Some(comment))
+                let bytes = Bytes {
+                    seg: &seg,
+                    packet,
+                    corrupt: false,
+                };
+                self.packet(e.t, self.unlinked, bytes, (from, to), Some(comment))
             }
             _ => Ok(()),
         }
@@ -221,11 +238,42 @@ impl<W: Write> PcapWriter<W> {
         &mut self,
         t: u64,
         interface_id: u32,
-        seg: &Segment,
-        corrupt: bool,
+        bytes: Bytes,
         (from, to): (u32, u32),
         comment: Option<String>,
     ) -> io::Result<()> {
+        self.frame.clear();
+        self.frame.extend(mac(to));
+        self.frame.extend(mac(from));
+        self.frame.extend(ETHERTYPE_IPV4);
+        let comment = match bytes.packet {
+            Some(p) => {
+                let start = self.frame.len();
+                self.frame.extend(p);
+                if bytes.corrupt {
+                    spoil_tcp_checksum(&mut self.frame[start..]);
+                }
+                comment
+            }
+            None => self.encode(bytes.seg, bytes.corrupt, comment),
+        };
+        let epb = EnhancedPacketBlock {
+            interface_id,
+            timestamp: Duration::from_nanos(t),
+            original_len: self.frame.len() as u32,
+            data: Cow::Borrowed(&self.frame),
+            options: comment
+                .map(|c| EnhancedPacketOption::Comment(Cow::Owned(c)))
+                .into_iter()
+                .collect(),
+        };
+        self.out.write_pcapng_block(epb).map_err(io_error)?;
+        Ok(())
+    }
+
+    /// Encodes a simulated segment into the frame; returns the comment, extended when
+    /// the payload had to be cut.
+    fn encode(&mut self, seg: &Segment, corrupt: bool, comment: Option<String>) -> Option<String> {
         let mut comment = comment;
         let mut seg = *seg;
         // Never larger than an IPv4 packet (`wire::encode` would refuse): only a
@@ -240,23 +288,25 @@ impl<W: Write> PcapWriter<W> {
                 None => note,
             });
         }
-        self.frame.clear();
-        self.frame.extend(mac(to));
-        self.frame.extend(mac(from));
-        self.frame.extend(ETHERTYPE_IPV4);
         wire::encode(&seg, corrupt, &mut self.frame);
-        let epb = EnhancedPacketBlock {
-            interface_id,
-            timestamp: Duration::from_nanos(t),
-            original_len: self.frame.len() as u32,
-            data: Cow::Borrowed(&self.frame),
-            options: comment
-                .map(|c| EnhancedPacketOption::Comment(Cow::Owned(c)))
-                .into_iter()
-                .collect(),
-        };
-        self.out.write_pcapng_block(epb).map_err(io_error)?;
-        Ok(())
+        comment
+    }
+}
+
+/// What a packet is made from: the segment, or the real bytes when there are any.
+struct Bytes<'a> {
+    seg: &'a Segment,
+    packet: Option<&'a [u8]>,
+    corrupt: bool,
+}
+
+/// Flips bits of the TCP checksum of an IPv4 packet (as `wire::encode` does for a
+/// corrupted segment).
+fn spoil_tcp_checksum(packet: &mut [u8]) {
+    let ihl = usize::from(packet.first().map_or(5, |b| b & 0x0f)) * 4;
+    if let Some(sum) = packet.get_mut(ihl + 16..ihl + 18) {
+        sum[0] ^= 0x55;
+        sum[1] ^= 0x55;
     }
 }
 

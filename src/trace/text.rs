@@ -48,6 +48,12 @@ impl<'a> TextRenderer<'a> {
 
     /// One line, without the trailing newline.
     pub fn line(&mut self, e: &Event) -> String {
+        self.line_with_options(e, None)
+    }
+
+    /// [`Self::line`], with a segment's options shown as `options` (tcpdump's list, as a
+    /// real packet carries them) instead of the `<mss N>` a simulated segment shows.
+    pub fn line_with_options(&mut self, e: &Event, options: Option<&str>) -> String {
         let n = self.names;
         let mut s = time(e.t);
         s.push(' ');
@@ -57,7 +63,7 @@ impl<'a> TextRenderer<'a> {
                 from,
                 to,
                 fate,
-            } => self.segment(&mut s, &seg, from, to, &fate),
+            } => self.segment(&mut s, &seg, from, to, &fate, options),
             EventKind::State { conn, from, to, .. } => {
                 let _ = write!(s, "{} {} -> {}", n.endpoint(conn.local), from, to);
             }
@@ -112,7 +118,7 @@ impl<'a> TextRenderer<'a> {
             EventKind::Inject { index, seg, from } => {
                 let _ = write!(s, "inject #{} at {}: ", index + 1, n.node(from));
                 match seg {
-                    Some(seg) => self.segment(&mut s, &seg, from, from, &Fate::default()),
+                    Some(seg) => self.segment(&mut s, &seg, from, from, &Fate::default(), None),
                     None => s.push_str("its connection does not exist, nothing sent"),
                 }
             }
@@ -142,7 +148,15 @@ impl<'a> TextRenderer<'a> {
         s
     }
 
-    fn segment(&mut self, s: &mut String, seg: &Segment, from: u32, to: u32, fate: &Fate) {
+    fn segment(
+        &mut self,
+        s: &mut String,
+        seg: &Segment,
+        from: u32,
+        to: u32,
+        fate: &Fate,
+        options: Option<&str>,
+    ) {
         let n = self.names;
         if seg.flags.contains(Flags::SYN) {
             self.isn.insert((seg.src, seg.dst), seg.seq.0);
@@ -164,8 +178,16 @@ impl<'a> TextRenderer<'a> {
             );
         }
         let _ = write!(s, " win={} len={}", seg.wnd, seg.len);
-        if let Some(mss) = seg.mss {
-            let _ = write!(s, " <mss {mss}>");
+        match options {
+            Some("") => {}
+            Some(list) => {
+                let _ = write!(s, " <{list}>");
+            }
+            None => {
+                if let Some(mss) = seg.mss {
+                    let _ = write!(s, " <mss {mss}>");
+                }
+            }
         }
         for (marker, phrase) in fate_phrases(n, from, to, fate) {
             let _ = write!(s, "  {marker} {phrase}");

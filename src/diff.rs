@@ -1,0 +1,431 @@
+//! `tcpsim diff`: a simulated run held against a kernel run of the same scenario,
+//! segment by segment.
+//!
+//! Both runs produce the same events, so the comparison needs no knowledge of either:
+//! take the segments each host sent (first hop only, injected ones left out, since both
+//! runs inject the same), name their ends so that an ephemeral port (chosen differently
+//! by tcpsim and Linux) becomes `host:#1`, `host:#2` in order of first use, number
+//! sequence and acknowledgment numbers from each direction's ISN (as the transcript
+//! does), and walk both lists in order. Two segments agree when direction, flags,
+//! relative seq and ack, and payload length are equal, and their times agree within
+//! [`Tolerance`]. Segments sent within the tolerance of each other by different hosts
+//! may come in either order (the kernel's concurrency is real).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use crate::scenario::model::Scenario;
+use crate::tcp::{Endpoint, Flags, Why};
+use crate::trace::text::{fate_phrases, time};
+use crate::trace::{Event, EventKind, Names};
+
+/// When two segments' times agree: the time since the previous compared segment may
+/// differ by `abs_ns` plus `rel` of the longer of the two gaps. Kernel timers fire late
+/// by up to a timer-wheel slot (4 ms below 256 ms, 32 ms up to 2 s, 256 ms beyond, at
+/// HZ = 250), which the relative part absorbs; a different rule (an RTO of 200 ms
+/// instead of 1 s, a delayed ACK of 40 ms instead of 200 ms) does not fit in it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    pub abs_ns: u64,
+    pub rel: f64,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance {
+            abs_ns: 10_000_000,
+            rel: 0.10,
+        }
+    }
+}
+
+impl Tolerance {
+    fn allows(&self, a: u64, b: u64) -> bool {
+        let longer = a.max(b) as f64;
+        (a.abs_diff(b) as f64) <= self.abs_ns as f64 + self.rel * longer
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "the time since the previous segment may differ by {} ms + {:.0} %",
+            self.abs_ns / 1_000_000,
+            self.rel * 100.0
+        )
+    }
+}
+
+/// One sent segment, as compared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seg {
+    pub t: u64,
+    /// "client:#1 > server:80"
+    pub dir: String,
+    pub flags: Flags,
+    pub seq: u32,
+    pub ack: Option<u32>,
+    pub len: u32,
+    /// What the network did to it, in the transcript's words (not compared).
+    pub fate: String,
+}
+
+impl Seg {
+    fn key(&self) -> (&str, Flags, u32, Option<u32>, u32) {
+        (&self.dir, self.flags, self.seq, self.ack, self.len)
+    }
+
+    /// "0.020000 client:#1 > server:80 [P.] seq=1 ack=1 len=100"
+    pub fn line(&self) -> String {
+        let ack = self.ack.map(|a| format!(" ack={a}")).unwrap_or_default();
+        format!(
+            "{} {} [{}] seq={}{ack} len={}{}",
+            time(self.t),
+            self.dir,
+            self.flags,
+            self.seq,
+            self.len,
+            self.fate
+        )
+    }
+
+    /// What differs between two segments (first field that does).
+    fn difference(&self, other: &Seg) -> &'static str {
+        if self.dir != other.dir {
+            "direction"
+        } else if self.flags != other.flags {
+            "flags"
+        } else if self.seq != other.seq {
+            "seq"
+        } else if self.ack != other.ack {
+            "ack"
+        } else if self.len != other.len {
+            "length"
+        } else {
+            "time"
+        }
+    }
+}
+
+/// Names ephemeral ports by order of first use per host; fixed ones (servers' ports,
+/// clients' `local_port`s) keep their numbers.
+struct Ports<'n> {
+    names: &'n Names,
+    fixed: Vec<(u32, u16)>,
+    seen: HashMap<Endpoint, usize>,
+    per_host: HashMap<u32, usize>,
+}
+
+impl Ports<'_> {
+    fn name(&mut self, e: Endpoint) -> String {
+        let Some(host) = self.names.node_of_addr(e.addr) else {
+            return self.names.endpoint(e);
+        };
+        if self.fixed.contains(&(host, e.port)) {
+            return self.names.endpoint(e);
+        }
+        let next = self.per_host.entry(host).or_insert(0);
+        let n = *self.seen.entry(e).or_insert_with(|| {
+            *next += 1;
+            *next
+        });
+        format!("{}:#{n}", self.names.node(host))
+    }
+}
+
+/// The segments the hosts sent, in order, normalised for comparison.
+pub fn segments(events: &[Event], sc: &Scenario, names: &Names) -> Vec<Seg> {
+    let fixed = (sc.servers.iter().map(|s| (s.host as u32, s.port)))
+        .chain(
+            sc.clients
+                .iter()
+                .filter_map(|c| c.local_port.map(|p| (c.host as u32, p))),
+        )
+        .chain(
+            sc.injects
+                .iter()
+                .flat_map(|i| [i.src, i.dst])
+                .flatten()
+                .map(|(h, p)| (h as u32, p)),
+        )
+        .collect();
+    let mut ports = Ports {
+        names,
+        fixed,
+        seen: HashMap::new(),
+        per_host: HashMap::new(),
+    };
+    let mut isn: HashMap<(Endpoint, Endpoint), u32> = HashMap::new();
+    let mut out = Vec::new();
+    for e in events {
+        let EventKind::Segment {
+            seg,
+            from,
+            to,
+            fate,
+        } = e.kind
+        else {
+            continue;
+        };
+        if names.node_of_addr(seg.src.addr) != Some(from) || seg.why == Why::Injected {
+            continue;
+        }
+        if seg.has(Flags::SYN) {
+            isn.insert((seg.src, seg.dst), seg.seq.0);
+        }
+        let rel = |k: (Endpoint, Endpoint), v: u32| isn.get(&k).map_or(v, |b| v.wrapping_sub(*b));
+        let dir = format!("{} > {}", ports.name(seg.src), ports.name(seg.dst));
+        let fate: String = (fate_phrases(names, from, to, &fate).into_iter())
+            .map(|(m, p)| format!("  {m} {p}"))
+            .collect();
+        out.push(Seg {
+            t: e.t,
+            dir,
+            flags: seg.flags,
+            seq: rel((seg.src, seg.dst), seg.seq.0),
+            ack: seg
+                .has(Flags::ACK)
+                .then(|| rel((seg.dst, seg.src), seg.ack.0)),
+            len: seg.len,
+            fate,
+        });
+    }
+    out
+}
+
+/// The result of a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Every segment matched; the largest gap difference seen (ns).
+    Agree { segments: usize, worst_ns: u64 },
+    /// The first segment (1-based position in each list, as aligned) that does not
+    /// match, and which field; `None` on a side means that side sent nothing more.
+    Differ {
+        at: usize,
+        sim: Option<usize>,
+        kernel: Option<usize>,
+        what: &'static str,
+    },
+}
+
+/// Walks both lists in order. At each step the simulated segment is looked for among
+/// the kernel's next segments sent within the tolerance of the first of them (a
+/// concurrent send may come in either order); it must then also agree in time.
+pub fn compare(sim: &[Seg], kernel: &[Seg], tol: Tolerance) -> Verdict {
+    let mut left: Vec<usize> = (0..kernel.len()).collect();
+    let (mut prev_s, mut prev_k) = (0u64, 0u64);
+    let mut worst = 0;
+    for (i, s) in sim.iter().enumerate() {
+        let Some(&head) = left.first() else {
+            return Verdict::Differ {
+                at: i + 1,
+                sim: Some(i),
+                kernel: None,
+                what: "the kernel sent no more segments",
+            };
+        };
+        let window = left
+            .iter()
+            .take_while(|&&k| kernel[k].t <= kernel[head].t + tol.abs_ns)
+            .position(|&k| kernel[k].key() == s.key());
+        let Some(pos) = window else {
+            let what = s.difference(&kernel[head]);
+            return Verdict::Differ {
+                at: i + 1,
+                sim: Some(i),
+                kernel: Some(head),
+                what,
+            };
+        };
+        let k = left.remove(pos);
+        let (gap_s, gap_k) = (
+            s.t.saturating_sub(prev_s),
+            kernel[k].t.saturating_sub(prev_k),
+        );
+        if !tol.allows(gap_s, gap_k) {
+            return Verdict::Differ {
+                at: i + 1,
+                sim: Some(i),
+                kernel: Some(k),
+                what: "time",
+            };
+        }
+        worst = worst.max(gap_s.abs_diff(gap_k));
+        (prev_s, prev_k) = (s.t.max(prev_s), kernel[k].t.max(prev_k));
+    }
+    match left.first() {
+        Some(&k) => Verdict::Differ {
+            at: sim.len() + 1,
+            sim: None,
+            kernel: Some(k),
+            what: "the simulation sent no more segments",
+        },
+        None => Verdict::Agree {
+            segments: sim.len(),
+            worst_ns: worst,
+        },
+    }
+}
+
+/// Lines around position `at` of one side, the divergent one marked with `>`.
+fn context(out: &mut String, label: &str, segs: &[Seg], at: Option<usize>) {
+    let _ = writeln!(out, "{label}:");
+    let centre = at.unwrap_or(segs.len());
+    let from = centre.saturating_sub(3);
+    let to = (centre + 3).min(segs.len());
+    if from > 0 {
+        let _ = writeln!(out, "       ...");
+    }
+    for (i, s) in segs.iter().enumerate().take(to).skip(from) {
+        let mark = if Some(i) == at { ">" } else { " " };
+        let _ = writeln!(out, "  {mark} {:>3}  {}", i + 1, s.line());
+    }
+    if at.is_none() {
+        let _ = writeln!(out, "  > (no more segments)");
+    }
+}
+
+/// The report: `agree`, or the first divergence with both sides' lines around it; the
+/// last line is a one-line summary.
+pub fn report(sim: &[Seg], kernel: &[Seg], verdict: &Verdict, tol: Tolerance) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "compared {} simulated and {} kernel segments by direction, flags, relative seq/ack and length, in order; times: {}",
+        sim.len(),
+        kernel.len(),
+        tol.describe()
+    );
+    match *verdict {
+        Verdict::Agree { segments, worst_ns } => {
+            let _ = writeln!(out, "agree");
+            let _ = writeln!(
+                out,
+                "summary: agree: {segments} segments; largest time difference {:.1} ms",
+                worst_ns as f64 / 1e6
+            );
+        }
+        Verdict::Differ {
+            at,
+            sim: s,
+            kernel: k,
+            what,
+        } => {
+            let _ = writeln!(out, "first divergence at segment {at}: {what}");
+            context(&mut out, "simulated", sim, s);
+            context(&mut out, "kernel", kernel, k);
+            let side = |segs: &[Seg], i: Option<usize>| {
+                i.map_or("(nothing)".to_string(), |i| {
+                    let l = segs[i].line();
+                    l.split_once(' ')
+                        .map_or(l.clone(), |(t, rest)| format!("{rest} at {t}"))
+                })
+            };
+            let _ = writeln!(
+                out,
+                "summary: differ at segment {at} ({what}): simulated {} | kernel {}",
+                side(sim, s),
+                side(kernel, k)
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(t: u64, dir: &str, flags: Flags, seq: u32, len: u32) -> Seg {
+        Seg {
+            t,
+            dir: dir.into(),
+            flags,
+            seq,
+            ack: Some(1),
+            len,
+            fate: String::new(),
+        }
+    }
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn equal_lists_agree_and_close_times_pass() {
+        let a = vec![
+            seg(0, "c > s", Flags::SYN, 0, 0),
+            seg(10 * MS, "s > c", Flags::ACK, 0, 0),
+        ];
+        let mut b = a.clone();
+        b[1].t = 14 * MS;
+        assert!(matches!(
+            compare(&a, &b, Tolerance::default()),
+            Verdict::Agree { segments: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn concurrent_sends_may_swap_but_fields_may_not() {
+        let a = vec![
+            seg(0, "c > s", Flags::FIN, 1, 0),
+            seg(0, "s > c", Flags::FIN, 1, 0),
+        ];
+        let b = vec![a[1].clone(), a[0].clone()];
+        assert!(matches!(
+            compare(&a, &b, Tolerance::default()),
+            Verdict::Agree { .. }
+        ));
+        let mut c = a.clone();
+        c[1].flags = Flags::ACK;
+        let v = compare(&a, &c, Tolerance::default());
+        assert_eq!(
+            v,
+            Verdict::Differ {
+                at: 2,
+                sim: Some(1),
+                kernel: Some(1),
+                what: "flags"
+            }
+        );
+    }
+
+    #[test]
+    fn a_different_timer_is_a_divergence_and_extra_segments_count() {
+        let a = vec![
+            seg(0, "c > s", Flags::SYN, 0, 0),
+            seg(1_000 * MS, "c > s", Flags::SYN, 0, 0),
+        ];
+        let mut b = a.clone();
+        b[1].t = 200 * MS;
+        let v = compare(&a, &b, Tolerance::default());
+        assert!(
+            matches!(
+                v,
+                Verdict::Differ {
+                    at: 2,
+                    what: "time",
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
+        let v = compare(&a[..1], &b, Tolerance::default());
+        assert!(
+            matches!(
+                v,
+                Verdict::Differ {
+                    at: 2,
+                    sim: None,
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
+        let text = report(&a[..1], &b, &v, Tolerance::default());
+        assert!(
+            text.lines()
+                .last()
+                .unwrap_or("")
+                .starts_with("summary: differ at segment 2"),
+            "{text}"
+        );
+    }
+}
