@@ -7,6 +7,7 @@
 //! this module only carries it out and reports every call as an [`AppEvent`], stamped
 //! just before the call, to the wire loop (which then dumps the namespace's sockets).
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -460,8 +461,9 @@ struct Conn {
     serviced: u64,
     tuple: (Endpoint, Endpoint),
     role: Role,
-    /// Bytes the application sent that the socket has not taken yet.
-    pending: u64,
+    /// The application's sends the socket has not taken yet, one entry per `send`
+    /// (each is its own write(2) calls, so Nagle and TCP_NODELAY see the real pattern).
+    pending: VecDeque<u64>,
     /// Shutdown/close waiting for `pending` to drain (they must follow the data).
     deferred: Vec<Op>,
     received: u64,
@@ -484,7 +486,7 @@ impl Conn {
             serviced: 0,
             tuple,
             role,
-            pending: 0,
+            pending: VecDeque::new(),
             deferred: Vec::new(),
             received: 0,
             eof: false,
@@ -509,7 +511,7 @@ impl Conn {
         if !self.eof && self.next_read.is_none() {
             f |= PollFlags::POLLIN;
         }
-        if self.pending > 0 {
+        if !self.pending.is_empty() {
             f |= PollFlags::POLLOUT;
         }
         f
@@ -539,7 +541,7 @@ impl Conn {
     /// Has work of its own scheduled.
     fn busy(&self) -> bool {
         let waiting = matches!(&self.role, Role::Client(s) if s.wake_at().is_some());
-        self.pending > 0 || !self.deferred.is_empty() || self.next_read.is_some() || waiting
+        !self.pending.is_empty() || !self.deferred.is_empty() || self.next_read.is_some() || waiting
     }
 
     /// Reacts to the socket (`r`: what poll reported) and to the time.
@@ -561,7 +563,7 @@ impl Conn {
         for op in ops {
             self.run(ctx, op);
         }
-        if self.pending > 0 {
+        if !self.pending.is_empty() {
             self.flush(ctx);
         }
     }
@@ -635,9 +637,9 @@ impl Conn {
                     Some(self.tuple),
                     AppEvent::Send { bytes: n },
                 );
-                self.pending += n;
+                self.pending.push_back(n);
             }
-            Op::Shutdown | Op::Close if self.pending > 0 => self.deferred.push(op),
+            Op::Shutdown | Op::Close if !self.pending.is_empty() => self.deferred.push(op),
             Op::Shutdown => {
                 ctx.report(ctx.out.clock.now(), Some(self.tuple), AppEvent::Shutdown);
                 if !self.shut {
@@ -656,7 +658,7 @@ impl Conn {
             }
             Op::Abort => {
                 ctx.report(ctx.out.clock.now(), Some(self.tuple), AppEvent::Abort);
-                self.pending = 0;
+                self.pending.clear();
                 self.reset();
             }
         }
@@ -664,11 +666,20 @@ impl Conn {
 
     /// Writes pending bytes while the socket takes them; then the deferred calls.
     fn flush(&mut self, ctx: &Ctx) {
-        while self.pending > 0 && !self.closed {
-            let n = self.pending.min(ZEROS.len() as u64) as usize;
-            let Some(fd) = &self.fd else { return };
+        while let Some(&left) = self.pending.front() {
+            let n = left.min(ZEROS.len() as u64) as usize;
+            let Some(fd) = self.fd.as_ref().filter(|_| !self.closed) else {
+                return;
+            };
             match nix::unistd::write(fd, &ZEROS[..n]) {
-                Ok(k) => self.pending -= k as u64,
+                Ok(k) if k as u64 >= left => {
+                    self.pending.pop_front();
+                }
+                Ok(k) => {
+                    if let Some(front) = self.pending.front_mut() {
+                        *front -= k as u64;
+                    }
+                }
                 Err(Errno::EAGAIN) => return,
                 Err(e) => return self.failed(ctx, e),
             }
@@ -686,7 +697,7 @@ impl Conn {
             .filter(|&v| v != 0)
             .map_or(e, Errno::from_raw);
         ctx.report(ctx.out.clock.now(), Some(self.tuple), error_event(err));
-        self.pending = 0;
+        self.pending.clear();
         self.close();
     }
 

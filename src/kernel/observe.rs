@@ -215,9 +215,6 @@ impl Observer {
     /// changed since the previous dump to `out`.
     pub fn poll(&mut self, now: u64, out: &mut Vec<Change>) -> io::Result<()> {
         let socks = dump(&mut self.nl, CONNECTIONS)?;
-        if std::env::var_os("TCPSIM_DEBUG_DIAG").is_some() {
-            eprintln!("diag {now}: {socks:?}");
-        }
         let mut present = Vec::with_capacity(socks.len());
         for s in socks.iter().filter(|s| s.state != State::Listen) {
             let key = (s.local, s.remote);

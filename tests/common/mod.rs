@@ -5,13 +5,23 @@ use std::path::{Path, PathBuf};
 
 use tcpsim::scenario::{Scenario, load_file};
 
-/// Every scenario under `sims/` (recursively) except the benchmarks in `sims/bench/`,
-/// sorted so test order is stable.
+/// Every scenario under `sims/` (recursively) except the benchmarks in `sims/bench/` and
+/// the kernel conformance cases in `sims/kernel/` (instruments for `tcpsim diff`, run by
+/// `tests/kernel.rs`), sorted so test order is stable.
 pub fn sims() -> Vec<PathBuf> {
     let bench = sims_dir().join("bench");
+    let kernel = sims_dir().join("kernel");
     let mut out = Vec::new();
     collect(&sims_dir(), &mut out);
-    out.retain(|p| !p.starts_with(&bench));
+    out.retain(|p| !p.starts_with(&bench) && !p.starts_with(&kernel));
+    out.sort();
+    out
+}
+
+/// The kernel conformance cases in `sims/kernel/`, sorted.
+pub fn kernel_sims() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    collect(&sims_dir().join("kernel"), &mut out);
     out.sort();
     out
 }
