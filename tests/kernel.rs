@@ -503,7 +503,7 @@ fn retry_changed(results: &mut [CaseResult]) {
             let again = diff_case(&root().join("sims/kernel").join(format!("{name}.toml")));
             let _ = writeln!(
                 std::io::stderr(),
-                "    {name}: run again ({attempt} of {RETRIES}): {again:?}"
+                "    {name}: not as recorded: {r:?}; run again ({attempt} of {RETRIES}): {again:?}"
             );
             *r = again;
         }
