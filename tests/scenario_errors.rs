@@ -8,7 +8,9 @@ use tcpsim::scenario::model::{
     SeqExpr, SeqVar, ServerClose,
 };
 use tcpsim::scenario::{ScenarioError, load_file, load_str, load_str_with};
-use tcpsim::tcp::{Config, Flags, IsnMode, Profile, SECOND, State};
+use tcpsim::tcp::{
+    Config, Flags, IsnMode, Profile, ReopenOldDuplicate, SECOND, State, SynData, TimeWaitInWindow,
+};
 
 /// Two linked hosts; tests append the part they get wrong. Lines 1-7.
 const BASE: &str = r#"[[host]]
@@ -567,6 +569,92 @@ b = "b"
             window: 1000,
             ..global
         }
+    );
+}
+
+#[test]
+fn issue_10_tcp_keys_are_applied() {
+    let s = load_str(
+        r#"[tcp]
+limited_transmit = false
+restart_after_idle = false
+rto_after_syn_loss = "none"
+syn_data = "drop"
+time_wait_in_window = "ignore"
+reopen_old_duplicate = "listen"
+[[host]]
+name = "a"
+[[host]]
+name = "b"
+tcp = { syn_data = "queue", rto_after_syn_loss = "2s", time_wait_in_window = "ack_restart" }
+[[link]]
+a = "a"
+b = "b"
+"#,
+        "t",
+    )
+    .unwrap();
+    let global = Config {
+        limited_transmit: false,
+        restart_after_idle: false,
+        rto_after_syn_loss: None,
+        syn_data: SynData::Drop,
+        time_wait_in_window: TimeWaitInWindow::Ignore,
+        reopen_old_duplicate: ReopenOldDuplicate::Listen,
+        ..Config::default()
+    };
+    assert_eq!(tcp_of(&s, 0), global);
+    assert_eq!(
+        tcp_of(&s, 1),
+        Config {
+            syn_data: SynData::Queue,
+            rto_after_syn_loss: Some(2 * SECOND),
+            time_wait_in_window: TimeWaitInWindow::AckRestart,
+            ..global
+        }
+    );
+}
+
+#[test]
+fn issue_10_tcp_keys_reject_bad_values() {
+    assert_error(
+        "[tcp]\nsyn_data = \"keep\"\n",
+        2,
+        12,
+        Some("syn_data"),
+        &[
+            "expected `syn_data` \"queue\"",
+            "or \"drop\" (Linux without Fast Open)",
+            "found \"keep\"",
+        ],
+    );
+    assert_error(
+        "[tcp]\ntime_wait_in_window = \"ack\"\n",
+        2,
+        23,
+        Some("time_wait_in_window"),
+        &["\"ack_restart\"", "\"ignore\"", "found \"ack\""],
+    );
+    assert_error(
+        "[tcp]\nreopen_old_duplicate = \"closed\"\n",
+        2,
+        24,
+        Some("reopen_old_duplicate"),
+        &["\"time_wait\"", "\"listen\""],
+    );
+    assert_error(
+        "[tcp]\nrto_after_syn_loss = \"0\"\n",
+        2,
+        22,
+        Some("rto_after_syn_loss"),
+        &["greater than 0", "RFC 6298 §5.7"],
+    );
+    assert_error(
+        "[tcp]\nlimited_transmit = 1\n",
+        2,
+        20,
+        Some("limited_transmit"),
+        &["invalid type", "bool"],
     );
 }
 

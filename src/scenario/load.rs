@@ -21,8 +21,10 @@ use super::schema::{
     ClientDef, ExpectDef, FaultAction, FaultDef, GroupDef, HostDef, InjectDef, LinkDef, LinkProps,
     RouterDef, ScenarioFile, SeqValue, ServerDef, TcpSettings,
 };
-use super::units::{Duration, format_duration, parse_duration};
-use crate::tcp::{Config, Flags, IsnMode, Profile, State};
+use super::units::{Duration, DurationOrNone, format_duration, parse_duration};
+use crate::tcp::{
+    Config, Flags, IsnMode, Profile, ReopenOldDuplicate, State, SynData, TimeWaitInWindow,
+};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -293,7 +295,19 @@ impl Loader<'_> {
     /// checked on the merged result.
     fn merge_tcp(&self, base: &TcpLayers, s: &TcpSettings) -> Result<TcpLayers> {
         let mut out = base.clone();
-        let cfg = &mut out.cfg;
+        self.merge_times(&mut out.cfg, s)?;
+        self.merge_segments(&mut out, s)?;
+        self.merge_rfc_options(&mut out, s)?;
+        self.merge_data_path(&mut out.cfg, s)?;
+        self.merge_choices(&mut out.cfg, s)?;
+        self.check_rto_bounds(&out.cfg, s)?;
+        self.check_window(&mut out, s)?;
+        self.check_tw_reuse(&mut out, s)?;
+        Ok(out)
+    }
+
+    /// Timers and retry counts.
+    fn merge_times(&self, cfg: &mut Config, s: &TcpSettings) -> Result<()> {
         let durations = [
             (&s.msl, "msl", &mut cfg.msl),
             (&s.rto_initial, "rto_initial", &mut cfg.rto_initial),
@@ -309,16 +323,18 @@ impl Loader<'_> {
             cfg.time_wait = Some(self.positive_duration(v, "time_wait")?);
         }
         if let Some(v) = &s.fin_wait_2_timeout {
-            cfg.fin_wait_2_timeout = match v.get_ref().0 {
-                Some(0) => {
-                    return Err(self.err(
-                        v.span(),
-                        "fin_wait_2_timeout",
-                        r#"`fin_wait_2_timeout` must be greater than 0, or "none" to wait in FIN_WAIT_2 forever"#,
-                    ));
-                }
-                t => t,
-            };
+            cfg.fin_wait_2_timeout = self.positive_or_none(
+                v,
+                "fin_wait_2_timeout",
+                r#"`fin_wait_2_timeout` must be greater than 0, or "none" to wait in FIN_WAIT_2 forever"#,
+            )?;
+        }
+        if let Some(v) = &s.rto_after_syn_loss {
+            cfg.rto_after_syn_loss = self.positive_or_none(
+                v,
+                "rto_after_syn_loss",
+                r#"`rto_after_syn_loss` must be greater than 0 (RFC 6298 §5.7 says 3s), or "none" to keep the RTO the handshake ended with"#,
+            )?;
         }
         if let Some(n) = s.syn_retries {
             cfg.syn_retries = n;
@@ -326,6 +342,25 @@ impl Loader<'_> {
         if let Some(n) = s.retries {
             cfg.retries = n;
         }
+        Ok(())
+    }
+
+    /// A duration that must be above 0, or "none".
+    fn positive_or_none(
+        &self,
+        v: &Spanned<DurationOrNone>,
+        key: &str,
+        message: &str,
+    ) -> Result<Option<u64>> {
+        match v.get_ref().0 {
+            Some(0) => Err(self.err(v.span(), key, message)),
+            t => Ok(t),
+        }
+    }
+
+    /// Segment and buffer sizes.
+    fn merge_segments(&self, out: &mut TcpLayers, s: &TcpSettings) -> Result<()> {
+        let cfg = &mut out.cfg;
         if let Some(mss) = &s.mss {
             cfg.mss = self.at_least(mss, "mss", 64, " bytes")?;
         }
@@ -348,6 +383,15 @@ impl Loader<'_> {
                 }
             };
         }
+        if let Some(p) = &s.ephemeral_ports {
+            cfg.ephemeral_ports = self.port_range(p)?;
+        }
+        Ok(())
+    }
+
+    /// RFC 7323, RFC 5961, RFC 1337 and Linux's tw_reuse.
+    fn merge_rfc_options(&self, out: &mut TcpLayers, s: &TcpSettings) -> Result<()> {
+        let cfg = &mut out.cfg;
         if let Some(b) = &s.timestamps {
             cfg.timestamps = *b.get_ref();
         }
@@ -364,24 +408,11 @@ impl Loader<'_> {
             cfg.tw_reuse = *b.get_ref();
             out.tw_reuse = Some(b.span());
         }
-        if let Some(isn) = &s.isn {
-            cfg.isn = match isn.get_ref().trim() {
-                "rfc6528" => IsnMode::Rfc6528,
-                "random" => IsnMode::Random,
-                other => {
-                    return Err(self.err(
-                        isn.span(),
-                        "isn",
-                        format!(
-                            r#"expected `isn` "rfc6528" (clock plus keyed hash of the 4-tuple) or "random", found "{other}""#
-                        ),
-                    ));
-                }
-            };
-        }
-        if let Some(p) = &s.ephemeral_ports {
-            cfg.ephemeral_ports = self.port_range(p)?;
-        }
+        Ok(())
+    }
+
+    /// Delayed ACK, Nagle and congestion control.
+    fn merge_data_path(&self, cfg: &mut Config, s: &TcpSettings) -> Result<()> {
         if let Some(v) = &s.delayed_ack {
             cfg.delayed_ack = match v.get_ref().0 {
                 Some(d) if d == 0 || d >= 500_000_000 => {
@@ -394,19 +425,111 @@ impl Loader<'_> {
                 d => d,
             };
         }
-        if let Some(b) = s.nagle {
-            cfg.nagle = b;
-        }
-        if let Some(b) = s.congestion_control {
-            cfg.congestion_control = b;
+        let flags = [
+            (s.nagle, &mut cfg.nagle),
+            (s.congestion_control, &mut cfg.congestion_control),
+            (s.limited_transmit, &mut cfg.limited_transmit),
+            (s.restart_after_idle, &mut cfg.restart_after_idle),
+        ];
+        for (value, slot) in flags {
+            if let Some(b) = value {
+                *slot = b;
+            }
         }
         if let Some(n) = &s.initial_window {
             cfg.initial_window = Some(self.at_least(n, "initial_window", 1, " segments")?);
         }
-        self.check_rto_bounds(&out.cfg, s)?;
-        self.check_window(&mut out, s)?;
-        self.check_tw_reuse(&mut out, s)?;
-        Ok(out)
+        Ok(())
+    }
+
+    /// The settings that are one of a few named behaviours.
+    fn merge_choices(&self, cfg: &mut Config, s: &TcpSettings) -> Result<()> {
+        if let Some(v) = &s.isn {
+            cfg.isn = self.choice(
+                v,
+                "isn",
+                &[
+                    (
+                        "rfc6528",
+                        IsnMode::Rfc6528,
+                        "clock plus keyed hash of the 4-tuple",
+                    ),
+                    ("random", IsnMode::Random, ""),
+                ],
+            )?;
+        }
+        if let Some(v) = &s.syn_data {
+            cfg.syn_data = self.choice(
+                v,
+                "syn_data",
+                &[
+                    (
+                        "queue",
+                        SynData::Queue,
+                        "RFC 9293: processed once ESTABLISHED",
+                    ),
+                    ("drop", SynData::Drop, "Linux without Fast Open"),
+                ],
+            )?;
+        }
+        if let Some(v) = &s.time_wait_in_window {
+            cfg.time_wait_in_window = self.choice(
+                v,
+                "time_wait_in_window",
+                &[
+                    (
+                        "ack_restart",
+                        TimeWaitInWindow::AckRestart,
+                        "RFC 9293's fifth step",
+                    ),
+                    ("ignore", TimeWaitInWindow::Ignore, ""),
+                ],
+            )?;
+        }
+        if let Some(v) = &s.reopen_old_duplicate {
+            cfg.reopen_old_duplicate = self.choice(
+                v,
+                "reopen_old_duplicate",
+                &[
+                    (
+                        "time_wait",
+                        ReopenOldDuplicate::TimeWait,
+                        "RFC 1122 §4.2.2.13",
+                    ),
+                    ("listen", ReopenOldDuplicate::Listen, "as Linux"),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// One of `options` (name, value, what it means), or an error listing them.
+    fn choice<T: Copy>(
+        &self,
+        v: &Spanned<String>,
+        key: &str,
+        options: &[(&str, T, &str)],
+    ) -> Result<T> {
+        let found = v.get_ref().trim();
+        if let Some((_, value, _)) = options.iter().find(|(name, ..)| *name == found) {
+            return Ok(*value);
+        }
+        let names: Vec<String> = options
+            .iter()
+            .map(|(name, _, what)| match what {
+                &"" => format!("\"{name}\""),
+                what => format!("\"{name}\" ({what})"),
+            })
+            .collect();
+        let (last, rest) = names.split_last().expect("options are never empty");
+        Err(self.err(
+            v.span(),
+            key,
+            format!(
+                "expected `{key}` {} or {last}, found \"{found}\"",
+                rest.join(", ")
+            ),
+        ))
     }
 
     fn check_rto_bounds(&self, cfg: &Config, s: &TcpSettings) -> Result<()> {

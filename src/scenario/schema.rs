@@ -100,6 +100,18 @@ pub struct TcpSettings {
     pub congestion_control: Option<bool>,
     /// Initial congestion window in segments (RFC 6928 allows 10); default RFC 5681's.
     pub initial_window: Option<Spanned<u32>>,
+    /// RFC 3042 limited transmit (RFC 5681 §3.2 step 1).
+    pub limited_transmit: Option<bool>,
+    /// RFC 5681 §4.1 restart window after an idle RTO.
+    pub restart_after_idle: Option<bool>,
+    /// RFC 6298 §5.7: the RTO once established after a lost SYN (3 s), or "none".
+    pub rto_after_syn_loss: Option<Spanned<DurationOrNone>>,
+    /// Text on a SYN: "queue" (RFC 9293) or "drop" (Linux without Fast Open).
+    pub syn_data: Option<Spanned<String>>,
+    /// An in-window segment in TIME_WAIT: "ack_restart" (RFC 9293) or "ignore".
+    pub time_wait_in_window: Option<Spanned<String>>,
+    /// A reopened TIME_WAIT whose SYN was an old duplicate: "time_wait" or "listen".
+    pub reopen_old_duplicate: Option<Spanned<String>>,
 }
 
 /// `window_scale` as written: an integer (range-checked by the loader, so the message

@@ -19,7 +19,7 @@ use crate::scenario::model::{
 use crate::tcp::closed::{ListenVerdict, listen_verdict, reset_for};
 use crate::tcp::{
     Config, ConnEvent, ConnStats, Connection, Endpoint, IsnMode, Reopen, Segment, SendBuffer, Seq,
-    State, Tag, Why,
+    State, Tag, TimeWait, Why,
 };
 use crate::trace::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, Invariant, TcpNote};
 
@@ -532,7 +532,7 @@ impl<'a> World<'a> {
 
     /// A segment for this host: its connection, else a listener, else the CLOSED rules.
     fn deliver(&mut self, node: u32, seg: Segment) {
-        let mut iss_floor = None;
+        let mut reopening = None;
         if let Some(&id) = self.tuples.get(&(seg.dst, seg.src)) {
             let listening = self.listeners.contains_key(&seg.dst);
             let Some(tcp) = self.slots[id as usize].tcp.as_mut() else {
@@ -540,9 +540,11 @@ impl<'a> World<'a> {
             };
             match tcp.time_wait_reopen(&seg) {
                 // RFC 1122 §4.2.2.13 / RFC 6191: the new incarnation's ISS must lie above
-                // every sequence number of the old one.
+                // every sequence number of the old one; the old record comes back if the
+                // SYN proves an old duplicate.
                 Reopen::Accept if listening => {
-                    iss_floor = Some(tcp.variables().0 + REUSE_SEQ_GAP);
+                    let floor = tcp.variables().0 + REUSE_SEQ_GAP;
+                    reopening = tcp.time_wait_record().map(|tw| (floor, tw));
                     self.end_conn(id, TcpNote::Reopened);
                 }
                 Reopen::Drop => return,
@@ -568,7 +570,7 @@ impl<'a> World<'a> {
                         });
                         return;
                     }
-                    self.accept(node, server, seg, iss_floor);
+                    self.accept(node, server, seg, reopening);
                 }
             }
             return;
@@ -578,10 +580,19 @@ impl<'a> World<'a> {
         }
     }
 
-    fn accept(&mut self, node: u32, server: u32, syn: Segment, iss_floor: Option<Seq>) {
+    /// A listener takes `syn`; `reopening` is the ISS floor and the record of the TIME_WAIT
+    /// connection whose 4-tuple the SYN reopens.
+    fn accept(&mut self, node: u32, server: u32, syn: Segment, reopening: Option<(Seq, TimeWait)>) {
         let id = self.slots.len() as u32;
-        let iss = self.initial_seq(node, syn.dst, syn.src, iss_floor);
-        let tcp = Connection::accept(self.now, &syn, iss, &self.host(node).cfg, stream_of(id));
+        let floor = reopening.as_ref().map(|(floor, _)| *floor);
+        let iss = self.initial_seq(node, syn.dst, syn.src, floor);
+        let cfg = &self.host(node).cfg;
+        let tcp = match reopening {
+            Some((_, old)) => {
+                Connection::accept_reopening(self.now, &syn, iss, cfg, stream_of(id), old)
+            }
+            None => Connection::accept(self.now, &syn, iss, cfg, stream_of(id)),
+        };
         if let Some(l) = self.listeners.get_mut(&syn.dst) {
             l.pending += 1;
         }

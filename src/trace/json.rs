@@ -117,6 +117,7 @@ pub fn event(n: &Names, e: &Event) -> Value {
                         Phase::FastRetransmit => "fast_retransmit",
                         Phase::RecoveryEnd => "recovery_end",
                         Phase::Timeout => "cwnd_timeout",
+                        Phase::IdleRestart => "idle_restart",
                     }
                 }
                 TcpNote::WindowProbe => "window_probe",

@@ -286,6 +286,9 @@ fn tcp_note(s: &mut String, note: TcpNote) {
                 }
                 Phase::RecoveryEnd => "full ACK: fast recovery ends (RFC 6582 §3.2)",
                 Phase::Timeout => "timeout: cwnd back to one segment (RFC 5681 §3.1)",
+                Phase::IdleRestart => {
+                    "idle for longer than an RTO: cwnd restarts from min(IW, cwnd) (RFC 5681 §4.1)"
+                }
             };
             write!(s, "{what}; cwnd={cwnd} ssthresh={ssthresh}")
         }
