@@ -14,7 +14,7 @@ use crate::net::{Network, Verdict};
 use crate::rng;
 use crate::scenario::model::{
     Action, ConnSelector, FaultKind, Inject, NodeKind, Scenario, SegmentAction, SeqExpr, SeqVar,
-    ServerClose, client_starts,
+    ServerClose, ServerRead, client_starts,
 };
 use crate::tcp::closed::{ListenVerdict, listen_verdict, reset_for};
 use crate::tcp::{
@@ -1184,10 +1184,10 @@ impl<'a> World<'a> {
                 let s = &self.sc.servers[server as usize];
                 let (echo, reply, close, pace) = (s.echo, s.reply, s.close, s.read);
                 match pace {
-                    None => {
+                    ServerRead::AtOnce => {
                         self.app_read(id, u64::MAX);
                     }
-                    Some((_, every)) if !reading => {
+                    ServerRead::Paced { every, .. } if !reading => {
                         self.queue.push(self.now + every, Ev::AppRead { conn: id });
                         self.slots[id as usize].app = App::Server {
                             server,
@@ -1195,7 +1195,7 @@ impl<'a> World<'a> {
                             reading: true,
                         };
                     }
-                    Some(_) => {}
+                    ServerRead::Paced { .. } | ServerRead::Manual => {}
                 }
                 if echo {
                     self.app_send(id, len as u64, Some(tag));
@@ -1240,7 +1240,7 @@ impl<'a> World<'a> {
             return;
         };
         let s = &self.sc.servers[server as usize];
-        let (Some((n, every)), close) = (s.read, s.close) else {
+        let (ServerRead::Paced { bytes: n, every }, close) = (s.read, s.close) else {
             return;
         };
         let bytes = self.app_read(id, n);
