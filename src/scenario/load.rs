@@ -13,9 +13,9 @@ use toml::Spanned;
 
 use super::error::{self, ScenarioError, line_col};
 use super::model::{
-    Action, Check, Client, ConnSelector, Expect, Fault, FaultKind, Group, Inject, Link, LinkParams,
-    Node, NodeId, NodeKind, Scenario, SegmentAction, SegmentFilter, SeqExpr, SeqVar, Server,
-    ServerClose, SpreadMode, StartSpread,
+    Action, Call, Check, Client, ConnSelector, Expect, Fault, FaultKind, Group, Inject, Link,
+    LinkParams, Node, NodeId, NodeKind, Scenario, SegmentAction, SegmentFilter, SeqExpr, SeqVar,
+    Server, ServerClose, ServerRead, SpreadMode, StartSpread, TimedStep,
 };
 use super::schema::{
     ClientDef, ExpectDef, FaultAction, FaultDef, GroupDef, HostDef, InjectDef, LinkDef, LinkProps,
@@ -33,7 +33,11 @@ const DEFAULT_MAX_EVENTS: u64 = 50_000_000;
 /// First address handed to hosts without `addr`: 10.0.0.1.
 const FIRST_AUTO_ADDR: u32 = 0x0A00_0001;
 
-const ACTION_FORMS: &str = r#""send N", "wait DUR", "recv N", "recv_eof", "shutdown", "close" or "abort" (N is a number of bytes, DUR a duration such as "200ms")"#;
+const ACTION_FORMS: &str = r#""send N", "wait DUR", "recv N", "recv_eof", "shutdown", "close", "abort" or a timed step "at DUR: ACTION" (N is a number of bytes, DUR a duration such as "200ms")"#;
+/// The calls a timed step of a `[[client]]` can make.
+const CLIENT_TIMED_FORMS: &str = r#""send N", "shutdown", "close" or "abort""#;
+/// The calls a timed step of a `[[server]]` can make.
+const SERVER_TIMED_FORMS: &str = r#""send N", "shutdown", "close", "abort", "read" or "read N""#;
 const FLAG_NAMES: &str =
     r#"SYN, FIN, RST, PSH, URG and ACK, separated by commas, e.g. "FIN,ACK" ("" means no flags)"#;
 const STATE_NAMES: &str = "CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
@@ -1388,31 +1392,38 @@ impl Loader<'_> {
                 reply: s.reply.unwrap_or(0),
                 echo: s.echo,
                 close,
-                read: s.read.as_ref().map(|r| self.read_pace(r)).transpose()?,
+                read: s
+                    .read
+                    .as_ref()
+                    .map_or(Ok(ServerRead::AtOnce), |r| self.read_mode(r))?,
+                actions: self.steps(&s.actions, Role::Server)?.1,
             });
         }
         Ok(out)
     }
 
-    /// "N every DUR": a slow reader's pace, N ≥ 1 bytes each DUR > 0.
-    fn read_pace(&self, r: &Spanned<String>) -> Result<(u64, u64)> {
+    /// "N every DUR": a slow reader's pace, N ≥ 1 bytes each DUR > 0; or "manual".
+    fn read_mode(&self, r: &Spanned<String>) -> Result<ServerRead> {
         let bad = || {
             self.err(
                 r.span(),
                 "read",
                 format!(
-                    "expected `read` as \"N every DUR\", e.g. \"4000 every 100ms\", found \"{}\"",
+                    "expected `read` as \"N every DUR\" (e.g. \"4000 every 100ms\") or \"manual\" (only timed `read` steps read), found \"{}\"",
                     r.get_ref()
                 ),
             )
         };
+        if r.get_ref().trim() == "manual" {
+            return Ok(ServerRead::Manual);
+        }
         let (n, every) = r.get_ref().split_once(" every ").ok_or_else(bad)?;
         let n: u64 = n.trim().parse().ok().filter(|&n| n > 0).ok_or_else(bad)?;
         let every = parse_duration(every.trim())
             .ok()
             .filter(|&d| d > 0)
             .ok_or_else(bad)?;
-        Ok((n, every))
+        Ok(ServerRead::Paced { bytes: n, every })
     }
 
     /// A port number 1..=65535 written as text (the part after ':').
@@ -1516,9 +1527,7 @@ impl Loader<'_> {
             Some(p) => Some(self.at_least(p, "local_port", 1, "")?),
             None => None,
         };
-        let actions = (c.actions.iter())
-            .map(|a| self.action(a))
-            .collect::<Result<Vec<_>>>()?;
+        let (actions, timed) = self.steps(&c.actions, Role::Client)?;
         let count = hosts.len() as u32;
         out.extend(hosts.enumerate().map(|(index, host)| Client {
             host,
@@ -1534,6 +1543,7 @@ impl Loader<'_> {
             }),
             local_port,
             actions: actions.clone(),
+            timed: timed.clone(),
         }));
         Ok(())
     }
@@ -1563,12 +1573,55 @@ impl Loader<'_> {
         ))
     }
 
-    fn action(&self, a: &Spanned<String>) -> Result<Action> {
-        let text = a.get_ref().trim();
-        let (verb, arg) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-        let arg = arg.trim();
+    /// The entries of `actions`, split into the untimed script steps and the timed
+    /// steps, each in written order (same-time timed steps run in that order).
+    fn steps(&self, defs: &[Spanned<String>], role: Role) -> Result<(Vec<Action>, Vec<TimedStep>)> {
+        let (mut script, mut timed) = (Vec::new(), Vec::new());
+        for a in defs {
+            let text = a.get_ref().trim();
+            match text.strip_prefix("at") {
+                Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => {
+                    timed.push(self.timed_step(a, text, rest, role)?);
+                }
+                _ if role == Role::Server => {
+                    return Err(self.err(
+                        a.span(),
+                        "actions",
+                        format!(
+                            r#"server actions must be timed, as "at DUR: ACTION" with DUR measured from the SYN that created the connection (e.g. "at 50ms: close"), found "{text}""#
+                        ),
+                    ));
+                }
+                _ => script.push(self.action(a, text)?),
+            }
+        }
+        Ok((script, timed))
+    }
+
+    /// An untimed client step.
+    fn action(&self, a: &Spanned<String>, text: &str) -> Result<Action> {
+        self.script_action(a, text)?.ok_or_else(|| {
+            let problem = if split_verb(text).0 == "read" {
+                format!(
+                    "\"{text}\" is a server action (a client reads everything as it is delivered)"
+                )
+            } else {
+                format!("unknown action \"{text}\"")
+            };
+            self.err(
+                a.span(),
+                "actions",
+                format!("{problem}: expected one of {ACTION_FORMS}"),
+            )
+        })
+    }
+
+    /// `text` as one of the script steps, or None when it is none of them (the caller
+    /// words the error, which depends on where the step is written).
+    fn script_action(&self, a: &Spanned<String>, text: &str) -> Result<Option<Action>> {
+        let (verb, arg) = split_verb(text);
         let bytes = || arg.parse::<u64>().ok();
-        let action = match (verb, arg.is_empty()) {
+        Ok(match (verb, arg.is_empty()) {
             ("send", false) => bytes().map(Action::Send),
             ("recv", false) => bytes().map(Action::Recv),
             ("wait", false) => {
@@ -1581,14 +1634,74 @@ impl Loader<'_> {
             ("close", true) => Some(Action::Close),
             ("abort", true) => Some(Action::Abort),
             _ => None,
-        };
-        action.ok_or_else(|| {
-            self.err(
+        })
+    }
+
+    /// "at DUR: ACTION" (`rest` is what follows "at"); DUR is a duration as anywhere else.
+    fn timed_step(
+        &self,
+        a: &Spanned<String>,
+        text: &str,
+        rest: &str,
+        role: Role,
+    ) -> Result<TimedStep> {
+        let Some((dur, action)) = rest
+            .split_once(':')
+            .filter(|(_, act)| !act.trim().is_empty())
+        else {
+            return Err(self.err(
                 a.span(),
                 "actions",
-                format!("unknown action \"{text}\": expected one of {ACTION_FORMS}"),
-            )
-        })
+                format!(
+                    r#"expected a timed step as "at DUR: ACTION", e.g. "at 50ms: close", found "{text}""#
+                ),
+            ));
+        };
+        let at = parse_duration(dur.trim())
+            .map_err(|e| self.err(a.span(), "actions", format!("in \"{text}\": {e}")))?;
+        let call = self.timed_call(a, text, action.trim(), role)?;
+        Ok(TimedStep { at, call })
+    }
+
+    /// The ACTION of a timed step: one call, never a wait.
+    fn timed_call(
+        &self,
+        a: &Spanned<String>,
+        text: &str,
+        action: &str,
+        role: Role,
+    ) -> Result<Call> {
+        let (forms, waits) = match role {
+            Role::Client => (
+                CLIENT_TIMED_FORMS,
+                "only untimed steps (run in order once ESTABLISHED) do",
+            ),
+            Role::Server => (SERVER_TIMED_FORMS, "only a [[client]]'s untimed steps do"),
+        };
+        let what = format!("\"{action}\" in \"{text}\"");
+        let (verb, arg) = split_verb(action);
+        let problem = match (verb, role) {
+            ("read", Role::Client) => {
+                format!("{what} is a server action (a client reads everything as it is delivered)")
+            }
+            ("read", Role::Server) if arg.is_empty() => return Ok(Call::Read(None)),
+            ("read", Role::Server) => match arg.parse::<u64>() {
+                Ok(n) => return Ok(Call::Read(Some(n))),
+                Err(_) => format!("unknown timed action {what}"),
+            },
+            _ => match self.script_action(a, action)? {
+                Some(step) => match Call::of_action(step) {
+                    Some(call) => return Ok(call),
+                    None => format!("{what} cannot be timed: it waits, which {waits}"),
+                },
+                None => format!("unknown timed action {what}"),
+            },
+        };
+        Err(self.err(
+            a.span(),
+            "actions",
+            format!("{problem}: expected one of {forms}"),
+        ))
     }
 
     // ---- expectations -------------------------------------------------------------
@@ -1883,6 +1996,19 @@ impl Loader<'_> {
             ),
         )
     }
+}
+
+/// Whose `actions` a step is in: the calls each may make differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Client,
+    Server,
+}
+
+/// "send 100" → ("send", "100"); the argument is trimmed and may be empty.
+fn split_verb(text: &str) -> (&str, &str) {
+    let (verb, arg) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    (verb, arg.trim())
 }
 
 /// "rcv_nxt", "rcv_nxt+100", "snd_una-1" or a plain number.

@@ -353,8 +353,13 @@ pub struct ServerDef {
     pub echo: bool,
     /// When the server closes: "peer_close" (default), "after_reply", "never".
     pub close: Option<Spanned<String>>,
-    /// A slow reader: "N every DUR" reads at most N bytes each DUR (default: read at once).
+    /// A slow reader: "N every DUR" reads at most N bytes each DUR; "manual" reads only
+    /// what timed `read` steps take (default: read at once).
     pub read: Option<Spanned<String>>,
+    /// Timed steps only, "at DUR: ACTION" with DUR from the SYN that created the
+    /// connection: "send N", "shutdown", "close", "abort", "read", "read N".
+    #[serde(default)]
+    pub actions: Vec<Spanned<String>>,
 }
 
 /// An application that connects at `start` and then runs `actions` in order.
@@ -376,7 +381,8 @@ pub struct ClientDef {
     /// Local port to bind; omitted: the next free ephemeral port.
     pub local_port: Option<Spanned<u16>>,
     /// Steps after the connection is ESTABLISHED: "send N", "wait DUR", "recv N",
-    /// "recv_eof", "shutdown", "close", "abort".
+    /// "recv_eof", "shutdown", "close", "abort"; and timed steps "at DUR: ACTION" (DUR
+    /// from the active OPEN, ACTION "send N", "shutdown", "close" or "abort").
     #[serde(default)]
     pub actions: Vec<Spanned<String>>,
 }

@@ -439,19 +439,24 @@ impl Connection {
             self.state = tw.state();
             return;
         }
-        if matches!(
+        let reset = matches!(
             self.state,
             State::SynReceived
                 | State::Established
                 | State::FinWait1
                 | State::FinWait2
                 | State::CloseWait
-        ) {
+        );
+        if reset {
             // "<SEQ=SND.NXT><CTL=RST>"
             let rst = self.segment(self.snd_nxt, super::Flags::RST, 0, Why::Abort);
             self.emit(rst);
         }
-        self.enter_closed(Why::Abort);
+        self.enter_closed(if reset {
+            Why::Abort
+        } else {
+            Why::AbortSilently
+        });
     }
 
     // ----- timers (RFC 9293 §3.10.8) ---------------------------------------------------

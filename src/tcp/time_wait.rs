@@ -149,7 +149,7 @@ impl TimeWait {
     /// enter CLOSED state, and return." Nothing is sent.
     pub fn abort(&mut self, events: &mut Vec<ConnEvent>) {
         if !self.closed {
-            self.close(events, Why::Abort);
+            self.close(events, Why::AbortSilently);
         }
     }
 

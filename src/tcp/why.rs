@@ -54,6 +54,7 @@ pub enum Why {
     FinWait2Timeout,
     // Resets and failures.
     Abort,
+    AbortSilently,
     RstReceived,
     RstRefused,
     RstBackToListen,
@@ -233,6 +234,10 @@ impl Why {
                 "not in RFC 9293",
             ),
             Abort => ("ABORT: send RST, delete the TCB", "RFC 9293 §3.10.5"),
+            AbortSilently => (
+                "ABORT where the peer holds nothing to reset: delete the TCB",
+                "RFC 9293 §3.10.5",
+            ),
             RstReceived => (
                 "RST in the window: the connection is reset",
                 "RFC 9293 §3.10.7.4 second step",

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::{AppEvent, Cause, Event, EventKind, Fate, Invariant, Names, TcpNote};
+use super::{AppEvent, CallError, Cause, Event, EventKind, Fate, Invariant, Names, TcpNote};
 use crate::tcp::{Endpoint, Flags, Phase, Segment, State, Why};
 
 /// Seconds with six decimals, from integer nanoseconds.
@@ -219,7 +219,16 @@ fn app(s: &mut String, n: &Names, what: AppEvent, remote: Option<Endpoint>) {
         AppEvent::Eof => write!(s, "end of stream (peer sent FIN)"),
         AppEvent::Shutdown => write!(s, "shutdown: CLOSE, keep reading"),
         AppEvent::Close => write!(s, "close"),
-        AppEvent::Abort => write!(s, "abort (RST)"),
+        AppEvent::Abort { rst: true } => write!(s, "abort (RST)"),
+        AppEvent::Abort { rst: false } => write!(s, "abort: delete the TCB, nothing sent"),
+        AppEvent::Skipped {
+            call,
+            error: CallError::NoConnection,
+        } => write!(s, "skipped \"{call}\": no connection"),
+        AppEvent::Skipped {
+            call,
+            error: CallError::Closing,
+        } => write!(s, "skipped \"{call}\": error: connection closing"),
         AppEvent::Refused => write!(s, "connection refused"),
         AppEvent::Reset => write!(s, "connection reset by peer"),
         AppEvent::TimedOut => write!(s, "connection timed out: retransmissions exhausted"),
