@@ -1099,7 +1099,7 @@ impl<'a> World<'a> {
             ConnEvent::Retransmit { rto, attempt } => tcp(TcpNote::Retransmit { attempt, rto }),
             ConnEvent::ResetQuietly { state } => tcp(TcpNote::ResetInState(state)),
             ConnEvent::TimeWaitExpired => tcp(TcpNote::TimeWaitExpired),
-            ConnEvent::TimeWaitRestart => tcp(TcpNote::TimeWaitRestart),
+            ConnEvent::TimeWaitRestart { fin } => tcp(TcpNote::TimeWaitRestart { fin }),
             ConnEvent::PawsRejected => tcp(TcpNote::PawsRejected),
             ConnEvent::ChallengeAck { suppressed } => tcp(TcpNote::ChallengeAck { suppressed }),
             ConnEvent::RstIgnored => tcp(TcpNote::RstIgnored),

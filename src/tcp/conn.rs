@@ -55,8 +55,11 @@ pub enum ConnEvent {
     },
     /// The 2×MSL timer expired (RFC 9293 §3.10.8).
     TimeWaitExpired,
-    /// A retransmitted FIN arrived in TIME_WAIT: it was ACKed and 2×MSL restarted.
-    TimeWaitRestart,
+    /// A retransmitted FIN (`fin`), or another acceptable segment RFC 9293's fifth step
+    /// takes for one, arrived in TIME_WAIT: it was ACKed and 2×MSL restarted.
+    TimeWaitRestart {
+        fin: bool,
+    },
     /// RFC 7323 §5.3: a segment with an older timestamp was discarded as an old duplicate.
     PawsRejected,
     /// RFC 5961: a challenge ACK answered a suspicious RST, SYN or ACK (`suppressed`:

@@ -274,7 +274,8 @@ impl TimeWait {
     /// ACK, and TIME_WAIT starts over.
     fn restart(&mut self, now: u64, why: Why, out: &mut Outputs) {
         self.expiry = now.saturating_add(self.length);
-        out.events.push(ConnEvent::TimeWaitRestart);
+        let fin = why == Why::TimeWaitReAck;
+        out.events.push(ConnEvent::TimeWaitRestart { fin });
         self.ack(now, why, out);
     }
 

@@ -81,8 +81,11 @@ pub enum TcpNote {
         rto: u64,
     },
     TimeWaitExpired,
-    /// A retransmitted FIN restarted the TIME_WAIT timer.
-    TimeWaitRestart,
+    /// A retransmitted FIN (`fin`), or another acceptable segment taken for one (RFC 9293
+    /// §3.10.7.4 fifth step), was ACKed and restarted the TIME_WAIT timer.
+    TimeWaitRestart {
+        fin: bool,
+    },
     /// A valid RST closed the connection in this state without telling the application
     /// (in TIME_WAIT this cuts TIME_WAIT short: the hazard of RFC 1337).
     ResetInState(State),

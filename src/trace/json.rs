@@ -94,7 +94,7 @@ pub fn event(n: &Names, e: &Event) -> Value {
                 }
                 TcpNote::TimeWaitExpired => "time_wait_expired",
                 TcpNote::FinWait2Timeout => "fin_wait_2_timeout",
-                TcpNote::TimeWaitRestart => "time_wait_restart",
+                TcpNote::TimeWaitRestart { .. } => "time_wait_restart",
                 TcpNote::ResetInState(state) => {
                     v["state"] = json!(state.name());
                     "reset_quietly"

@@ -252,9 +252,13 @@ fn tcp_note(s: &mut String, note: TcpNote) {
             )
         }
         TcpNote::TimeWaitExpired => write!(s, "TIME_WAIT expired"),
-        TcpNote::TimeWaitRestart => write!(
+        TcpNote::TimeWaitRestart { fin: true } => write!(
             s,
             "FIN retransmitted into TIME_WAIT: ACK it, restart the TIME_WAIT timer"
+        ),
+        TcpNote::TimeWaitRestart { fin: false } => write!(
+            s,
+            "acceptable segment in TIME_WAIT, taken for the FIN (RFC 9293 §3.10.7.4 fifth step): ACK it, restart the TIME_WAIT timer"
         ),
         TcpNote::ResetInState(State::TimeWait) => {
             write!(
@@ -301,7 +305,10 @@ fn tcp_note(s: &mut String, note: TcpNote) {
             };
             write!(s, "{what}; cwnd={cwnd} ssthresh={ssthresh}")
         }
-        TcpNote::WindowProbe => write!(s, "zero window: probe with one octet (RFC 9293 §3.8.6.1)"),
+        TcpNote::WindowProbe => write!(
+            s,
+            "zero window: probe with the next octet, or the FIN (RFC 9293 §3.8.6.1)"
+        ),
     };
 }
 

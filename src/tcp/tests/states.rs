@@ -1410,7 +1410,7 @@ mod time_wait {
         c.handle_segment(MSL, &p.at(p.nxt - 1, Flags::FIN | Flags::ACK));
         assert_reply(&mut c, Flags::ACK, ISS + 2, PEER_ISS + 2);
         assert_eq!(c.poll_timeout(), Some(MSL + 2 * MSL));
-        assert_eq!(events(&mut c), [ConnEvent::TimeWaitRestart]);
+        assert_eq!(events(&mut c), [ConnEvent::TimeWaitRestart { fin: true }]);
         c.handle_timeout(1 + 2 * MSL);
         assert_eq!(c.state(), State::TimeWait);
     }
@@ -1441,7 +1441,7 @@ mod time_wait {
             let now = 10 + i as u64;
             c.handle_segment(now, seg);
             assert_reply(&mut c, Flags::ACK, ISS + 2, PEER_ISS + 2);
-            assert_eq!(events(&mut c), [ConnEvent::TimeWaitRestart]);
+            assert_eq!(events(&mut c), [ConnEvent::TimeWaitRestart { fin: false }]);
             assert_eq!(c.poll_timeout(), Some(now + 2 * MSL));
         }
         // "if the ACK bit is off, drop the segment and return".
