@@ -250,15 +250,9 @@ actions = ["recv 1", "send 10", "at 100ms: close"]
 
 // ---- servers -------------------------------------------------------------------------
 
-#[test]
-fn server_close_in_syn_received_sends_its_fin_at_once() {
-    // RFC 9293 §3.10.4 SYN-RECEIVED: nothing was sent, so "form a FIN segment and send
-    // it, and enter FIN-WAIT-1 state".
-    let run = run(r#"
-[[server]]
-host = "server"
-port = 80
-actions = ["at 50ms: close"]
+/// A client that reads to the FIN and closes, and the server's first SYN,ACK lost; the
+/// server's `[[server]]` table comes first.
+const LOST_SYN_ACK: &str = r#"
 [[client]]
 host = "client"
 connect = "server:80"
@@ -268,6 +262,23 @@ action = "drop"
 from = "server"
 flags = "SYN,ACK"
 nth = 1
+"#;
+
+/// When `host` sent a FIN.
+fn fins_sent(run: &tcpsim::Run, host: u32) -> Vec<u64> {
+    (sent_by(run, host).into_iter())
+        .filter(|(_, s)| s.has(Flags::FIN))
+        .map(|(t, _)| t)
+        .collect()
+}
+
+#[test]
+fn server_close_in_syn_received_sends_its_fin_at_once() {
+    // RFC 9293 §3.10.4 SYN-RECEIVED: nothing was sent, so "form a FIN segment and send
+    // it, and enter FIN-WAIT-1 state".
+    let run = run(&format!(
+        r#"{SERVER_80}actions = ["at 50ms: close"]
+{LOST_SYN_ACK}
 [[expect]]
 conn = "server"
 state = "FIN_WAIT_1"
@@ -275,7 +286,8 @@ at = "100ms"
 [[expect]]
 conn = "server"
 final = "CLOSED"
-"#);
+"#
+    ));
     assert_passed(&run);
     let server = conns(&run, SERVER)[0];
     // DUR counts from the SYN that created the connection (at 10 ms).
@@ -285,10 +297,7 @@ final = "CLOSED"
         .find(|(_, e)| *e == AppEvent::Close);
     assert_eq!(close, Some((60 * MS, AppEvent::Close)));
     assert_eq!(entered(server, State::FinWait1), 60 * MS);
-    let fins: Vec<u64> = (sent_by(&run, SERVER).into_iter())
-        .filter(|(_, s)| s.has(Flags::FIN))
-        .map(|(t, _)| t)
-        .collect();
+    let fins = fins_sent(&run, SERVER);
     assert_eq!(fins.len(), 2, "{}", run.text);
     assert_eq!(fins[0], 60 * MS, "at once, before the handshake completes");
     assert!(fins[1] > SECOND, "again, once the SYN,ACK got through");
@@ -303,30 +312,15 @@ final = "CLOSED"
 #[test]
 fn server_close_in_syn_received_after_a_send_waits_for_the_handshake() {
     // "...otherwise, queue for processing after entering ESTABLISHED state."
-    let run = run(r#"
-[[server]]
-host = "server"
-port = 80
-actions = ["at 40ms: send 10", "at 50ms: close"]
-[[client]]
-host = "client"
-connect = "server:80"
-actions = ["recv_eof", "close"]
-[[fault]]
-action = "drop"
-from = "server"
-flags = "SYN,ACK"
-nth = 1
-"#);
+    let run = run(&format!(
+        r#"{SERVER_80}actions = ["at 40ms: send 10", "at 50ms: close"]
+{LOST_SYN_ACK}"#
+    ));
     let server = conns(&run, SERVER)[0];
     let established = entered(server, State::Established);
     assert!(established > SECOND);
     assert_eq!(entered(server, State::FinWait1), established);
-    let fins: Vec<u64> = (sent_by(&run, SERVER).into_iter())
-        .filter(|(_, s)| s.has(Flags::FIN))
-        .map(|(t, _)| t)
-        .collect();
-    assert_eq!(fins, [established], "{}", run.text);
+    assert_eq!(fins_sent(&run, SERVER), [established], "{}", run.text);
 }
 
 #[test]

@@ -2,8 +2,7 @@
 
 use super::*;
 
-// ----- property test: arbitrary segments in every state -------------------------------
-
+use crate::tcp::timers::SendTimer;
 use proptest::prelude::*;
 
 fn fixture(state: State) -> (Connection, Peer) {
@@ -113,6 +112,18 @@ fn check_output(c: &Connection, input: Option<&Segment>, sent: &[Segment]) {
     }
 }
 
+/// RFC 9293 §3.8.6.1: while the peer's window is zero only a probe (one unit of sequence
+/// space) is in flight, and the one send timer is the persist timer, never retransmission.
+fn check_send_timer(c: &Connection) {
+    if c.zero_window.is_some() {
+        assert!(c.snd_nxt() - c.snd_una() <= 1, "only the probe in flight");
+        assert!(!matches!(c.timers.send, SendTimer::Retransmit(_)));
+    }
+    if matches!(c.state(), State::Closed | State::Listen) {
+        assert_eq!(c.timers.send, SendTimer::Off);
+    }
+}
+
 /// Delivered bytes are exactly those from the old RCV.NXT up to the new one (less the
 /// FIN), in order, each tagged as the peer sent it.
 fn check_events(c: &Connection, evs: &[ConnEvent]) {
@@ -152,6 +163,7 @@ fn run(state: State, write_first: bool, segs: Vec<Segment>, times: Vec<u64>) {
             assert!(c.rcv_nxt().ge(before), "RCV.NXT never moves back");
         }
         assert!(c.snd_una().le(c.snd_nxt()));
+        check_send_timer(&c);
         // Let a timer fire now and then (RTO, TIME_WAIT).
         if let Some(t) = c.poll_timeout().filter(|&t| t <= now + dt) {
             now = now.max(t);
