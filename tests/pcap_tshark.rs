@@ -33,6 +33,12 @@
 //! - *Keep-alive* (ours alone): a host resending one octet just below the highest
 //!   sequence number (a re-sent zero-window probe) is what tshark calls a keep-alive
 //!   (`tcp.analysis.keep_alive`: SEG.LEN <= 1, seq = highest - 1), not a retransmission.
+//! - *Zero-window probe* (ours alone): the octet at SND.UNA sent again and again into a
+//!   closed window is what tshark calls a zero-window probe
+//!   (`tcp.analysis.zero_window_probe`), and it does not count the probe as sent: so
+//!   neither a re-sent probe nor the segment that resumes at the probe's octet once the
+//!   window opens (why `ResumeAfterProbe`, after a packet tshark called a probe at that
+//!   sequence number) is a retransmission to it.
 //! - *Out of order* (ours alone): tshark calls a segment out of order
 //!   (`tcp.analysis.out_of_order`) instead of a retransmission when it comes less than
 //!   the connection's first round trip (3 ms before that is known) after the highest
@@ -45,12 +51,12 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tcpsim::scenario::Scenario;
-use tcpsim::tcp::{Endpoint, Flags, Segment};
+use tcpsim::tcp::{Endpoint, Flags, Segment, Why};
 use tcpsim::trace::pcap::{PcapWriter, fate_text};
 use tcpsim::trace::{Cause, Event, EventKind, Fate, Names};
 
@@ -97,7 +103,7 @@ fn tshark() -> Option<Tshark> {
 }
 
 /// The fields asked of tshark, in order; the comment field is added last.
-const FIELDS: [&str; 8] = [
+const FIELDS: [&str; 9] = [
     "frame.number",
     "tcp.flags.str",
     "tcp.analysis.retransmission",
@@ -106,6 +112,7 @@ const FIELDS: [&str; 8] = [
     "tcp.checksum.status",
     "tcp.analysis.out_of_order",
     "tcp.analysis.keep_alive",
+    "tcp.analysis.zero_window_probe",
 ];
 
 /// One line of tshark's output.
@@ -119,6 +126,7 @@ struct Dissected {
     tcp_checksum: String,
     out_of_order: bool,
     keep_alive: bool,
+    zero_window_probe: bool,
     comment: String,
 }
 
@@ -163,7 +171,8 @@ impl Tshark {
                     tcp_checksum: f[5].to_string(),
                     out_of_order: !f[6].is_empty(),
                     keep_alive: !f[7].is_empty(),
-                    comment: f[8].to_string(),
+                    zero_window_probe: !f[8].is_empty(),
+                    comment: f[9].to_string(),
                 }
             })
             .collect()
@@ -336,9 +345,11 @@ struct Tally {
     /// one, or a host's segment below what an injected one claimed.
     reobserved: usize,
     below_injected: usize,
-    /// Ours alone: tshark calls them a keep-alive, or out of order.
+    /// Ours alone: tshark calls them a keep-alive, out of order, or a zero-window probe
+    /// (the probe itself, or the segment resuming at its octet).
     keep_alive: usize,
     out_of_order: usize,
+    zero_window_probe: usize,
 }
 
 fn check(tshark: &Tshark, sc: &Scenario, name: &str, dir: &Path) -> Result<Tally, String> {
@@ -370,7 +381,18 @@ fn check(tshark: &Tshark, sc: &Scenario, name: &str, dir: &Path) -> Result<Tally
         packets: ours.len(),
         ..Tally::default()
     };
+    // (source, destination, sequence number) of what tshark called zero-window probes.
+    let mut probes = HashSet::new();
     for (i, (o, d)) in ours.iter().zip(&theirs).enumerate() {
+        let key = (o.seg.src, o.seg.dst, o.seg.seq.0);
+        if d.zero_window_probe {
+            probes.insert(key);
+        }
+        let probe_related = match o.seg.why {
+            Why::WindowProbe => d.zero_window_probe,
+            Why::ResumeAfterProbe => probes.contains(&key),
+            _ => false,
+        };
         let what = format!(
             "{} frame {} (t={} ns, {} > {} [{}] seq={} len={})",
             file.display(),
@@ -420,6 +442,7 @@ fn check(tshark: &Tshark, sc: &Scenario, name: &str, dir: &Path) -> Result<Tally
             (false, true) if o.below_injected => tally.below_injected += 1,
             (true, false) if o.keep_alive_like && d.keep_alive => tally.keep_alive += 1,
             (true, false) if o.soon_after_highest && d.out_of_order => tally.out_of_order += 1,
+            (true, false) if probe_related => tally.zero_window_probe += 1,
             (true, false) => errors.push(format!(
                 "{what}: our retransmission, not tshark's (keep-alive {}, out of order {})",
                 d.keep_alive, d.out_of_order
@@ -453,6 +476,7 @@ impl std::fmt::Display for Tally {
             (self.below_injected, "below an injected segment"),
             (self.keep_alive, "keep-alive"),
             (self.out_of_order, "out of order"),
+            (self.zero_window_probe, "zero-window probe"),
         ] {
             if n > 0 {
                 write!(f, ", {what} {n}")?;

@@ -4,11 +4,13 @@
 use std::path::Path;
 
 use tcpsim::scenario::model::{
-    Action, Check, ConnSelector, FaultKind, Inject, LinkParams, NodeKind, Scenario, SegmentAction,
-    SeqExpr, SeqVar, ServerClose,
+    Action, Call, Check, ConnSelector, FaultKind, Inject, LinkParams, NodeKind, Scenario,
+    SegmentAction, SeqExpr, SeqVar, ServerClose, ServerRead, TimedStep,
 };
 use tcpsim::scenario::{ScenarioError, load_file, load_str, load_str_with};
-use tcpsim::tcp::{Config, Flags, IsnMode, Profile, SECOND, State};
+use tcpsim::tcp::{
+    Config, Flags, IsnMode, Profile, ReopenOldDuplicate, SECOND, State, SynData, TimeWaitInWindow,
+};
 
 /// Two linked hosts; tests append the part they get wrong. Lines 1-7.
 const BASE: &str = r#"[[host]]
@@ -571,6 +573,92 @@ b = "b"
 }
 
 #[test]
+fn issue_10_tcp_keys_are_applied() {
+    let s = load_str(
+        r#"[tcp]
+limited_transmit = false
+restart_after_idle = false
+rto_after_syn_loss = "none"
+syn_data = "drop"
+time_wait_in_window = "ignore"
+reopen_old_duplicate = "listen"
+[[host]]
+name = "a"
+[[host]]
+name = "b"
+tcp = { syn_data = "queue", rto_after_syn_loss = "2s", time_wait_in_window = "ack_restart" }
+[[link]]
+a = "a"
+b = "b"
+"#,
+        "t",
+    )
+    .unwrap();
+    let global = Config {
+        limited_transmit: false,
+        restart_after_idle: false,
+        rto_after_syn_loss: None,
+        syn_data: SynData::Drop,
+        time_wait_in_window: TimeWaitInWindow::Ignore,
+        reopen_old_duplicate: ReopenOldDuplicate::Listen,
+        ..Config::default()
+    };
+    assert_eq!(tcp_of(&s, 0), global);
+    assert_eq!(
+        tcp_of(&s, 1),
+        Config {
+            syn_data: SynData::Queue,
+            rto_after_syn_loss: Some(2 * SECOND),
+            time_wait_in_window: TimeWaitInWindow::AckRestart,
+            ..global
+        }
+    );
+}
+
+#[test]
+fn issue_10_tcp_keys_reject_bad_values() {
+    assert_error(
+        "[tcp]\nsyn_data = \"keep\"\n",
+        2,
+        12,
+        Some("syn_data"),
+        &[
+            "expected `syn_data` \"queue\"",
+            "or \"drop\" (Linux without Fast Open)",
+            "found \"keep\"",
+        ],
+    );
+    assert_error(
+        "[tcp]\ntime_wait_in_window = \"ack\"\n",
+        2,
+        23,
+        Some("time_wait_in_window"),
+        &["\"ack_restart\"", "\"ignore\"", "found \"ack\""],
+    );
+    assert_error(
+        "[tcp]\nreopen_old_duplicate = \"closed\"\n",
+        2,
+        24,
+        Some("reopen_old_duplicate"),
+        &["\"time_wait\"", "\"listen\""],
+    );
+    assert_error(
+        "[tcp]\nrto_after_syn_loss = \"0\"\n",
+        2,
+        22,
+        Some("rto_after_syn_loss"),
+        &["greater than 0", "RFC 6298 §5.7"],
+    );
+    assert_error(
+        "[tcp]\nlimited_transmit = 1\n",
+        2,
+        20,
+        Some("limited_transmit"),
+        &["invalid type", "bool"],
+    );
+}
+
+#[test]
 fn linux_profile_under_tcp_overrides() {
     let s = load_str(
         "profile = \"linux\"\n[tcp]\nrto_min = \"300ms\"\n[[host]]\nname = \"a\"\n[[host]]\nname = \"b\"\ntcp = { rfc1337 = true }\n[[link]]\na = \"a\"\nb = \"b\"\n",
@@ -916,6 +1004,178 @@ fn bad_action() {
         12,
         Some("actions"),
         &["expected a duration", "found \"5 yr\""],
+    );
+}
+
+fn client_actions(actions: &str) -> String {
+    with_base(&format!(
+        "[[client]]\nhost = \"a\"\nconnect = \"b:80\"\nactions = {actions}\n"
+    ))
+}
+
+fn server_actions(extra: &str) -> String {
+    with_base(&format!("[[server]]\nhost = \"b\"\nport = 80\n{extra}\n"))
+}
+
+#[test]
+fn malformed_timed_step() {
+    for step in ["at 50ms close", "at 50ms:", "at"] {
+        assert_error(
+            &client_actions(&format!("[\"{step}\"]")),
+            11,
+            12,
+            Some("actions"),
+            &[
+                r#"expected a timed step as "at DUR: ACTION""#,
+                r#"e.g. "at 50ms: close""#,
+                &format!("found \"{step}\""),
+            ],
+        );
+    }
+}
+
+#[test]
+fn timed_step_with_a_bad_duration() {
+    assert_error(
+        &client_actions(r#"["send 1", "at -5ms: close"]"#),
+        11,
+        22,
+        Some("actions"),
+        &["in \"at -5ms: close\"", "durations cannot be negative"],
+    );
+    assert_error(
+        &client_actions(r#"["at 5 parsecs: close"]"#),
+        11,
+        12,
+        Some("actions"),
+        &["expected a duration", "found \"5 parsecs\""],
+    );
+    assert_error(
+        &client_actions(r#"["at : close"]"#),
+        11,
+        12,
+        Some("actions"),
+        &["expected a duration"],
+    );
+}
+
+#[test]
+fn unknown_or_untimeable_timed_action() {
+    assert_error(
+        &client_actions(r#"["send 1", "at 5ms: sned 5"]"#),
+        11,
+        22,
+        Some("actions"),
+        &[
+            "unknown timed action \"sned 5\" in \"at 5ms: sned 5\"",
+            r#"expected one of "send N", "shutdown", "close" or "abort""#,
+        ],
+    );
+    assert_error(
+        &client_actions(r#"["at 5ms: wait 1s"]"#),
+        11,
+        12,
+        Some("actions"),
+        &[
+            "\"wait 1s\" in \"at 5ms: wait 1s\" cannot be timed",
+            "only untimed steps",
+        ],
+    );
+    assert_error(
+        &server_actions(r#"actions = ["at 1s: read all"]"#),
+        11,
+        12,
+        Some("actions"),
+        &[
+            "unknown timed action \"read all\"",
+            r#""abort", "read" or "read N""#,
+        ],
+    );
+}
+
+#[test]
+fn read_is_a_server_action() {
+    for actions in [r#"["at 1s: read"]"#, r#"["read 10"]"#] {
+        assert_error(
+            &client_actions(actions),
+            11,
+            12,
+            Some("actions"),
+            &["is a server action", "a client reads everything"],
+        );
+    }
+}
+
+#[test]
+fn server_actions_must_be_timed() {
+    assert_error(
+        &server_actions(r#"actions = ["at 1s: read", "close"]"#),
+        11,
+        27,
+        Some("actions"),
+        &[
+            "server actions must be timed",
+            r#""at DUR: ACTION""#,
+            "from the SYN that created the connection",
+            "found \"close\"",
+        ],
+    );
+    assert_error(
+        &server_actions(r#"read = "sometimes""#),
+        11,
+        8,
+        Some("read"),
+        &[r#""N every DUR""#, r#""manual""#, "found \"sometimes\""],
+    );
+}
+
+#[test]
+fn timed_steps_resolve() {
+    let s = load_str(
+        &with_base(
+            r#"[[server]]
+host = "b"
+port = 80
+read = "manual"
+actions = ["at 10min: read", "at 1s: read 100", "at 2s:shutdown", "at 2s : abort"]
+[[client]]
+host = "a"
+connect = "b:80"
+actions = ["send 5", "at 50ms: close", "recv_eof", "at 1.5s: send 1000", "at 0: abort"]
+"#,
+        ),
+        "t.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let step = |at, call| TimedStep { at, call };
+    assert_eq!(s.servers[0].read, ServerRead::Manual);
+    assert_eq!(
+        s.servers[0].actions,
+        [
+            step(600 * SECOND, Call::Read(None)),
+            step(SECOND, Call::Read(Some(100))),
+            step(2 * SECOND, Call::Shutdown),
+            step(2 * SECOND, Call::Abort),
+        ]
+    );
+    let c = &s.clients[0];
+    assert_eq!(c.actions, [Action::Send(5), Action::RecvEof]);
+    assert_eq!(
+        c.timed,
+        [
+            step(50 * MS, Call::Close),
+            step(1_500 * MS, Call::Send(1000)),
+            step(0, Call::Abort),
+        ]
+    );
+    let paced =
+        load_str(&server_actions(r#"read = "10 every 1s""#), "t.toml").map(|s| s.servers[0].read);
+    assert_eq!(
+        paced,
+        Ok(ServerRead::Paced {
+            bytes: 10,
+            every: SECOND
+        })
     );
 }
 

@@ -221,9 +221,9 @@ fn seed_result_sums_over_connections() {
     let report = tcpsim::run(&sc, 42, None, &mut |_| {});
     let r = tcpsim::sweep::SeedResult::from_report(&report);
     assert!(r.passed && r.failures.is_empty());
-    // The README's transcript: TIME_WAIT from 2.32 s to 9.32 s, ended at 9.32 s.
+    // The README's transcript: TIME_WAIT from 4.32 s to 11.32 s, ended at 11.32 s.
     assert_eq!(r.time_wait_ns, 7_000_000_000);
-    assert_eq!(r.end_ns, 9_320_000_000);
+    assert_eq!(r.end_ns, 11_320_000_000);
     let retransmits: u64 = report
         .outcome
         .conns

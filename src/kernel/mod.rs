@@ -14,6 +14,7 @@
 //! the root namespace is touched, and every address used is a scenario host's.
 
 pub mod apps;
+pub mod conn;
 pub mod netlink;
 pub mod netns;
 pub mod observe;

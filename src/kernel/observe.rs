@@ -29,7 +29,7 @@ const INET_DIAG_INFO: u16 = 2;
 const DIAG_MSG_LEN: usize = 72;
 
 /// Linux's `TCP_*` socket states (include/net/tcp_states.h).
-fn state_of(kernel: u8) -> Option<State> {
+pub fn state_of(kernel: u8) -> Option<State> {
     Some(match kernel {
         1 => State::Established,
         2 => State::SynSent,
@@ -307,7 +307,8 @@ impl Observer {
 }
 
 /// A retransmission timeout (the RTO count grew) or a restarted TIME_WAIT timer (its
-/// expiry moved later than the time passed can explain).
+/// expiry moved later than the time passed can explain: Linux restarts it only for a
+/// retransmitted FIN, tcp_timewait_state_process).
 fn note_between(old: &Seen, s: &Sock, now: u64) -> Option<TcpNote> {
     match (old.sock.rto_count, s.rto_count) {
         (Some((was, _)), Some((count, rto_us))) if count > was => {
@@ -328,5 +329,5 @@ fn note_between(old: &Seen, s: &Sock, now: u64) -> Option<TcpNote> {
     let restarted = s.state == State::TimeWait
         && old.sock.state == State::TimeWait
         && s.expires_ms > old.sock.expires_ms.saturating_sub(elapsed_ms) + 100;
-    restarted.then_some(TcpNote::TimeWaitRestart)
+    restarted.then_some(TcpNote::TimeWaitRestart { fin: true })
 }

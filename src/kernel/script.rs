@@ -1,31 +1,18 @@
 //! What a scenario's application does next, apart from any socket: the `[[client]]`
-//! action list and the `[[server]]` reply/echo/close rules as small state machines that
-//! `apps.rs` feeds with what its socket reported and whose [`Op`]s it carries out.
+//! steps and the `[[server]]` reply/echo/close rules as small state machines that
+//! `apps.rs` feeds with what its socket reported and whose [`Call`]s it carries out.
 //!
-//! They follow the simulator's applications (`src/sim/world.rs`): a client runs its steps
-//! in order once connected, waiting where a step must (`wait`, `recv`, `recv_eof`) and
-//! reading everything that arrives meanwhile; a server reads at once (or N bytes every
-//! DUR), echoes what arrives, sends its reply once after the first data, and closes after
-//! the reply or once the peer's FIN has been read. Timed steps (`at DUR: ACTION`, run
-//! whatever the state) would be a sorted list of (time, [`Op`]) beside these, drained by
-//! [`Timeline::due`], with the socket loop waking at [`Timeline::next`].
+//! They follow the simulator's applications (`src/sim/world.rs`): a client runs its
+//! untimed steps in order once connected, waiting where a step must (`wait`, `recv`,
+//! `recv_eof`) and reading everything that arrives meanwhile; a server reads at once, N
+//! bytes every DUR, or only when a timed `read` says so, echoes what arrives, sends its
+//! reply once after the first data, and closes after the reply or once the peer's FIN
+//! has been read. Timed steps (`at DUR: ACTION`) are a [`Timeline`] beside them, run
+//! whatever the connection's state.
 
-use crate::scenario::model::{Action, Server, ServerClose};
+use crate::scenario::model::{Action, Call, Server, ServerClose, ServerRead, TimedStep};
 
-/// What an application asks its socket to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    /// Queue this many bytes for sending.
-    Send(u64),
-    /// shutdown(SHUT_WR): send FIN, keep reading.
-    Shutdown,
-    /// close(): send FIN, read nothing more.
-    Close,
-    /// SO_LINGER 0 and close(): send RST.
-    Abort,
-}
-
-/// A `[[client]]`'s action list.
+/// A `[[client]]`'s untimed steps.
 #[derive(Debug, Clone)]
 pub struct ClientScript {
     actions: Vec<Action>,
@@ -55,7 +42,7 @@ impl ClientScript {
 
     /// Runs steps from the current one until one has to wait, given the bytes received
     /// so far and whether the peer's FIN has been read.
-    pub fn advance(&mut self, now: u64, received: u64, eof: bool, ops: &mut Vec<Op>) {
+    pub fn advance(&mut self, now: u64, received: u64, eof: bool, calls: &mut Vec<Call>) {
         while let Some(&action) = self.actions.get(self.step) {
             match action {
                 Action::Wait(d) => match self.wake {
@@ -69,10 +56,10 @@ impl ClientScript {
                 Action::Recv(n) if received < n => return,
                 Action::RecvEof if !eof => return,
                 Action::Recv(_) | Action::RecvEof => {}
-                Action::Send(n) => ops.push(Op::Send(n)),
-                Action::Shutdown => ops.push(Op::Shutdown),
-                Action::Close => ops.push(Op::Close),
-                Action::Abort => ops.push(Op::Abort),
+                Action::Send(n) => calls.push(Call::Send(n)),
+                Action::Shutdown => calls.push(Call::Shutdown),
+                Action::Close => calls.push(Call::Close),
+                Action::Abort => calls.push(Call::Abort),
             }
             self.step += 1;
         }
@@ -85,8 +72,7 @@ pub struct ServerScript {
     echo: bool,
     reply: u64,
     close: ServerClose,
-    /// Read at most N bytes every DUR (ns), instead of at once.
-    pub pace: Option<(u64, u64)>,
+    pub read: ServerRead,
     replied: bool,
 }
 
@@ -96,56 +82,64 @@ impl ServerScript {
             echo: s.echo,
             reply: s.reply,
             close: s.close,
-            pace: s.read,
+            read: s.read,
             replied: false,
         }
     }
 
     /// `n` new bytes arrived: echo them, send the reply after the first data.
-    pub fn on_data(&mut self, n: u64, ops: &mut Vec<Op>) {
+    pub fn on_data(&mut self, n: u64, calls: &mut Vec<Call>) {
         if self.echo {
-            ops.push(Op::Send(n));
+            calls.push(Call::Send(n));
         }
         if self.reply > 0 && !self.replied {
             self.replied = true;
-            ops.push(Op::Send(self.reply));
+            calls.push(Call::Send(self.reply));
             if self.close == ServerClose::AfterReply {
-                ops.push(Op::Close);
+                calls.push(Call::Close);
             }
         }
     }
 
     /// The peer's FIN has been read, with everything before it: a passive close.
-    pub fn on_eof(&mut self, ops: &mut Vec<Op>) {
+    pub fn on_eof(&mut self, calls: &mut Vec<Call>) {
         if self.close == ServerClose::PeerClose {
-            ops.push(Op::Close);
+            calls.push(Call::Close);
         }
     }
 }
 
-/// Timed steps: (time, op), run in time order whatever else the script is doing.
+/// Timed steps at absolute times, run in time order (same-time steps in written order)
+/// whatever else the application is doing.
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
-    steps: Vec<(u64, Op)>,
+    steps: Vec<(u64, Call)>,
 }
 
 impl Timeline {
-    /// `steps` at times relative to `origin` (a client's connect, a server's accept).
-    pub fn new(origin: u64, mut steps: Vec<(u64, Op)>) -> Self {
+    /// `steps` timed from `origin`: a client's connect(), a server's accept() (the
+    /// simulator times a server's steps from the SYN that made the connection; a real
+    /// server only learns of a connection when it accepts it).
+    pub fn new(origin: u64, steps: &[TimedStep]) -> Self {
+        let mut steps: Vec<(u64, Call)> = (steps.iter())
+            .map(|s| (origin.saturating_add(s.at), s.call))
+            .collect();
         steps.sort_by_key(|&(t, _)| t);
-        Timeline {
-            steps: steps.into_iter().map(|(t, op)| (origin + t, op)).collect(),
-        }
+        Timeline { steps }
     }
 
     pub fn next(&self) -> Option<u64> {
         self.steps.first().map(|&(t, _)| t)
     }
 
-    /// Moves the steps due at `now` into `ops`.
-    pub fn due(&mut self, now: u64, ops: &mut Vec<Op>) {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Moves the steps due at `now` into `calls`.
+    pub fn due(&mut self, now: u64, calls: &mut Vec<Call>) {
         let n = self.steps.iter().take_while(|&&(t, _)| t <= now).count();
-        ops.extend(self.steps.drain(..n).map(|(_, op)| op));
+        calls.extend(self.steps.drain(..n).map(|(_, c)| c));
     }
 }
 
@@ -161,17 +155,17 @@ mod tests {
             Action::Wait(1_000),
             Action::Close,
         ]);
-        let mut ops = Vec::new();
-        s.advance(0, 0, false, &mut ops);
-        assert_eq!(ops, vec![Op::Send(100)]);
-        s.advance(5, 49, false, &mut ops);
-        assert_eq!(ops.len(), 1, "still waiting for 50 bytes");
-        s.advance(10, 50, false, &mut ops);
+        let mut calls = Vec::new();
+        s.advance(0, 0, false, &mut calls);
+        assert_eq!(calls, vec![Call::Send(100)]);
+        s.advance(5, 49, false, &mut calls);
+        assert_eq!(calls.len(), 1, "still waiting for 50 bytes");
+        s.advance(10, 50, false, &mut calls);
         assert_eq!(s.wake_at(), Some(1_010));
-        s.advance(500, 50, false, &mut ops);
-        assert_eq!(ops.len(), 1, "the wait is not over");
-        s.advance(1_010, 50, false, &mut ops);
-        assert_eq!(ops, vec![Op::Send(100), Op::Close]);
+        s.advance(500, 50, false, &mut calls);
+        assert_eq!(calls.len(), 1, "the wait is not over");
+        s.advance(1_010, 50, false, &mut calls);
+        assert_eq!(calls, vec![Call::Send(100), Call::Close]);
         assert!(s.done());
     }
 
@@ -184,26 +178,37 @@ mod tests {
             reply: 2000,
             echo: false,
             close: ServerClose::AfterReply,
-            read: None,
+            read: ServerRead::AtOnce,
+            actions: Vec::new(),
         };
         let mut s = ServerScript::new(&def);
-        let mut ops = Vec::new();
-        s.on_data(300, &mut ops);
-        s.on_data(300, &mut ops);
-        assert_eq!(ops, vec![Op::Send(2000), Op::Close]);
-        s.on_eof(&mut ops);
-        assert_eq!(ops.len(), 2, "after_reply does not close again at EOF");
+        let mut calls = Vec::new();
+        s.on_data(300, &mut calls);
+        s.on_data(300, &mut calls);
+        assert_eq!(calls, vec![Call::Send(2000), Call::Close]);
+        s.on_eof(&mut calls);
+        assert_eq!(calls.len(), 2, "after_reply does not close again at EOF");
     }
 
     #[test]
     fn timeline_releases_steps_in_time_order() {
-        let mut t = Timeline::new(100, vec![(50, Op::Close), (10, Op::Send(5))]);
+        let steps = [
+            TimedStep {
+                at: 50,
+                call: Call::Close,
+            },
+            TimedStep {
+                at: 10,
+                call: Call::Send(5),
+            },
+        ];
+        let mut t = Timeline::new(100, &steps);
         assert_eq!(t.next(), Some(110));
-        let mut ops = Vec::new();
-        t.due(120, &mut ops);
-        assert_eq!(ops, vec![Op::Send(5)]);
-        t.due(150, &mut ops);
-        assert_eq!(ops, vec![Op::Send(5), Op::Close]);
-        assert_eq!(t.next(), None);
+        let mut calls = Vec::new();
+        t.due(120, &mut calls);
+        assert_eq!(calls, vec![Call::Send(5)]);
+        t.due(150, &mut calls);
+        assert_eq!(calls, vec![Call::Send(5), Call::Close]);
+        assert!(t.is_empty());
     }
 }

@@ -214,9 +214,26 @@ fn apply(
         "initial_window" => hs
             .route_metrics
             .push((RTAX_INITCWND, cfg.initial_window.unwrap_or(10))),
+        "restart_after_idle" => sysctl("tcp_slow_start_after_idle", flag(cfg.restart_after_idle)),
+        _ if linux_behaviour(key, cfg) => notes.push(format!(
+            "note: `{key}` has no Linux setting; the value given is the one the linux profile ascribes to the kernel, which does what it does"
+        )),
         _ => return Err(no_counterpart(key)),
     }
     Ok(())
+}
+
+/// A behaviour Linux has no setting for, set to what `Config::linux()` says Linux does.
+fn linux_behaviour(key: &str, cfg: &Config) -> bool {
+    let linux = Config::linux();
+    match key {
+        "limited_transmit" => cfg.limited_transmit == linux.limited_transmit,
+        "rto_after_syn_loss" => cfg.rto_after_syn_loss == linux.rto_after_syn_loss,
+        "syn_data" => cfg.syn_data == linux.syn_data,
+        "time_wait_in_window" => cfg.time_wait_in_window == linux.time_wait_in_window,
+        "reopen_old_duplicate" => cfg.reopen_old_duplicate == linux.reopen_old_duplicate,
+        _ => false,
+    }
 }
 
 fn flag(on: bool) -> String {

@@ -13,16 +13,18 @@ use toml::Spanned;
 
 use super::error::{self, ScenarioError, line_col};
 use super::model::{
-    Action, Check, Client, ConnSelector, Expect, Fault, FaultKind, Group, Inject, Link, LinkParams,
-    Node, NodeId, NodeKind, Scenario, SegmentAction, SegmentFilter, SeqExpr, SeqVar, Server,
-    ServerClose, SpreadMode, StartSpread,
+    Action, Call, Check, Client, ConnSelector, Expect, Fault, FaultKind, Group, Inject, Link,
+    LinkParams, Node, NodeId, NodeKind, Scenario, SegmentAction, SegmentFilter, SeqExpr, SeqVar,
+    Server, ServerClose, ServerRead, SpreadMode, StartSpread, TimedStep,
 };
 use super::schema::{
     ClientDef, ExpectDef, FaultAction, FaultDef, GroupDef, HostDef, InjectDef, LinkDef, LinkProps,
     RouterDef, ScenarioFile, SeqValue, ServerDef, TcpSettings,
 };
-use super::units::{Duration, format_duration, parse_duration};
-use crate::tcp::{Config, Flags, IsnMode, Profile, State};
+use super::units::{Duration, DurationOrNone, format_duration, parse_duration};
+use crate::tcp::{
+    Config, Flags, IsnMode, Profile, ReopenOldDuplicate, State, SynData, TimeWaitInWindow,
+};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -31,7 +33,11 @@ const DEFAULT_MAX_EVENTS: u64 = 50_000_000;
 /// First address handed to hosts without `addr`: 10.0.0.1.
 const FIRST_AUTO_ADDR: u32 = 0x0A00_0001;
 
-const ACTION_FORMS: &str = r#""send N", "wait DUR", "recv N", "recv_eof", "shutdown", "close" or "abort" (N is a number of bytes, DUR a duration such as "200ms")"#;
+const ACTION_FORMS: &str = r#""send N", "wait DUR", "recv N", "recv_eof", "shutdown", "close", "abort" or a timed step "at DUR: ACTION" (N is a number of bytes, DUR a duration such as "200ms")"#;
+/// The calls a timed step of a `[[client]]` can make.
+const CLIENT_TIMED_FORMS: &str = r#""send N", "shutdown", "close" or "abort""#;
+/// The calls a timed step of a `[[server]]` can make.
+const SERVER_TIMED_FORMS: &str = r#""send N", "shutdown", "close", "abort", "read" or "read N""#;
 const FLAG_NAMES: &str =
     r#"SYN, FIN, RST, PSH, URG and ACK, separated by commas, e.g. "FIN,ACK" ("" means no flags)"#;
 const STATE_NAMES: &str = "CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
@@ -293,7 +299,19 @@ impl Loader<'_> {
     /// checked on the merged result.
     fn merge_tcp(&self, base: &TcpLayers, s: &TcpSettings) -> Result<TcpLayers> {
         let mut out = base.clone();
-        let cfg = &mut out.cfg;
+        self.merge_times(&mut out.cfg, s)?;
+        self.merge_segments(&mut out, s)?;
+        self.merge_rfc_options(&mut out, s)?;
+        self.merge_data_path(&mut out.cfg, s)?;
+        self.merge_choices(&mut out.cfg, s)?;
+        self.check_rto_bounds(&out.cfg, s)?;
+        self.check_window(&mut out, s)?;
+        self.check_tw_reuse(&mut out, s)?;
+        Ok(out)
+    }
+
+    /// Timers and retry counts.
+    fn merge_times(&self, cfg: &mut Config, s: &TcpSettings) -> Result<()> {
         let durations = [
             (&s.msl, "msl", &mut cfg.msl),
             (&s.rto_initial, "rto_initial", &mut cfg.rto_initial),
@@ -309,16 +327,18 @@ impl Loader<'_> {
             cfg.time_wait = Some(self.positive_duration(v, "time_wait")?);
         }
         if let Some(v) = &s.fin_wait_2_timeout {
-            cfg.fin_wait_2_timeout = match v.get_ref().0 {
-                Some(0) => {
-                    return Err(self.err(
-                        v.span(),
-                        "fin_wait_2_timeout",
-                        r#"`fin_wait_2_timeout` must be greater than 0, or "none" to wait in FIN_WAIT_2 forever"#,
-                    ));
-                }
-                t => t,
-            };
+            cfg.fin_wait_2_timeout = self.positive_or_none(
+                v,
+                "fin_wait_2_timeout",
+                r#"`fin_wait_2_timeout` must be greater than 0, or "none" to wait in FIN_WAIT_2 forever"#,
+            )?;
+        }
+        if let Some(v) = &s.rto_after_syn_loss {
+            cfg.rto_after_syn_loss = self.positive_or_none(
+                v,
+                "rto_after_syn_loss",
+                r#"`rto_after_syn_loss` must be greater than 0 (RFC 6298 §5.7 says 3s), or "none" to keep the RTO the handshake ended with"#,
+            )?;
         }
         if let Some(n) = s.syn_retries {
             cfg.syn_retries = n;
@@ -326,6 +346,25 @@ impl Loader<'_> {
         if let Some(n) = s.retries {
             cfg.retries = n;
         }
+        Ok(())
+    }
+
+    /// A duration that must be above 0, or "none".
+    fn positive_or_none(
+        &self,
+        v: &Spanned<DurationOrNone>,
+        key: &str,
+        message: &str,
+    ) -> Result<Option<u64>> {
+        match v.get_ref().0 {
+            Some(0) => Err(self.err(v.span(), key, message)),
+            t => Ok(t),
+        }
+    }
+
+    /// Segment and buffer sizes.
+    fn merge_segments(&self, out: &mut TcpLayers, s: &TcpSettings) -> Result<()> {
+        let cfg = &mut out.cfg;
         if let Some(mss) = &s.mss {
             cfg.mss = self.at_least(mss, "mss", 64, " bytes")?;
         }
@@ -348,6 +387,15 @@ impl Loader<'_> {
                 }
             };
         }
+        if let Some(p) = &s.ephemeral_ports {
+            cfg.ephemeral_ports = self.port_range(p)?;
+        }
+        Ok(())
+    }
+
+    /// RFC 7323, RFC 5961, RFC 1337 and Linux's tw_reuse.
+    fn merge_rfc_options(&self, out: &mut TcpLayers, s: &TcpSettings) -> Result<()> {
+        let cfg = &mut out.cfg;
         if let Some(b) = &s.timestamps {
             cfg.timestamps = *b.get_ref();
         }
@@ -364,24 +412,11 @@ impl Loader<'_> {
             cfg.tw_reuse = *b.get_ref();
             out.tw_reuse = Some(b.span());
         }
-        if let Some(isn) = &s.isn {
-            cfg.isn = match isn.get_ref().trim() {
-                "rfc6528" => IsnMode::Rfc6528,
-                "random" => IsnMode::Random,
-                other => {
-                    return Err(self.err(
-                        isn.span(),
-                        "isn",
-                        format!(
-                            r#"expected `isn` "rfc6528" (clock plus keyed hash of the 4-tuple) or "random", found "{other}""#
-                        ),
-                    ));
-                }
-            };
-        }
-        if let Some(p) = &s.ephemeral_ports {
-            cfg.ephemeral_ports = self.port_range(p)?;
-        }
+        Ok(())
+    }
+
+    /// Delayed ACK, Nagle and congestion control.
+    fn merge_data_path(&self, cfg: &mut Config, s: &TcpSettings) -> Result<()> {
         if let Some(v) = &s.delayed_ack {
             cfg.delayed_ack = match v.get_ref().0 {
                 Some(d) if d == 0 || d >= 500_000_000 => {
@@ -394,19 +429,111 @@ impl Loader<'_> {
                 d => d,
             };
         }
-        if let Some(b) = s.nagle {
-            cfg.nagle = b;
-        }
-        if let Some(b) = s.congestion_control {
-            cfg.congestion_control = b;
+        let flags = [
+            (s.nagle, &mut cfg.nagle),
+            (s.congestion_control, &mut cfg.congestion_control),
+            (s.limited_transmit, &mut cfg.limited_transmit),
+            (s.restart_after_idle, &mut cfg.restart_after_idle),
+        ];
+        for (value, slot) in flags {
+            if let Some(b) = value {
+                *slot = b;
+            }
         }
         if let Some(n) = &s.initial_window {
             cfg.initial_window = Some(self.at_least(n, "initial_window", 1, " segments")?);
         }
-        self.check_rto_bounds(&out.cfg, s)?;
-        self.check_window(&mut out, s)?;
-        self.check_tw_reuse(&mut out, s)?;
-        Ok(out)
+        Ok(())
+    }
+
+    /// The settings that are one of a few named behaviours.
+    fn merge_choices(&self, cfg: &mut Config, s: &TcpSettings) -> Result<()> {
+        if let Some(v) = &s.isn {
+            cfg.isn = self.choice(
+                v,
+                "isn",
+                &[
+                    (
+                        "rfc6528",
+                        IsnMode::Rfc6528,
+                        "clock plus keyed hash of the 4-tuple",
+                    ),
+                    ("random", IsnMode::Random, ""),
+                ],
+            )?;
+        }
+        if let Some(v) = &s.syn_data {
+            cfg.syn_data = self.choice(
+                v,
+                "syn_data",
+                &[
+                    (
+                        "queue",
+                        SynData::Queue,
+                        "RFC 9293: processed once ESTABLISHED",
+                    ),
+                    ("drop", SynData::Drop, "Linux without Fast Open"),
+                ],
+            )?;
+        }
+        if let Some(v) = &s.time_wait_in_window {
+            cfg.time_wait_in_window = self.choice(
+                v,
+                "time_wait_in_window",
+                &[
+                    (
+                        "ack_restart",
+                        TimeWaitInWindow::AckRestart,
+                        "RFC 9293's fifth step",
+                    ),
+                    ("ignore", TimeWaitInWindow::Ignore, ""),
+                ],
+            )?;
+        }
+        if let Some(v) = &s.reopen_old_duplicate {
+            cfg.reopen_old_duplicate = self.choice(
+                v,
+                "reopen_old_duplicate",
+                &[
+                    (
+                        "time_wait",
+                        ReopenOldDuplicate::TimeWait,
+                        "RFC 1122 §4.2.2.13",
+                    ),
+                    ("listen", ReopenOldDuplicate::Listen, "as Linux"),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// One of `options` (name, value, what it means), or an error listing them.
+    fn choice<T: Copy>(
+        &self,
+        v: &Spanned<String>,
+        key: &str,
+        options: &[(&str, T, &str)],
+    ) -> Result<T> {
+        let found = v.get_ref().trim();
+        if let Some((_, value, _)) = options.iter().find(|(name, ..)| *name == found) {
+            return Ok(*value);
+        }
+        let names: Vec<String> = options
+            .iter()
+            .map(|(name, _, what)| match what {
+                &"" => format!("\"{name}\""),
+                what => format!("\"{name}\" ({what})"),
+            })
+            .collect();
+        let (last, rest) = names.split_last().expect("options are never empty");
+        Err(self.err(
+            v.span(),
+            key,
+            format!(
+                "expected `{key}` {} or {last}, found \"{found}\"",
+                rest.join(", ")
+            ),
+        ))
     }
 
     fn check_rto_bounds(&self, cfg: &Config, s: &TcpSettings) -> Result<()> {
@@ -1265,31 +1392,38 @@ impl Loader<'_> {
                 reply: s.reply.unwrap_or(0),
                 echo: s.echo,
                 close,
-                read: s.read.as_ref().map(|r| self.read_pace(r)).transpose()?,
+                read: s
+                    .read
+                    .as_ref()
+                    .map_or(Ok(ServerRead::AtOnce), |r| self.read_mode(r))?,
+                actions: self.steps(&s.actions, Role::Server)?.1,
             });
         }
         Ok(out)
     }
 
-    /// "N every DUR": a slow reader's pace, N ≥ 1 bytes each DUR > 0.
-    fn read_pace(&self, r: &Spanned<String>) -> Result<(u64, u64)> {
+    /// "N every DUR": a slow reader's pace, N ≥ 1 bytes each DUR > 0; or "manual".
+    fn read_mode(&self, r: &Spanned<String>) -> Result<ServerRead> {
         let bad = || {
             self.err(
                 r.span(),
                 "read",
                 format!(
-                    "expected `read` as \"N every DUR\", e.g. \"4000 every 100ms\", found \"{}\"",
+                    "expected `read` as \"N every DUR\" (e.g. \"4000 every 100ms\") or \"manual\" (only timed `read` steps read), found \"{}\"",
                     r.get_ref()
                 ),
             )
         };
+        if r.get_ref().trim() == "manual" {
+            return Ok(ServerRead::Manual);
+        }
         let (n, every) = r.get_ref().split_once(" every ").ok_or_else(bad)?;
         let n: u64 = n.trim().parse().ok().filter(|&n| n > 0).ok_or_else(bad)?;
         let every = parse_duration(every.trim())
             .ok()
             .filter(|&d| d > 0)
             .ok_or_else(bad)?;
-        Ok((n, every))
+        Ok(ServerRead::Paced { bytes: n, every })
     }
 
     /// A port number 1..=65535 written as text (the part after ':').
@@ -1393,9 +1527,7 @@ impl Loader<'_> {
             Some(p) => Some(self.at_least(p, "local_port", 1, "")?),
             None => None,
         };
-        let actions = (c.actions.iter())
-            .map(|a| self.action(a))
-            .collect::<Result<Vec<_>>>()?;
+        let (actions, timed) = self.steps(&c.actions, Role::Client)?;
         let count = hosts.len() as u32;
         out.extend(hosts.enumerate().map(|(index, host)| Client {
             host,
@@ -1411,6 +1543,7 @@ impl Loader<'_> {
             }),
             local_port,
             actions: actions.clone(),
+            timed: timed.clone(),
         }));
         Ok(())
     }
@@ -1440,12 +1573,55 @@ impl Loader<'_> {
         ))
     }
 
-    fn action(&self, a: &Spanned<String>) -> Result<Action> {
-        let text = a.get_ref().trim();
-        let (verb, arg) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-        let arg = arg.trim();
+    /// The entries of `actions`, split into the untimed script steps and the timed
+    /// steps, each in written order (same-time timed steps run in that order).
+    fn steps(&self, defs: &[Spanned<String>], role: Role) -> Result<(Vec<Action>, Vec<TimedStep>)> {
+        let (mut script, mut timed) = (Vec::new(), Vec::new());
+        for a in defs {
+            let text = a.get_ref().trim();
+            match text.strip_prefix("at") {
+                Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => {
+                    timed.push(self.timed_step(a, text, rest, role)?);
+                }
+                _ if role == Role::Server => {
+                    return Err(self.err(
+                        a.span(),
+                        "actions",
+                        format!(
+                            r#"server actions must be timed, as "at DUR: ACTION" with DUR measured from the SYN that created the connection (e.g. "at 50ms: close"), found "{text}""#
+                        ),
+                    ));
+                }
+                _ => script.push(self.action(a, text)?),
+            }
+        }
+        Ok((script, timed))
+    }
+
+    /// An untimed client step.
+    fn action(&self, a: &Spanned<String>, text: &str) -> Result<Action> {
+        self.script_action(a, text)?.ok_or_else(|| {
+            let problem = if split_verb(text).0 == "read" {
+                format!(
+                    "\"{text}\" is a server action (a client reads everything as it is delivered)"
+                )
+            } else {
+                format!("unknown action \"{text}\"")
+            };
+            self.err(
+                a.span(),
+                "actions",
+                format!("{problem}: expected one of {ACTION_FORMS}"),
+            )
+        })
+    }
+
+    /// `text` as one of the script steps, or None when it is none of them (the caller
+    /// words the error, which depends on where the step is written).
+    fn script_action(&self, a: &Spanned<String>, text: &str) -> Result<Option<Action>> {
+        let (verb, arg) = split_verb(text);
         let bytes = || arg.parse::<u64>().ok();
-        let action = match (verb, arg.is_empty()) {
+        Ok(match (verb, arg.is_empty()) {
             ("send", false) => bytes().map(Action::Send),
             ("recv", false) => bytes().map(Action::Recv),
             ("wait", false) => {
@@ -1458,14 +1634,74 @@ impl Loader<'_> {
             ("close", true) => Some(Action::Close),
             ("abort", true) => Some(Action::Abort),
             _ => None,
-        };
-        action.ok_or_else(|| {
-            self.err(
+        })
+    }
+
+    /// "at DUR: ACTION" (`rest` is what follows "at"); DUR is a duration as anywhere else.
+    fn timed_step(
+        &self,
+        a: &Spanned<String>,
+        text: &str,
+        rest: &str,
+        role: Role,
+    ) -> Result<TimedStep> {
+        let Some((dur, action)) = rest
+            .split_once(':')
+            .filter(|(_, act)| !act.trim().is_empty())
+        else {
+            return Err(self.err(
                 a.span(),
                 "actions",
-                format!("unknown action \"{text}\": expected one of {ACTION_FORMS}"),
-            )
-        })
+                format!(
+                    r#"expected a timed step as "at DUR: ACTION", e.g. "at 50ms: close", found "{text}""#
+                ),
+            ));
+        };
+        let at = parse_duration(dur.trim())
+            .map_err(|e| self.err(a.span(), "actions", format!("in \"{text}\": {e}")))?;
+        let call = self.timed_call(a, text, action.trim(), role)?;
+        Ok(TimedStep { at, call })
+    }
+
+    /// The ACTION of a timed step: one call, never a wait.
+    fn timed_call(
+        &self,
+        a: &Spanned<String>,
+        text: &str,
+        action: &str,
+        role: Role,
+    ) -> Result<Call> {
+        let (forms, waits) = match role {
+            Role::Client => (
+                CLIENT_TIMED_FORMS,
+                "only untimed steps (run in order once ESTABLISHED) do",
+            ),
+            Role::Server => (SERVER_TIMED_FORMS, "only a [[client]]'s untimed steps do"),
+        };
+        let what = format!("\"{action}\" in \"{text}\"");
+        let (verb, arg) = split_verb(action);
+        let problem = match (verb, role) {
+            ("read", Role::Client) => {
+                format!("{what} is a server action (a client reads everything as it is delivered)")
+            }
+            ("read", Role::Server) if arg.is_empty() => return Ok(Call::Read(None)),
+            ("read", Role::Server) => match arg.parse::<u64>() {
+                Ok(n) => return Ok(Call::Read(Some(n))),
+                Err(_) => format!("unknown timed action {what}"),
+            },
+            _ => match self.script_action(a, action)? {
+                Some(step) => match Call::of_action(step) {
+                    Some(call) => return Ok(call),
+                    None => format!("{what} cannot be timed: it waits, which {waits}"),
+                },
+                None => format!("unknown timed action {what}"),
+            },
+        };
+        Err(self.err(
+            a.span(),
+            "actions",
+            format!("{problem}: expected one of {forms}"),
+        ))
     }
 
     // ---- expectations -------------------------------------------------------------
@@ -1760,6 +1996,19 @@ impl Loader<'_> {
             ),
         )
     }
+}
+
+/// Whose `actions` a step is in: the calls each may make differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Client,
+    Server,
+}
+
+/// "send 100" → ("send", "100"); the argument is trimmed and may be empty.
+fn split_verb(text: &str) -> (&str, &str) {
+    let (verb, arg) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    (verb, arg.trim())
 }
 
 /// "rcv_nxt", "rcv_nxt+100", "snd_una-1" or a plain number.

@@ -148,6 +148,18 @@ pub enum ServerClose {
     Never,
 }
 
+/// How a server's application takes delivered bytes from the receive buffer, which
+/// decides how far the advertised window closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerRead {
+    /// Everything, as soon as it is delivered (the window stays open).
+    AtOnce,
+    /// A slow reader: at most `bytes` every `every` ns.
+    Paced { bytes: u64, every: u64 },
+    /// Nothing by itself: only what its timed `read` steps take.
+    Manual,
+}
+
 #[derive(Debug, Clone)]
 pub struct Server {
     pub host: NodeId,
@@ -158,8 +170,10 @@ pub struct Server {
     pub reply: u64,
     pub echo: bool,
     pub close: ServerClose,
-    /// A slow reader: (at most this many bytes, every this many ns); None reads at once.
-    pub read: Option<(u64, u64)>,
+    pub read: ServerRead,
+    /// Timed steps, run on every connection the server accepts, timed from the SYN that
+    /// created it, in written order.
+    pub actions: Vec<TimedStep>,
 }
 
 #[derive(Debug, Clone)]
@@ -172,7 +186,10 @@ pub struct Client {
     /// A client of a `[[group]]` entry: its start is drawn at run time, when the seed is known.
     pub spread: Option<StartSpread>,
     pub local_port: Option<u16>,
+    /// The untimed steps, run in order once the connection is ESTABLISHED.
     pub actions: Vec<Action>,
+    /// The "at DUR: ACTION" steps, timed from the active OPEN, in written order.
+    pub timed: Vec<TimedStep>,
 }
 
 /// Where a group client's start falls in its entry's interval.
@@ -289,6 +306,72 @@ pub enum Action {
     Close,
     /// RFC 9293 ABORT: send RST, delete the connection.
     Abort,
+}
+
+/// One application call (RFC 9293 §3.10.2–3.10.5), as a timed step makes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// SEND N bytes.
+    Send(u64),
+    /// CLOSE, keep reading (half-close).
+    Shutdown,
+    /// CLOSE.
+    Close,
+    /// ABORT.
+    Abort,
+    /// RECEIVE: take at most this many delivered bytes, or (None) all of them. Servers only.
+    Read(Option<u64>),
+}
+
+impl Call {
+    /// The call a script step makes, if it is one call rather than a wait.
+    pub fn of_action(action: Action) -> Option<Call> {
+        match action {
+            Action::Send(n) => Some(Call::Send(n)),
+            Action::Shutdown => Some(Call::Shutdown),
+            Action::Close => Some(Call::Close),
+            Action::Abort => Some(Call::Abort),
+            Action::Wait(_) | Action::Recv(_) | Action::RecvEof => None,
+        }
+    }
+
+    /// The verb as written in `actions` ("send", "read"), for JSON.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Call::Send(_) => "send",
+            Call::Shutdown => "shutdown",
+            Call::Close => "close",
+            Call::Abort => "abort",
+            Call::Read(_) => "read",
+        }
+    }
+
+    /// The byte count written after the verb, if any.
+    pub fn bytes(self) -> Option<u64> {
+        match self {
+            Call::Send(n) | Call::Read(Some(n)) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// As written in `actions`: "send 1000", "close", "read".
+impl std::fmt::Display for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.bytes() {
+            Some(n) => write!(f, "{} {n}", self.verb()),
+            None => f.write_str(self.verb()),
+        }
+    }
+}
+
+/// "at DUR: ACTION": `call` runs `at` ns after the application opened the connection
+/// (a client's active OPEN, or the SYN that created a server's connection), whatever
+/// state the connection is in by then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedStep {
+    pub at: u64,
+    pub call: Call,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -100,6 +100,18 @@ pub struct TcpSettings {
     pub congestion_control: Option<bool>,
     /// Initial congestion window in segments (RFC 6928 allows 10); default RFC 5681's.
     pub initial_window: Option<Spanned<u32>>,
+    /// RFC 3042 limited transmit (RFC 5681 §3.2 step 1).
+    pub limited_transmit: Option<bool>,
+    /// RFC 5681 §4.1 restart window after an idle RTO.
+    pub restart_after_idle: Option<bool>,
+    /// RFC 6298 §5.7: the RTO once established after a lost SYN (3 s), or "none".
+    pub rto_after_syn_loss: Option<Spanned<DurationOrNone>>,
+    /// Text on a SYN: "queue" (RFC 9293) or "drop" (Linux without Fast Open).
+    pub syn_data: Option<Spanned<String>>,
+    /// An in-window segment in TIME_WAIT: "ack_restart" (RFC 9293) or "ignore".
+    pub time_wait_in_window: Option<Spanned<String>>,
+    /// A reopened TIME_WAIT whose SYN was an old duplicate: "time_wait" or "listen".
+    pub reopen_old_duplicate: Option<Spanned<String>>,
     /// SACK (RFC 2018) for `tcpsim kernel`, which sets net.ipv4.tcp_sack. tcpsim's own TCP
     /// does not implement SACK and never offers it, whatever this says.
     pub sack: Option<bool>,
@@ -344,8 +356,13 @@ pub struct ServerDef {
     pub echo: bool,
     /// When the server closes: "peer_close" (default), "after_reply", "never".
     pub close: Option<Spanned<String>>,
-    /// A slow reader: "N every DUR" reads at most N bytes each DUR (default: read at once).
+    /// A slow reader: "N every DUR" reads at most N bytes each DUR; "manual" reads only
+    /// what timed `read` steps take (default: read at once).
     pub read: Option<Spanned<String>>,
+    /// Timed steps only, "at DUR: ACTION" with DUR from the SYN that created the
+    /// connection: "send N", "shutdown", "close", "abort", "read", "read N".
+    #[serde(default)]
+    pub actions: Vec<Spanned<String>>,
 }
 
 /// An application that connects at `start` and then runs `actions` in order.
@@ -367,7 +384,8 @@ pub struct ClientDef {
     /// Local port to bind; omitted: the next free ephemeral port.
     pub local_port: Option<Spanned<u16>>,
     /// Steps after the connection is ESTABLISHED: "send N", "wait DUR", "recv N",
-    /// "recv_eof", "shutdown", "close", "abort".
+    /// "recv_eof", "shutdown", "close", "abort"; and timed steps "at DUR: ACTION" (DUR
+    /// from the active OPEN, ACTION "send N", "shutdown", "close" or "abort").
     #[serde(default)]
     pub actions: Vec<Spanned<String>>,
 }

@@ -1,6 +1,8 @@
 //! Per-connection application state: where a client is in its script, whether a server
 //! has replied. The behaviour itself lives in the world, which owns the connections.
 
+use crate::tcp::State;
+
 /// What a client script is waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
@@ -25,10 +27,37 @@ pub enum App {
         step: u32,
         wait: Wait,
     },
-    /// `reading`: a slow reader's next read is scheduled.
+    /// `reading`: a slow reader's next read is scheduled. `closed`: the application has
+    /// called CLOSE (`shutdown` or `close`), so the passive close does not repeat it.
     Server {
         server: u32,
         replied: bool,
         reading: bool,
+        closed: bool,
     },
+}
+
+/// RFC 9293 §3.10.5, ABORT: "SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT
+/// STATES: Send a reset segment"; in SYN_SENT, CLOSING, LAST_ACK and TIME_WAIT the TCB is
+/// only deleted. Known before the call, so the transcript's app line can say which.
+pub fn abort_sends_rst(state: State) -> bool {
+    matches!(
+        state,
+        State::SynReceived
+            | State::Established
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait
+    )
+}
+
+/// RFC 9293 §3.10.4, CLOSE once CLOSE was already called: FIN-WAIT-1, FIN-WAIT-2
+/// ("strictly speaking, this is an error and should receive an 'error: connection closing'
+/// response"), CLOSING, LAST-ACK and TIME-WAIT ("respond with 'error: connection
+/// closing'"). Nothing is sent.
+pub fn close_is_error(state: State) -> bool {
+    matches!(
+        state,
+        State::FinWait1 | State::FinWait2 | State::Closing | State::LastAck | State::TimeWait
+    )
 }

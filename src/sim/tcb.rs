@@ -85,6 +85,14 @@ impl Tcb {
         }
     }
 
+    /// The TIME_WAIT record, whichever form the connection is kept in.
+    pub fn time_wait_record(&self) -> Option<TimeWait> {
+        match self {
+            Tcb::Open(c) => c.time_wait().cloned(),
+            Tcb::TimeWait(tw) => Some(tw.clone()),
+        }
+    }
+
     pub fn reusable_from_time_wait(&self, now: u64) -> bool {
         match self {
             Tcb::Open(c) => c.reusable_from_time_wait(now),

@@ -8,20 +8,22 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::Scheduler;
-use super::app::{App, Wait};
+use super::app::{App, Wait, abort_sends_rst, close_is_error};
 use super::tcb::Tcb;
 use crate::net::{Driver, Network};
 use crate::rng;
 use crate::scenario::model::{
-    Action, ConnSelector, FaultKind, Inject, NodeKind, Scenario, SeqExpr, SeqVar, ServerClose,
-    client_starts,
+    Action, Call, ConnSelector, FaultKind, Inject, NodeKind, Scenario, SeqExpr, SeqVar,
+    ServerClose, ServerRead, TimedStep, client_starts,
 };
 use crate::tcp::closed::{ListenVerdict, listen_verdict, reset_for};
 use crate::tcp::{
     Config, ConnEvent, ConnStats, Connection, Endpoint, IsnMode, Reopen, Segment, SendBuffer, Seq,
-    State, Tag, Why,
+    State, Tag, TimeWait, Why,
 };
-use crate::trace::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, Invariant, TcpNote};
+use crate::trace::{
+    AppEvent, CallError, Cause, ConnRef, Event, EventKind, Fate, Invariant, TcpNote,
+};
 
 /// Linux's gap between an old incarnation's SND.NXT and a new one's ISS (tcp_twsk_unique:
 /// tw_snd_nxt + 65535 + 2), used when a 4-tuple is reused from TIME_WAIT.
@@ -69,6 +71,16 @@ enum Ev {
     /// A slow reader's next read.
     AppRead {
         conn: u32,
+    },
+    /// Timed step `step` of the application on connection `conn`.
+    TimedStep {
+        conn: u32,
+        step: u32,
+    },
+    /// Timed step `step` of a client that could not open its connection.
+    UnopenedTimedStep {
+        client: u32,
+        step: u32,
     },
 }
 
@@ -455,6 +467,8 @@ impl<'a> World<'a> {
                 self.on_app_read(conn);
                 self.after_conn(conn);
             }
+            Ev::TimedStep { conn, step } => self.on_timed_step(conn, step),
+            Ev::UnopenedTimedStep { client, step } => self.on_unopened_timed_step(client, step),
         }
     }
 
@@ -513,7 +527,7 @@ impl<'a> World<'a> {
 
     /// A segment for this host: its connection, else a listener, else the CLOSED rules.
     fn deliver(&mut self, node: u32, seg: Segment) {
-        let mut iss_floor = None;
+        let mut reopening = None;
         if let Some(&id) = self.tuples.get(&(seg.dst, seg.src)) {
             let listening = self.listeners.contains_key(&seg.dst);
             let Some(tcp) = self.slots[id as usize].tcp.as_mut() else {
@@ -521,9 +535,11 @@ impl<'a> World<'a> {
             };
             match tcp.time_wait_reopen(&seg) {
                 // RFC 1122 §4.2.2.13 / RFC 6191: the new incarnation's ISS must lie above
-                // every sequence number of the old one.
+                // every sequence number of the old one; the old record comes back if the
+                // SYN proves an old duplicate.
                 Reopen::Accept if listening => {
-                    iss_floor = Some(tcp.variables().0 + REUSE_SEQ_GAP);
+                    let floor = tcp.variables().0 + REUSE_SEQ_GAP;
+                    reopening = tcp.time_wait_record().map(|tw| (floor, tw));
                     self.end_conn(id, TcpNote::Reopened);
                 }
                 Reopen::Drop => return,
@@ -549,7 +565,7 @@ impl<'a> World<'a> {
                         });
                         return;
                     }
-                    self.accept(node, server, seg, iss_floor);
+                    self.accept(node, server, seg, reopening);
                 }
             }
             return;
@@ -559,10 +575,19 @@ impl<'a> World<'a> {
         }
     }
 
-    fn accept(&mut self, node: u32, server: u32, syn: Segment, iss_floor: Option<Seq>) {
+    /// A listener takes `syn`; `reopening` is the ISS floor and the record of the TIME_WAIT
+    /// connection whose 4-tuple the SYN reopens.
+    fn accept(&mut self, node: u32, server: u32, syn: Segment, reopening: Option<(Seq, TimeWait)>) {
         let id = self.slots.len() as u32;
-        let iss = self.initial_seq(node, syn.dst, syn.src, iss_floor);
-        let tcp = Connection::accept(self.now, &syn, iss, &self.host(node).cfg, stream_of(id));
+        let floor = reopening.as_ref().map(|(floor, _)| *floor);
+        let iss = self.initial_seq(node, syn.dst, syn.src, floor);
+        let cfg = &self.host(node).cfg;
+        let tcp = match reopening {
+            Some((_, old)) => {
+                Connection::accept_reopening(self.now, &syn, iss, cfg, stream_of(id), old)
+            }
+            None => Connection::accept(self.now, &syn, iss, cfg, stream_of(id)),
+        };
         if let Some(l) = self.listeners.get_mut(&syn.dst) {
             l.pending += 1;
         }
@@ -573,15 +598,22 @@ impl<'a> World<'a> {
                 server,
                 replied: false,
                 reading: false,
+                closed: false,
             },
             Some(syn.dst),
         );
+        let steps = &self.sc.servers[server as usize].actions;
+        self.schedule_timed(steps, |step| Ev::TimedStep { conn: id, step });
     }
 
+    /// The client's active OPEN, which its timed steps are timed from (when it cannot
+    /// open, they report that there is no connection).
     fn start_client(&mut self, client: u32) {
         let c = &self.sc.clients[client as usize];
+        let unopened = |step| Ev::UnopenedTimedStep { client, step };
         let node = c.host as u32;
         if self.host(node).down {
+            self.schedule_timed(&c.timed, unopened);
             return;
         }
         let remote = Endpoint {
@@ -604,6 +636,7 @@ impl<'a> World<'a> {
                 conn: None,
                 what,
             });
+            self.schedule_timed(&c.timed, unopened);
             return;
         };
         let id = self.slots.len() as u32;
@@ -639,6 +672,7 @@ impl<'a> World<'a> {
             },
             None,
         );
+        self.schedule_timed(&c.timed, |step| Ev::TimedStep { conn: id, step });
     }
 
     /// The next usable port of the host's ephemeral range for a connection to `remote`,
@@ -1046,7 +1080,7 @@ impl<'a> World<'a> {
             ConnEvent::Retransmit { rto, attempt } => tcp(TcpNote::Retransmit { attempt, rto }),
             ConnEvent::ResetQuietly { state } => tcp(TcpNote::ResetInState(state)),
             ConnEvent::TimeWaitExpired => tcp(TcpNote::TimeWaitExpired),
-            ConnEvent::TimeWaitRestart => tcp(TcpNote::TimeWaitRestart),
+            ConnEvent::TimeWaitRestart { fin } => tcp(TcpNote::TimeWaitRestart { fin }),
             ConnEvent::PawsRejected => tcp(TcpNote::PawsRejected),
             ConnEvent::ChallengeAck { suppressed } => tcp(TcpNote::ChallengeAck { suppressed }),
             ConnEvent::RstIgnored => tcp(TcpNote::RstIgnored),
@@ -1120,37 +1154,119 @@ impl<'a> World<'a> {
 
     // ----- applications -----------------------------------------------------------------
 
-    fn app_send(&mut self, id: u32, bytes: u64, tag: Option<Tag>) {
-        let slot = &mut self.slots[id as usize];
-        let tag = tag.unwrap_or_else(|| Tag::new(stream_of(id), slot.generated));
-        let Some(tcp) = slot.tcp.as_mut().and_then(Tcb::open_mut) else {
-            return;
-        };
-        if tcp.send(self.now, bytes, tag) {
-            if tag.stream() == stream_of(id) {
-                slot.generated += bytes;
-            }
-            let conn = self.conn_ref(id);
-            self.emit(EventKind::App {
-                host: conn.host,
-                conn: Some(conn),
-                what: AppEvent::Send { bytes },
-            });
-        }
-    }
-
-    fn app_call(&mut self, id: u32, what: AppEvent) {
-        let Some(tcp) = self.slots[id as usize].tcp.as_mut().and_then(Tcb::open_mut) else {
-            return;
-        };
-        match what {
-            AppEvent::Abort => tcp.abort(),
-            _ => tcp.close(self.now),
-        }
+    /// Reports what the application on connection `id` did or was told.
+    fn emit_app(&mut self, id: u32, what: AppEvent) {
         let conn = self.conn_ref(id);
         self.emit(EventKind::App {
             host: conn.host,
             conn: Some(conn),
+            what,
+        });
+    }
+
+    /// SEND; false when the connection refused it (after CLOSE, or not open).
+    fn app_send(&mut self, id: u32, bytes: u64, tag: Option<Tag>) -> bool {
+        let slot = &mut self.slots[id as usize];
+        let tag = tag.unwrap_or_else(|| Tag::new(stream_of(id), slot.generated));
+        let Some(tcp) = slot.tcp.as_mut().and_then(Tcb::open_mut) else {
+            return false;
+        };
+        if !tcp.send(self.now, bytes, tag) {
+            return false;
+        }
+        if tag.stream() == stream_of(id) {
+            slot.generated += bytes;
+        }
+        self.emit_app(id, AppEvent::Send { bytes });
+        true
+    }
+
+    /// Makes `call` on the open connection `id` and reports it, as script steps, timed
+    /// steps and servers all do. False when nothing happened and nothing was reported: no
+    /// open connection, or a SEND the connection refused.
+    fn app_do(&mut self, id: u32, call: Call) -> bool {
+        let slot = &mut self.slots[id as usize];
+        let Some(tcp) = slot.tcp.as_mut().and_then(Tcb::open_mut) else {
+            return false;
+        };
+        let what = match call {
+            Call::Send(n) => return self.app_send(id, n, None),
+            Call::Read(max) => {
+                let bytes = tcp.read(self.now, max.unwrap_or(u64::MAX));
+                self.emit_app(id, AppEvent::Read { bytes });
+                self.close_when_read_to_eof(id);
+                return true;
+            }
+            Call::Abort => {
+                let rst = abort_sends_rst(tcp.state());
+                tcp.abort();
+                AppEvent::Abort { rst }
+            }
+            Call::Shutdown | Call::Close => {
+                tcp.close(self.now);
+                if let App::Server { closed, .. } = &mut slot.app {
+                    *closed = true;
+                }
+                if call == Call::Close {
+                    AppEvent::Close
+                } else {
+                    AppEvent::Shutdown
+                }
+            }
+        };
+        self.emit_app(id, what);
+        true
+    }
+
+    /// Queues `steps` for the application that has just opened its connection: each runs
+    /// its DUR from now, and same-time steps in written order (the queue keeps insertion
+    /// order within an instant).
+    fn schedule_timed(&mut self, steps: &[TimedStep], ev: impl Fn(u32) -> Ev) {
+        for (i, step) in steps.iter().enumerate() {
+            self.queue
+                .push(self.now.saturating_add(step.at), ev(i as u32));
+        }
+    }
+
+    /// A timed step of connection `id`'s application, in whatever state it is: RFC 9293
+    /// §3.10.2–3.10.5 say what each call does in each state.
+    fn on_timed_step(&mut self, id: u32, step: u32) {
+        let call = match self.slots[id as usize].app {
+            App::Client { client, .. } => self.sc.clients[client as usize].timed[step as usize],
+            App::Server { server, .. } => self.sc.servers[server as usize].actions[step as usize],
+        }
+        .call;
+        let skipped = |error| AppEvent::Skipped { call, error };
+        match self.slots[id as usize].tcp.as_ref() {
+            None => self.emit_app(id, skipped(CallError::NoConnection)),
+            // The compact record: "CLOSING, LAST-ACK, TIME-WAIT: respond with ok and delete
+            // the TCB" (ABORT, §3.10.5); any other call gets "error: connection closing".
+            Some(Tcb::TimeWait(_)) if call == Call::Abort => {
+                self.emit_app(id, AppEvent::Abort { rst: false });
+                self.force_closed(id, Why::AbortSilently);
+            }
+            Some(Tcb::TimeWait(_)) => self.emit_app(id, skipped(CallError::Closing)),
+            Some(tcp @ Tcb::Open(_)) => {
+                let closing =
+                    matches!(call, Call::Close | Call::Shutdown) && close_is_error(tcp.state());
+                if closing || !self.app_do(id, call) {
+                    self.emit_app(id, skipped(CallError::Closing));
+                }
+                self.after_conn(id);
+            }
+        }
+    }
+
+    /// A timed step of a client that never got a connection (no free port, host down).
+    fn on_unopened_timed_step(&mut self, client: u32, step: u32) {
+        let c = &self.sc.clients[client as usize];
+        let what = AppEvent::Skipped {
+            call: c.timed[step as usize].call,
+            error: CallError::NoConnection,
+        };
+        self.emit(EventKind::App {
+            host: c.host as u32,
+            conn: None,
             what,
         });
     }
@@ -1161,22 +1277,21 @@ impl<'a> World<'a> {
                 server,
                 replied,
                 reading,
+                ..
             } => {
                 let s = &self.sc.servers[server as usize];
-                let (echo, reply, close, pace) = (s.echo, s.reply, s.close, s.read);
-                match pace {
-                    None => {
+                let (echo, reply, close) = (s.echo, s.reply, s.close);
+                match s.read {
+                    ServerRead::AtOnce => {
                         self.app_read(id, u64::MAX);
                     }
-                    Some((_, every)) if !reading => {
+                    ServerRead::Paced { every, .. } if !reading => {
                         self.queue.push(self.now + every, Ev::AppRead { conn: id });
-                        self.slots[id as usize].app = App::Server {
-                            server,
-                            replied,
-                            reading: true,
-                        };
+                        if let App::Server { reading, .. } = &mut self.slots[id as usize].app {
+                            *reading = true;
+                        }
                     }
-                    Some(_) => {}
+                    ServerRead::Paced { .. } | ServerRead::Manual => {}
                 }
                 if echo {
                     self.app_send(id, len as u64, Some(tag));
@@ -1187,7 +1302,7 @@ impl<'a> World<'a> {
                     }
                     self.app_send(id, reply, None);
                     if close == ServerClose::AfterReply {
-                        self.app_call(id, AppEvent::Close);
+                        self.app_do(id, Call::Close);
                     }
                 }
             }
@@ -1211,55 +1326,56 @@ impl<'a> World<'a> {
             .map_or(0, |tcp| tcp.read(self.now, max))
     }
 
-    /// A slow reader's periodic read; once the buffer is empty it waits for more data, and
-    /// a passive close waits until everything before the FIN has been read.
+    /// Bytes delivered to connection `id` and not yet read by its application.
+    fn unread(&self, id: u32) -> u64 {
+        match self.slots[id as usize].tcp.as_ref() {
+            Some(Tcb::Open(c)) => c.unread(),
+            _ => 0,
+        }
+    }
+
+    /// A slow reader's periodic read; once the buffer is empty it waits for more data.
     fn on_app_read(&mut self, id: u32) {
+        let App::Server { server, .. } = self.slots[id as usize].app else {
+            return;
+        };
+        let ServerRead::Paced { bytes, every } = self.sc.servers[server as usize].read else {
+            return;
+        };
+        let bytes = self.app_read(id, bytes);
+        self.emit_app(id, AppEvent::Read { bytes });
+        let more = self.unread(id) > 0;
+        if more {
+            self.queue.push(self.now + every, Ev::AppRead { conn: id });
+        }
+        if let App::Server { reading, .. } = &mut self.slots[id as usize].app {
+            *reading = more;
+        }
+        self.close_when_read_to_eof(id);
+    }
+
+    /// `close = "peer_close"`: the server closes once it has read everything up to the
+    /// peer's FIN, which for a slow or manual reader may be long after the FIN arrived.
+    /// A slow reader with a read still queued leaves it to that read.
+    fn close_when_read_to_eof(&mut self, id: u32) {
         let App::Server {
-            server, replied, ..
+            server,
+            reading: false,
+            closed: false,
+            ..
         } = self.slots[id as usize].app
         else {
             return;
         };
-        let s = &self.sc.servers[server as usize];
-        let (Some((n, every)), close) = (s.read, s.close) else {
-            return;
-        };
-        let bytes = self.app_read(id, n);
-        let conn = self.conn_ref(id);
-        self.emit(EventKind::App {
-            host: conn.host,
-            conn: Some(conn),
-            what: AppEvent::Read { bytes },
-        });
-        let left = self.slots[id as usize]
-            .tcp
-            .as_mut()
-            .and_then(Tcb::open_mut)
-            .map_or(0, |c| c.unread());
-        let reading = left > 0;
-        if reading {
-            self.queue.push(self.now + every, Ev::AppRead { conn: id });
-        }
-        self.slots[id as usize].app = App::Server {
-            server,
-            replied,
-            reading,
-        };
-        if !reading && self.slots[id as usize].record.eof && close == ServerClose::PeerClose {
-            self.app_call(id, AppEvent::Close);
+        let passive = self.sc.servers[server as usize].close == ServerClose::PeerClose;
+        if passive && self.slots[id as usize].record.eof && self.unread(id) == 0 {
+            self.app_do(id, Call::Close);
         }
     }
 
     fn on_app_eof(&mut self, id: u32) {
         match self.slots[id as usize].app {
-            App::Server {
-                server, reading, ..
-            } => {
-                // A slow reader closes once it has read everything (see on_app_read).
-                if self.sc.servers[server as usize].close == ServerClose::PeerClose && !reading {
-                    self.app_call(id, AppEvent::Close);
-                }
-            }
+            App::Server { .. } => self.close_when_read_to_eof(id),
             App::Client {
                 wait: Wait::Eof, ..
             } => self.resume_client(id),
@@ -1298,10 +1414,6 @@ impl<'a> World<'a> {
                 return;
             };
             let next_wait = match action {
-                Action::Send(n) => {
-                    self.app_send(id, n, None);
-                    Wait::Running
-                }
                 Action::Wait(d) => {
                     self.queue.push(self.now + d, Ev::AppWake { conn: id });
                     Wait::Timer
@@ -1309,16 +1421,10 @@ impl<'a> World<'a> {
                 Action::Recv(n) if slot.record.stats.bytes_delivered < n => Wait::Recv(n),
                 Action::RecvEof if !slot.record.eof => Wait::Eof,
                 Action::Recv(_) | Action::RecvEof => Wait::Running,
-                Action::Shutdown => {
-                    self.app_call(id, AppEvent::Shutdown);
-                    Wait::Running
-                }
-                Action::Close => {
-                    self.app_call(id, AppEvent::Close);
-                    Wait::Running
-                }
-                Action::Abort => {
-                    self.app_call(id, AppEvent::Abort);
+                Action::Send(_) | Action::Shutdown | Action::Close | Action::Abort => {
+                    if let Some(call) = Call::of_action(action) {
+                        self.app_do(id, call);
+                    }
                     Wait::Running
                 }
             };

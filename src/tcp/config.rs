@@ -10,6 +10,38 @@ pub enum IsnMode {
     Random,
 }
 
+/// What happens to text (and a FIN) that arrives on a SYN or SYN,ACK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynData {
+    /// RFC 9293 §3.10.7.2–3: queue it and process it once ESTABLISHED (a SYN,ACK's text is
+    /// processed at once, since the SYN,ACK itself establishes the connection).
+    Queue,
+    /// Drop it, as Linux does without TCP Fast Open: the peer sends it again.
+    Drop,
+}
+
+/// What an acceptable (in-window) segment does to a connection in TIME_WAIT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeWaitInWindow {
+    /// RFC 9293 §3.10.7.4 fifth step, TIME-WAIT: "The only thing that can arrive in this
+    /// state is a retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL
+    /// timeout."
+    AckRestart,
+    /// Ignore it (a segment at or above RCV.NXT cannot be the peer's FIN again).
+    Ignore,
+}
+
+/// What a 4-tuple that a SYN reopened from TIME_WAIT does when the SYN proves an old
+/// duplicate (the peer answers the SYN,ACK with a RST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReopenOldDuplicate {
+    /// RFC 1122 §4.2.2.13 (2): return to TIME_WAIT, with the time it had left.
+    TimeWait,
+    /// Return to LISTEN as any passive SYN_RECEIVED does: the TIME_WAIT is gone (Linux
+    /// deletes the time-wait socket when the SYN reopens it).
+    Listen,
+}
+
 /// A bundle of defaults, chosen with `profile = "..."` or `--profile`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -52,7 +84,9 @@ pub struct Config {
     pub rto_min: u64,
     /// RFC 6298 §2.5: a maximum of at least 60 s may be placed on the RTO.
     pub rto_max: u64,
-    /// SYN / SYN,ACK retransmissions before giving up (RFC 1122 §4.2.3.5 asks for ≥ 3 min; 6 with backoff from 1 s is 127 s).
+    /// SYN / SYN,ACK retransmissions before giving up. RFC 1122 §4.2.3.5 (MUST-23) asks for
+    /// at least 3 minutes: 7 from a 1 s RTO, doubling up to 60 s, give up 183 s after the
+    /// first SYN (Linux's 6 give up after 127 s).
     pub syn_retries: u32,
     /// Data/FIN retransmissions before the connection is aborted (RFC 1122 §4.2.3.5 R2 ≥ 100 s).
     pub retries: u32,
@@ -86,6 +120,21 @@ pub struct Config {
     pub congestion_control: bool,
     /// Initial congestion window in segments; None: RFC 5681's min(4·MSS, max(2·MSS, 4380 B)).
     pub initial_window: Option<u32>,
+    /// RFC 3042 / RFC 5681 §3.2 step 1 (SHOULD): send one new segment on each of the first
+    /// two duplicate ACKs.
+    pub limited_transmit: bool,
+    /// RFC 5681 §4.1 (SHOULD): after more than an RTO without sending, cwnd restarts from
+    /// min(IW, cwnd).
+    pub restart_after_idle: bool,
+    /// RFC 6298 §5.7 (MUST): when the SYN or SYN,ACK timed out, the RTO is re-initialised
+    /// to this (3 s) once the connection is established, until the first RTT sample.
+    pub rto_after_syn_loss: Option<u64>,
+    /// Text and FIN on a SYN: queued (RFC 9293) or dropped (Linux without Fast Open).
+    pub syn_data: SynData,
+    /// An acceptable segment in TIME_WAIT: RFC 9293's ACK and restart, or ignored.
+    pub time_wait_in_window: TimeWaitInWindow,
+    /// A reopened TIME_WAIT 4-tuple whose SYN proves an old duplicate.
+    pub reopen_old_duplicate: ReopenOldDuplicate,
 }
 
 pub const SECOND: u64 = 1_000_000_000;
@@ -99,7 +148,7 @@ impl Default for Config {
             rto_initial: SECOND,
             rto_min: SECOND,
             rto_max: 60 * SECOND,
-            syn_retries: 6,
+            syn_retries: 7,
             retries: 15,
             mss: 1460,
             window: 65535,
@@ -116,6 +165,12 @@ impl Default for Config {
             nagle: true,
             congestion_control: true,
             initial_window: None,
+            limited_transmit: true,
+            restart_after_idle: true,
+            rto_after_syn_loss: Some(3 * SECOND),
+            syn_data: SynData::Queue,
+            time_wait_in_window: TimeWaitInWindow::AckRestart,
+            reopen_old_duplicate: ReopenOldDuplicate::TimeWait,
         }
     }
 }
@@ -125,9 +180,15 @@ impl Config {
     /// delayed ACK, an initial window of 10 segments,
     /// TIME_WAIT a fixed 60 s (TCP_TIMEWAIT_LEN), tcp_fin_timeout 60 s, timestamps and
     /// window scaling on, RFC 5961 challenge ACKs on, tcp_rfc1337 = 0, ports
-    /// 32768–60999, and tcp_tw_reuse = 1 (the kernel default 2 allows it on loopback only).
+    /// 32768–60999, and tcp_tw_reuse = 1 (the kernel default 2 allows it on loopback only);
+    /// tcp_syn_retries = 6; data on a SYN is dropped (no Fast Open); an in-window segment in
+    /// TIME_WAIT is not taken for the FIN; a SYN that reopened TIME_WAIT deletes it.
     pub fn linux() -> Self {
         Config {
+            syn_retries: 6,
+            syn_data: SynData::Drop,
+            time_wait_in_window: TimeWaitInWindow::Ignore,
+            reopen_old_duplicate: ReopenOldDuplicate::Listen,
             time_wait: Some(60 * SECOND),
             fin_wait_2_timeout: Some(60 * SECOND),
             rto_min: SECOND / 5,

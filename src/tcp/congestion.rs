@@ -20,6 +20,9 @@ pub enum Phase {
     RecoveryEnd,
     /// A retransmission timeout collapses cwnd to one segment (RFC 5681 §3.1 eq. 4).
     Timeout,
+    /// Sending resumes after more than an RTO idle: cwnd restarts from min(IW, cwnd)
+    /// (RFC 5681 §4.1).
+    IdleRestart,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +36,11 @@ pub struct NewReno {
     in_recovery: bool,
     /// Bytes acknowledged in congestion avoidance since cwnd last grew (RFC 5681 §3.1).
     ca_acked: u32,
+    /// The initial window, which is also the restart window's bound (RFC 5681 §4.1).
+    iw: u32,
+    /// Bytes sent beyond cwnd by limited transmit since the last new ACK (RFC 3042):
+    /// left out of FlightSize when ssthresh is computed (RFC 5681 §3.2 step 2).
+    limited_sent: u32,
 }
 
 impl NewReno {
@@ -50,13 +58,47 @@ impl NewReno {
             recover: iss,
             in_recovery: false,
             ca_acked: 0,
+            iw,
+            limited_sent: 0,
         }
+    }
+
+    /// How many bytes may be in flight: cwnd, plus up to two segments beyond it on the
+    /// first and second duplicate ACKs when limited transmit is on (RFC 3042 §2, RFC 5681
+    /// §3.2 step 1: "the total FlightSize would remain less than or equal to cwnd plus
+    /// 2*SMSS").
+    pub fn send_limit(&self, limited_transmit: bool) -> u32 {
+        let extra = if limited_transmit && !self.in_recovery {
+            self.dupacks.min(2) * self.smss
+        } else {
+            0
+        };
+        self.cwnd.saturating_add(extra)
+    }
+
+    /// A segment left with `flight` bytes outstanding afterwards; what lies beyond cwnd
+    /// went by limited transmit ("cwnd MUST NOT be changed", RFC 3042 §2).
+    pub fn on_transmit(&mut self, flight: u32) {
+        if !self.in_recovery && flight > self.cwnd {
+            self.limited_sent = self.limited_sent.max(flight - self.cwnd);
+        }
+    }
+
+    /// RFC 5681 §4.1: "a TCP SHOULD set cwnd to no more than RW before beginning
+    /// transmission if the TCP has not sent data in an interval exceeding the
+    /// retransmission timeout", RW = min(IW, cwnd).
+    pub fn restart_after_idle(&mut self) -> Option<Phase> {
+        (self.cwnd > self.iw).then(|| {
+            self.cwnd = self.iw;
+            Phase::IdleRestart
+        })
     }
 
     /// New data was acknowledged: `acked` bytes, SND.UNA now `ack`, `flight` bytes still
     /// outstanding.
     pub fn on_ack(&mut self, acked: u32, ack: Seq, flight: u32) -> (Reaction, Option<Phase>) {
         self.dupacks = 0;
+        self.limited_sent = 0;
         if self.in_recovery {
             if ack.ge(self.recover) {
                 // RFC 6582 §3.2 step 3, full acknowledgment: set cwnd to
@@ -86,13 +128,13 @@ impl NewReno {
         (Reaction::Nothing, None)
     }
 
-    /// A duplicate ACK (RFC 5681 §2 definition, checked by the caller). `snd_max` is the
-    /// highest sequence number sent, `snd_una` the ACK's value.
+    /// A duplicate ACK (RFC 5681 §2 definition, checked by the caller). `snd_nxt` is
+    /// SND.NXT, `snd_una` the ACK's value.
     pub fn on_dupack(
         &mut self,
         flight: u32,
         snd_una: Seq,
-        snd_max: Seq,
+        snd_nxt: Seq,
     ) -> (Reaction, Option<Phase>) {
         if self.in_recovery {
             // RFC 5681 §3.2 step 4: inflate cwnd by SMSS for each further duplicate ACK.
@@ -103,30 +145,34 @@ impl NewReno {
         // RFC 6582 §3.2 step 2: only start fast retransmit if the ACK covers more than
         // `recover` (otherwise these are duplicates from an earlier episode).
         if self.dupacks == 3 && snd_una.gt(self.recover) {
-            self.enter_recovery(flight, snd_max);
+            self.enter_recovery(flight, snd_nxt);
             return (Reaction::RetransmitFirst, Some(Phase::FastRetransmit));
         }
         (Reaction::Nothing, None)
     }
 
-    fn enter_recovery(&mut self, flight: u32, snd_max: Seq) {
-        // RFC 5681 §3.2 step 2: ssthresh = max(FlightSize / 2, 2*SMSS) (eq. 4);
+    fn enter_recovery(&mut self, flight: u32, snd_nxt: Seq) {
+        // RFC 5681 §3.2 step 2: ssthresh = max(FlightSize / 2, 2*SMSS) (eq. 4), without
+        // what limited transmit sent ("MUST NOT be included in this calculation");
         // step 3: cwnd = ssthresh + 3*SMSS.
+        let flight = flight.saturating_sub(self.limited_sent);
+        self.limited_sent = 0;
         self.ssthresh = (flight / 2).max(2 * self.smss);
         self.cwnd = self.ssthresh + 3 * self.smss;
-        self.recover = snd_max;
+        self.recover = snd_nxt;
         self.in_recovery = true;
     }
 
     /// The retransmission timer expired (RFC 5681 §3.1 eq. 4 and "cwnd ... to no more
     /// than the loss window, LW, which equals 1 full-sized segment"; RFC 6582 §3.2 step 4:
     /// record `recover`).
-    pub fn on_timeout(&mut self, flight: u32, snd_max: Seq) -> Phase {
+    pub fn on_timeout(&mut self, flight: u32, snd_nxt: Seq) -> Phase {
         self.ssthresh = (flight / 2).max(2 * self.smss);
         self.cwnd = self.smss;
         self.dupacks = 0;
+        self.limited_sent = 0;
         self.in_recovery = false;
-        self.recover = snd_max;
+        self.recover = snd_nxt;
         Phase::Timeout
     }
 }
@@ -199,6 +245,41 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(r.on_dupack(4000, Seq(5001), Seq(9001)).0, Reaction::Nothing);
         }
+    }
+
+    #[test]
+    fn limited_transmit_allows_two_segments_beyond_cwnd_outside_ssthresh() {
+        let mut r = reno();
+        r.cwnd = 4000;
+        let (una, nxt) = (Seq(1001), Seq(5001));
+        assert_eq!(r.send_limit(true), 4000);
+        r.on_dupack(4000, una, nxt);
+        assert_eq!(
+            r.send_limit(true),
+            5000,
+            "first duplicate: one more segment"
+        );
+        assert_eq!(r.send_limit(false), 4000, "limited transmit off");
+        r.on_transmit(5000);
+        r.on_dupack(5000, una, nxt);
+        assert_eq!(r.send_limit(true), 6000);
+        r.on_transmit(6000);
+        assert_eq!(r.cwnd, 4000, "cwnd MUST NOT be changed (RFC 3042 §2)");
+        r.on_dupack(6000, una, Seq(7001));
+        assert_eq!(
+            r.ssthresh, 2000,
+            "FlightSize without the 2000 bytes of limited transmit, halved"
+        );
+        assert_eq!(r.send_limit(true), r.cwnd, "no extra in recovery");
+    }
+
+    #[test]
+    fn idle_restart_window_is_min_of_iw_and_cwnd() {
+        let mut r = reno();
+        assert_eq!(r.restart_after_idle(), None, "cwnd is still IW");
+        r.cwnd = 20_000;
+        assert_eq!(r.restart_after_idle(), Some(Phase::IdleRestart));
+        assert_eq!(r.cwnd, 4000);
     }
 
     #[test]

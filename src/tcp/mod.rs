@@ -1,6 +1,7 @@
 //! Sans-IO TCP per RFC 9293: a connection takes (now, input) and reports what to send,
 //! when to wake it and what happened. It owns no clock, RNG, queue or I/O.
 
+mod arrival;
 mod buffers;
 pub mod closed;
 mod config;
@@ -8,15 +9,19 @@ mod congestion;
 mod conn;
 mod flags;
 mod options;
+mod receive;
 mod rto;
+mod rules;
 mod segment;
+mod send;
 mod seq;
 mod state;
 mod time_wait;
+mod timers;
 mod why;
 
 pub use buffers::SendBuffer;
-pub use config::{Config, IsnMode, Profile, SECOND};
+pub use config::{Config, IsnMode, Profile, ReopenOldDuplicate, SECOND, SynData, TimeWaitInWindow};
 pub use congestion::Phase;
 pub use conn::{ConnEvent, ConnStats, Connection, Reopen};
 pub use flags::Flags;

@@ -3,6 +3,62 @@
 
 use super::{Config, Flags, Segment, Seq};
 
+/// RFC 7323 §3–5 state once both SYNs carried the timestamps option: TS.Recent, when it
+/// was last updated, and the PAWS test. A full connection and its TIME_WAIT record both
+/// keep one, so the rules are written once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timestamps {
+    /// Both SYNs carried a timestamps option (RFC 7323 §3.2).
+    pub ok: bool,
+    /// TS.Recent: the timestamp to echo, and the reference for PAWS.
+    pub recent: u32,
+    /// When TS.Recent was last updated (ns), for the TIME_WAIT reuse rule.
+    pub recent_at: u64,
+}
+
+/// The PAWS verdict on an arriving segment (RFC 7323 §5.3 R1, §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paws {
+    Accept,
+    /// Timestamps are on but the segment has none: silently dropped (§3.2).
+    Drop,
+    /// Its TSval is older than TS.Recent: an old duplicate, "send an acknowledgement in
+    /// reply ... and drop the segment" (§5.3 R1).
+    AckAndDrop,
+}
+
+impl Timestamps {
+    /// RFC 7323 §5.3 R1 (PAWS), applied before the sequence number check. RSTs are exempt
+    /// (§5.3 note).
+    pub fn paws(&self, seg: &Segment) -> Paws {
+        if !self.ok || seg.has(Flags::RST) {
+            return Paws::Accept;
+        }
+        match seg.ts {
+            None => Paws::Drop,
+            Some((tsval, _)) if Seq(tsval).lt(Seq(self.recent)) => Paws::AckAndDrop,
+            Some(_) => Paws::Accept,
+        }
+    }
+
+    /// RFC 7323 §4.3 (R3): remember the TSval of an acceptable segment that covers
+    /// Last.ACK.sent.
+    pub fn update(&mut self, seg: &Segment, last_ack_sent: Seq, now: u64) {
+        if let Some((tsval, _)) = seg.ts.filter(|_| self.ok)
+            && seg.seq.le(last_ack_sent)
+            && Seq(tsval).ge(Seq(self.recent))
+        {
+            self.recent = tsval;
+            self.recent_at = now;
+        }
+    }
+
+    /// The option an outgoing non-SYN segment carries: (TSval, TSecr = TS.Recent).
+    pub fn option(&self, now: u64) -> Option<(u32, u32)> {
+        self.ok.then(|| (ts_clock(now), self.recent))
+    }
+}
+
 /// What the two SYNs agreed on, and the timestamp state that follows from it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
@@ -10,12 +66,7 @@ pub struct Options {
     pub snd_wscale: u8,
     /// Our shift, applied to windows we advertise.
     pub rcv_wscale: u8,
-    /// Both SYNs carried a timestamps option (RFC 7323 §3.2).
-    pub ts_ok: bool,
-    /// TS.Recent: the timestamp to echo, and the reference for PAWS.
-    pub ts_recent: u32,
-    /// When TS.Recent was last updated (ns), for the TIME_WAIT reuse rule.
-    pub ts_recent_at: u64,
+    pub ts: Timestamps,
     /// Last.ACK.sent (RFC 7323 §4.3): the ACK field of our latest segment.
     pub last_ack_sent: Seq,
     /// What the peer's SYN offered, remembered until our SYN,ACK answers it.
@@ -43,9 +94,11 @@ impl Options {
             self.snd_wscale = theirs.min(MAX_SHIFT);
         }
         if let Some((tsval, _)) = syn.ts.filter(|_| cfg.timestamps) {
-            self.ts_ok = true;
-            self.ts_recent = tsval;
-            self.ts_recent_at = now;
+            self.ts = Timestamps {
+                ok: true,
+                recent: tsval,
+                recent_at: now,
+            };
         }
     }
 
@@ -61,28 +114,19 @@ impl Options {
             .window_scale
             .filter(|_| !answering || self.peer_wscale.is_some());
         let ts = (cfg.timestamps && (!answering || self.peer_ts))
-            .then(|| (ts_clock(now), if answering { self.ts_recent } else { 0 }));
+            .then(|| (ts_clock(now), if answering { self.ts.recent } else { 0 }));
         (wscale.map(|s| s.min(MAX_SHIFT)), ts)
     }
 
-    /// Stamps an outgoing non-SYN segment: the timestamps option when negotiated (but not
-    /// on RSTs, RFC 7323 §5.3 note) and the window, scaled down.
+    /// Stamps an outgoing segment (see [`super::rules::stamp`]) and notes Last.ACK.sent.
     pub fn stamp(&mut self, seg: &mut Segment, rcv_wnd: u32, now: u64) {
-        if seg.has(Flags::SYN) {
-            return;
-        }
-        if !seg.has(Flags::RST) {
-            seg.wnd = (rcv_wnd >> self.rcv_wscale).min(u16::MAX as u32) as u16;
-            if self.ts_ok {
-                seg.ts = Some((ts_clock(now), self.ts_recent));
-            }
-        }
+        super::rules::stamp(seg, rcv_wnd, self.rcv_wscale, &self.ts, now);
         if seg.has(Flags::ACK) {
             self.last_ack_sent = seg.ack;
         }
     }
 
-    /// The peer's window in bytes.
+    /// The peer's window in bytes: scaled, unless it is a SYN's (RFC 7323 §2.2).
     pub fn peer_window(&self, seg: &Segment) -> u32 {
         if seg.has(Flags::SYN) {
             seg.wnd as u32
@@ -91,28 +135,9 @@ impl Options {
         }
     }
 
-    /// RFC 7323 §5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent is an old
-    /// duplicate. RSTs are exempt (§5.3 note). §3.2: once timestamps are on, a non-RST
-    /// segment without them is dropped too.
-    pub fn rejects(&self, seg: &Segment) -> bool {
-        if !self.ts_ok || seg.has(Flags::RST) {
-            return false;
-        }
-        match seg.ts {
-            Some((tsval, _)) => Seq(tsval).lt(Seq(self.ts_recent)),
-            None => true,
-        }
-    }
-
-    /// RFC 7323 §4.3 (R3): remember the TSval of a segment that covers Last.ACK.sent.
+    /// RFC 7323 §4.3 (R3) against our Last.ACK.sent.
     pub fn update_recent(&mut self, seg: &Segment, now: u64) {
-        if let Some((tsval, _)) = seg.ts.filter(|_| self.ts_ok)
-            && seg.seq.le(self.last_ack_sent)
-            && Seq(tsval).ge(Seq(self.ts_recent))
-        {
-            self.ts_recent = tsval;
-            self.ts_recent_at = now;
-        }
+        self.ts.update(seg, self.last_ack_sent, now);
     }
 }
 
@@ -138,12 +163,12 @@ mod tests {
         };
         let mut o = Options::default();
         o.on_peer_syn(&cfg(false, None), &syn, 0);
-        assert_eq!((o.ts_ok, o.snd_wscale, o.rcv_wscale), (false, 0, 0));
+        assert_eq!((o.ts.ok, o.snd_wscale, o.rcv_wscale), (false, 0, 0));
         assert_eq!(o.syn_options(&cfg(false, None), true, 0), (None, None));
         let mut o = Options::default();
         o.on_peer_syn(&cfg(true, Some(3)), &syn, 0);
         assert_eq!(
-            (o.ts_ok, o.ts_recent, o.snd_wscale, o.rcv_wscale),
+            (o.ts.ok, o.ts.recent, o.snd_wscale, o.rcv_wscale),
             (true, 5, 7, 3)
         );
         assert_eq!(
@@ -197,29 +222,30 @@ mod tests {
 
     #[test]
     fn paws_rejects_older_timestamps_but_not_rsts() {
-        let o = Options {
-            ts_ok: true,
-            ts_recent: 100,
-            ..Options::default()
+        let o = Timestamps {
+            ok: true,
+            recent: 100,
+            ..Timestamps::default()
         };
         let at = |ts, flags| Segment {
             flags,
             ts,
             ..Segment::default()
         };
-        assert!(o.rejects(&at(Some((99, 0)), Flags::ACK)));
-        assert!(!o.rejects(&at(Some((100, 0)), Flags::ACK)));
-        assert!(!o.rejects(&at(Some((99, 0)), Flags::RST)));
-        assert!(
-            o.rejects(&at(None, Flags::ACK)),
+        assert_eq!(o.paws(&at(Some((99, 0)), Flags::ACK)), Paws::AckAndDrop);
+        assert_eq!(o.paws(&at(Some((100, 0)), Flags::ACK)), Paws::Accept);
+        assert_eq!(o.paws(&at(Some((99, 0)), Flags::RST)), Paws::Accept);
+        assert_eq!(
+            o.paws(&at(None, Flags::ACK)),
+            Paws::Drop,
             "RFC 7323 §3.2: no TSopt once negotiated"
         );
         // Wrap-around: 5 is newer than u32::MAX - 5.
-        let o = Options {
-            ts_ok: true,
-            ts_recent: u32::MAX - 5,
-            ..Options::default()
+        let o = Timestamps {
+            ok: true,
+            recent: u32::MAX - 5,
+            ..Timestamps::default()
         };
-        assert!(!o.rejects(&at(Some((5, 0)), Flags::ACK)));
+        assert_eq!(o.paws(&at(Some((5, 0)), Flags::ACK)), Paws::Accept);
     }
 }

@@ -13,6 +13,12 @@ pub struct RtoEstimator {
     max: u64,
 }
 
+/// `base` doubled `n` times, saturating (a plain shift would drop the high bits).
+pub fn doubled(base: u64, n: u32) -> u64 {
+    1u64.checked_shl(n)
+        .map_or(u64::MAX, |factor| base.saturating_mul(factor))
+}
+
 /// RFC 6298 §2: clock granularity G; tcpsim's clock is exact, 1 ms keeps RTO sane on tiny RTTs.
 const GRANULARITY: u64 = 1_000_000;
 
@@ -30,11 +36,9 @@ impl RtoEstimator {
 
     /// The timeout to arm now, with backoff applied and bounded by the maximum.
     pub fn rto(&self) -> u64 {
-        let shifted = self
-            .base
-            .checked_shl(self.backoffs.min(40))
-            .unwrap_or(u64::MAX);
-        shifted.min(self.max).max(self.base.min(self.max))
+        doubled(self.base, self.backoffs)
+            .min(self.max)
+            .max(self.base.min(self.max))
     }
 
     pub fn backoffs(&self) -> u32 {
@@ -45,7 +49,10 @@ impl RtoEstimator {
         self.srtt
     }
 
-    /// RFC 6298 §2.2 / §2.3: fold in a new measurement `r` (ns). Clears backoff (§5.7 note).
+    /// RFC 6298 §2.2 / §2.3: fold in a new measurement `r` (ns). Only a new measurement
+    /// clears the backoff (§5, last paragraph: "once a new RTT measurement is obtained ...
+    /// the computations outlined in Section 2 are performed ... which may result in
+    /// 'collapsing' RTO back down"; Karn's algorithm keeps the backed-off RTO until then).
     pub fn on_sample(&mut self, r: u64) {
         match self.srtt {
             None => {
@@ -71,9 +78,13 @@ impl RtoEstimator {
         self.backoffs = self.backoffs.saturating_add(1);
     }
 
-    /// Forget the backoff after new data is acknowledged (the RTO is recomputed from SRTT).
-    pub fn reset_backoff(&mut self) {
-        self.backoffs = 0;
+    /// RFC 6298 §5.7: the SYN timed out and no RTT sample was taken, so data transmission
+    /// starts from `rto` (3 s) if the RTO in use is less, with no backoff.
+    pub fn reinitialize(&mut self, rto: u64) {
+        if self.srtt.is_none() {
+            self.base = self.base.max(rto).clamp(self.min, self.max);
+            self.backoffs = 0;
+        }
     }
 }
 
@@ -111,10 +122,30 @@ mod tests {
     }
 
     #[test]
+    fn doubling_saturates() {
+        assert_eq!(doubled(3, 2), 12);
+        assert_eq!(doubled(60 * S, 40), u64::MAX);
+        assert_eq!(doubled(1, 64), u64::MAX);
+    }
+
+    #[test]
     fn minimum_applies() {
         let mut e = RtoEstimator::new(S, S, 60 * S);
         e.on_sample(MS);
         assert_eq!(e.rto(), S, "RFC 6298 §2.4: rounded up to 1 s");
+    }
+
+    #[test]
+    fn syn_loss_reinitializes_to_three_seconds_until_a_sample() {
+        let mut e = RtoEstimator::new(S, S, 60 * S);
+        e.back_off();
+        e.back_off();
+        e.reinitialize(3 * S);
+        assert_eq!(e.rto(), 3 * S, "RFC 6298 §5.7");
+        e.on_sample(100 * MS);
+        assert_eq!(e.rto(), S, "the first sample takes over (rto_min 1 s)");
+        e.reinitialize(3 * S);
+        assert_eq!(e.rto(), S, "only before any sample");
     }
 
     #[test]

@@ -69,6 +69,24 @@ impl Segment {
         self.flags.contains(f)
     }
 
+    /// The segment without its SYN octet: what follows it (text, FIN) starts at SEG.SEQ+1.
+    pub fn past_syn(&self) -> Segment {
+        Segment {
+            seq: self.seq + self.has(Flags::SYN) as u32,
+            flags: Flags(self.flags.0 & !Flags::SYN.0),
+            ..*self
+        }
+    }
+
+    /// The segment's control part only: no text, no FIN.
+    pub fn without_text(&self) -> Segment {
+        Segment {
+            len: 0,
+            flags: Flags(self.flags.0 & !Flags::FIN.0),
+            ..*self
+        }
+    }
+
     /// Bytes on the wire: IPv4 (20) + TCP (20) headers, options padded to 4 bytes, payload.
     pub fn wire_len(&self) -> u32 {
         let options = 4 * self.mss.is_some() as u32

@@ -2,9 +2,18 @@
 //! 4-tuple, the two sequence numbers, its window and timestamp state and the expiry —
 //! the way kernels keep a small time-wait record instead of the full socket. A host with
 //! 100,000 connections in TIME_WAIT then holds 100,000 of these, not full connections.
+//!
+//! Segment arrival follows RFC 9293 §3.10.7.4's steps for TIME-WAIT, with the rules it
+//! shares with the full connection (acceptability, PAWS, the challenge-ACK limit, what an
+//! ACK carries) taken from `rules.rs` and `options.rs`.
 
-use super::options::ts_clock;
-use super::{ConnEvent, Endpoint, Flags, Reopen, SECOND, Segment, Seq, State, Why};
+use std::ops::ControlFlow::{self, Break, Continue};
+
+use super::options::{Paws, Timestamps};
+use super::rules::{self, ChallengeLimiter, acceptable};
+use super::{
+    Config, ConnEvent, Endpoint, Flags, Reopen, SECOND, Segment, Seq, State, TimeWaitInWindow, Why,
+};
 
 /// A connection in TIME_WAIT (RFC 9293 §3.10.7.4, TIME-WAIT STATE in each step).
 #[derive(Debug, Clone, PartialEq)]
@@ -21,31 +30,28 @@ pub struct TimeWait {
     /// The window we advertise, in bytes, and its shift (RFC 7323 §2).
     rcv_wnd: u32,
     rcv_wscale: u8,
-    /// `FLAG_*` bits: what was negotiated and which settings apply.
+    /// `FLAG_*` bits: which settings apply.
     flags: u8,
-    /// TS.Recent and when it was last updated (RFC 7323 §4.3; Linux's tw_reuse rule).
-    ts_recent: u32,
-    ts_recent_at: u64,
+    ts: Timestamps,
     /// When TIME_WAIT ends, and how long it lasts when a retransmitted FIN restarts it.
     expiry: u64,
     length: u64,
-    /// RFC 5961 §7 rate limit: start of the current second and challenge ACKs sent in it.
-    challenge_start: u64,
-    challenge_count: u32,
+    challenges: ChallengeLimiter,
     challenge_limit: u32,
     /// Segments sent while in TIME_WAIT (for the connection's statistics).
     pub segments_sent: u32,
     closed: bool,
 }
 
-const FLAG_TS_OK: u8 = 1;
-const FLAG_RFC1337: u8 = 2;
-const FLAG_RFC5961: u8 = 4;
-const FLAG_TW_REUSE: u8 = 8;
-const FLAG_TIMESTAMPS: u8 = 16;
+const FLAG_RFC1337: u8 = 1;
+const FLAG_RFC5961: u8 = 2;
+const FLAG_TW_REUSE: u8 = 4;
+const FLAG_TIMESTAMPS: u8 = 8;
+/// RFC 9293's fifth step: an acceptable segment is ACKed and restarts the timer.
+const FLAG_ACK_RESTARTS: u8 = 16;
 
 /// What a connection hands over when it enters TIME_WAIT.
-pub struct TimeWaitSeed {
+pub struct TimeWaitSeed<'a> {
     pub local: Endpoint,
     pub remote: Endpoint,
     pub snd_nxt: Seq,
@@ -54,17 +60,23 @@ pub struct TimeWaitSeed {
     pub irs: Seq,
     pub rcv_wnd: u32,
     pub rcv_wscale: u8,
-    pub ts_ok: bool,
-    pub ts_recent: u32,
-    pub ts_recent_at: u64,
+    pub ts: Timestamps,
     pub now: u64,
-    pub cfg: super::Config,
+    pub cfg: &'a Config,
 }
+
+/// Where a step's outputs go.
+pub struct Outputs<'a> {
+    pub segs: &'a mut Vec<Segment>,
+    pub events: &'a mut Vec<ConnEvent>,
+}
+
+type Step = ControlFlow<()>;
 
 impl TimeWait {
     pub fn new(s: TimeWaitSeed) -> Self {
         let bit = |on: bool, b: u8| if on { b } else { 0 };
-        let cfg = &s.cfg;
+        let cfg = s.cfg;
         TimeWait {
             local: s.local,
             remote: s.remote,
@@ -74,17 +86,18 @@ impl TimeWait {
             irs: s.irs,
             rcv_wnd: s.rcv_wnd,
             rcv_wscale: s.rcv_wscale,
-            flags: bit(s.ts_ok, FLAG_TS_OK)
-                | bit(cfg.rfc1337, FLAG_RFC1337)
+            flags: bit(cfg.rfc1337, FLAG_RFC1337)
                 | bit(cfg.rfc5961, FLAG_RFC5961)
                 | bit(cfg.tw_reuse, FLAG_TW_REUSE)
-                | bit(cfg.timestamps, FLAG_TIMESTAMPS),
-            ts_recent: s.ts_recent,
-            ts_recent_at: s.ts_recent_at,
-            expiry: s.now + cfg.time_wait_len(),
+                | bit(cfg.timestamps, FLAG_TIMESTAMPS)
+                | bit(
+                    cfg.time_wait_in_window == TimeWaitInWindow::AckRestart,
+                    FLAG_ACK_RESTARTS,
+                ),
+            ts: s.ts,
+            expiry: s.now.saturating_add(cfg.time_wait_len()),
             length: cfg.time_wait_len(),
-            challenge_start: 0,
-            challenge_count: 0,
+            challenges: ChallengeLimiter::default(),
             challenge_limit: cfg.challenge_ack_limit,
             segments_sent: 0,
             closed: false,
@@ -132,104 +145,143 @@ impl TimeWait {
         }
     }
 
+    /// ABORT in TIME-WAIT (RFC 9293 §3.10.5): "Respond with 'ok' and delete the TCB,
+    /// enter CLOSED state, and return." Nothing is sent.
+    pub fn abort(&mut self, events: &mut Vec<ConnEvent>) {
+        if !self.closed {
+            self.close(events, Why::AbortSilently);
+        }
+    }
+
     /// SEGMENT ARRIVES in TIME_WAIT (RFC 9293 §3.10.7.4), with the settings of RFC 7323
     /// (PAWS), RFC 5961 (challenge ACKs) and RFC 1337 (ignore RST).
     pub fn handle_segment(
         &mut self,
         now: u64,
         seg: &Segment,
-        out: &mut Vec<Segment>,
+        segs: &mut Vec<Segment>,
         events: &mut Vec<ConnEvent>,
     ) {
-        if self.closed {
-            return;
+        if !self.closed {
+            let _ = self.steps(now, seg, &mut Outputs { segs, events });
         }
-        // RFC 7323 §5.3 R1 (PAWS) and §3.2 (no timestamps once negotiated: drop).
-        if self.has(FLAG_TS_OK) && !seg.has(Flags::RST) {
-            match seg.ts {
-                None => return,
-                Some((tsval, _)) if Seq(tsval).lt(Seq(self.ts_recent)) => {
-                    events.push(ConnEvent::PawsRejected);
-                    self.ack(now, Why::PawsAck, out);
-                    return;
-                }
-                Some(_) => {}
-            }
-        }
-        // First, check sequence number. A retransmitted FIN lies just below RCV.NXT: "The
-        // only thing that can arrive in this state is a retransmission of the remote FIN.
-        // Acknowledge it, and restart the 2 MSL timeout."
-        if !self.acceptable(seg) {
-            if seg.has(Flags::RST) {
-                return;
-            }
-            if seg.has(Flags::FIN) && seg.seq + seg.len + 1 == self.rcv_nxt {
-                self.expiry = now + self.length;
-                events.push(ConnEvent::TimeWaitRestart);
-                self.ack(now, Why::TimeWaitReAck, out);
-            } else {
-                self.ack(now, Why::AckUnacceptable, out);
-            }
-            return;
-        }
-        // RFC 7323 §4.3 R3; every ACK we send carries RCV.NXT, which is Last.ACK.sent.
-        if let Some((tsval, _)) = seg.ts.filter(|_| self.has(FLAG_TS_OK))
-            && seg.seq.le(self.rcv_nxt)
-            && Seq(tsval).ge(Seq(self.ts_recent))
-        {
-            self.ts_recent = tsval;
-            self.ts_recent_at = now;
-        }
-        // Second, the RST bit: RFC 1337 ignores it; RFC 5961 wants it exactly at RCV.NXT;
-        // RFC 9293's base rule: "enter the CLOSED state, delete the TCB".
-        if seg.has(Flags::RST) {
-            if self.has(FLAG_RFC1337) {
-                events.push(ConnEvent::RstIgnored);
-            } else if self.has(FLAG_RFC5961) && seg.seq != self.rcv_nxt {
-                self.challenge_ack(now, out, events);
-            } else {
-                events.push(ConnEvent::ResetQuietly {
-                    state: State::TimeWait,
-                });
-                self.close(events, Why::RstReceived);
-            }
-            return;
-        }
-        // Fourth, the SYN bit (a SYN that may reopen the 4-tuple was handled by the host,
-        // see `reopen`): RFC 5961 §4.2 challenge ACK, else RFC 793's RST and close.
-        if seg.has(Flags::SYN) {
-            if self.has(FLAG_RFC5961) {
-                self.challenge_ack(now, out, events);
-            } else {
-                let rst = Segment {
-                    flags: Flags::RST,
-                    ack: Seq(0),
-                    wnd: 0,
-                    ..self.segment(Why::SynInWindow)
-                };
-                self.send(rst, out);
-                events.push(ConnEvent::Reset { refused: false });
-                self.close(events, Why::SynInWindow);
-            }
-        }
-        // Fifth onwards: an ACK in TIME_WAIT needs no action; text and FIN are ignored.
     }
 
-    /// RFC 9293 §3.10.7.4 first check: the four cases of segment acceptability.
-    fn acceptable(&self, seg: &Segment) -> bool {
-        let (len, wnd) = (seg.seg_len(), self.rcv_wnd);
-        let in_window = |s: Seq| s.in_range(self.rcv_nxt, self.rcv_nxt + wnd);
-        match (len, wnd) {
-            (0, 0) => seg.seq == self.rcv_nxt,
-            (0, _) => in_window(seg.seq),
-            (_, 0) => false,
-            _ => in_window(seg.seq) || in_window(seg.seq + (len - 1)),
+    fn steps(&mut self, now: u64, seg: &Segment, out: &mut Outputs) -> Step {
+        self.check_paws(now, seg, out)?;
+        self.check_sequence(now, seg, out)?;
+        self.check_rst(now, seg, out)?;
+        self.check_syn(now, seg, out)?;
+        // Sixth and seventh: "This should not occur, since a FIN has been received from the
+        // remote side. Ignore" the URG bit and the text; eighth: a FIN here is the one the
+        // fifth step already ACKed ("Remain in the TIME-WAIT state. Restart the 2 MSL
+        // time-wait timeout").
+        self.check_ack(now, seg, out)
+    }
+
+    /// RFC 7323 §5.3 R1 (PAWS) and §3.2 (no timestamps once negotiated: drop).
+    fn check_paws(&mut self, now: u64, seg: &Segment, out: &mut Outputs) -> Step {
+        match self.ts.paws(seg) {
+            Paws::Accept => Continue(()),
+            Paws::Drop => Break(()),
+            Paws::AckAndDrop => {
+                out.events.push(ConnEvent::PawsRejected);
+                self.ack(now, Why::PawsAck, out);
+                Break(())
+            }
         }
+    }
+
+    /// First, check sequence number. A retransmitted FIN lies just below RCV.NXT, so this
+    /// check finds it unacceptable; what it means is in the TIME-WAIT paragraphs of the
+    /// fifth and eighth steps: "The only thing that can arrive in this state is a
+    /// retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
+    fn check_sequence(&mut self, now: u64, seg: &Segment, out: &mut Outputs) -> Step {
+        if acceptable(seg, self.rcv_nxt, self.rcv_wnd) {
+            // RFC 7323 §4.3 R3; every ACK we send carries RCV.NXT, which is Last.ACK.sent.
+            self.ts.update(seg, self.rcv_nxt, now);
+            return Continue(());
+        }
+        if seg.has(Flags::RST) {
+            return Break(());
+        }
+        if seg.has(Flags::FIN) && seg.seq + seg.len + 1 == self.rcv_nxt {
+            self.restart(now, Why::TimeWaitReAck, out);
+        } else {
+            self.ack(now, Why::AckUnacceptable, out);
+        }
+        Break(())
+    }
+
+    /// Second, the RST bit: RFC 1337 ignores it; RFC 5961 wants it exactly at RCV.NXT;
+    /// RFC 9293's base rule: "enter the CLOSED state, delete the TCB, and return".
+    fn check_rst(&mut self, now: u64, seg: &Segment, out: &mut Outputs) -> Step {
+        if !seg.has(Flags::RST) {
+            return Continue(());
+        }
+        if self.has(FLAG_RFC1337) {
+            out.events.push(ConnEvent::RstIgnored);
+        } else if self.has(FLAG_RFC5961) && seg.seq != self.rcv_nxt {
+            self.challenge_ack(now, out);
+        } else {
+            out.events.push(ConnEvent::ResetQuietly {
+                state: State::TimeWait,
+            });
+            self.close(out.events, Why::RstReceived);
+        }
+        Break(())
+    }
+
+    /// Fourth, the SYN bit (a SYN that may reopen the 4-tuple was handled by the host, see
+    /// [`TimeWait::reopen`]): RFC 5961 §4.2 challenge ACK, else RFC 793's RST and close.
+    fn check_syn(&mut self, now: u64, seg: &Segment, out: &mut Outputs) -> Step {
+        if !seg.has(Flags::SYN) {
+            return Continue(());
+        }
+        if self.has(FLAG_RFC5961) {
+            self.challenge_ack(now, out);
+        } else {
+            let rst = Segment {
+                flags: Flags::RST,
+                ack: Seq(0),
+                ..rules::ack(
+                    self.local,
+                    self.remote,
+                    self.snd_nxt,
+                    self.rcv_nxt,
+                    Why::SynInWindow,
+                )
+            };
+            self.send(now, rst, out);
+            out.events.push(ConnEvent::Reset { refused: false });
+            self.close(out.events, Why::SynInWindow);
+        }
+        Break(())
+    }
+
+    /// Fifth, the ACK field: "if the ACK bit is off, drop the segment and return"; in
+    /// TIME-WAIT, "The only thing that can arrive in this state is a retransmission of the
+    /// remote FIN. Acknowledge it, and restart the 2 MSL timeout." That is RFC 9293's rule
+    /// for an acceptable segment (`time_wait_in_window = "ack_restart"`); the narrower
+    /// setting ignores it, since a segment at or above RCV.NXT cannot be that FIN.
+    fn check_ack(&mut self, now: u64, seg: &Segment, out: &mut Outputs) -> Step {
+        if seg.has(Flags::ACK) && self.has(FLAG_ACK_RESTARTS) {
+            self.restart(now, Why::TimeWaitAckRestart, out);
+        }
+        Break(())
+    }
+
+    /// ACK, and TIME_WAIT starts over.
+    fn restart(&mut self, now: u64, why: Why, out: &mut Outputs) {
+        self.expiry = now.saturating_add(self.length);
+        let fin = why == Why::TimeWaitReAck;
+        out.events.push(ConnEvent::TimeWaitRestart { fin });
+        self.ack(now, why, out);
     }
 
     /// What a SYN arriving in TIME_WAIT should do: RFC 6191 §2 when the old connection
     /// used timestamps, else RFC 1122 §4.2.2.13 (reopen when the SYN's sequence number
-    /// lies beyond the old connection's).
+    /// lies beyond the old connection's). The one place this is decided.
     pub fn reopen(&self, syn: &Segment) -> Reopen {
         if self.closed || syn.flags != Flags::SYN {
             return Reopen::Process;
@@ -239,9 +291,9 @@ impl TimeWait {
             .ts
             .filter(|_| self.has(FLAG_TIMESTAMPS))
             .map(|(tsval, _)| Seq(tsval));
-        match (self.has(FLAG_TS_OK), new_ts) {
-            (true, Some(ts)) if ts.gt(Seq(self.ts_recent)) => Reopen::Accept,
-            (true, Some(ts)) if ts == Seq(self.ts_recent) && above => Reopen::Accept,
+        match (self.ts.ok, new_ts) {
+            (true, Some(ts)) if ts.gt(Seq(self.ts.recent)) => Reopen::Accept,
+            (true, Some(ts)) if ts == Seq(self.ts.recent) && above => Reopen::Accept,
             (true, None) if above => Reopen::Accept,
             (true, _) => Reopen::Drop,
             (false, Some(_)) => Reopen::Accept,
@@ -255,51 +307,31 @@ impl TimeWait {
     pub fn reusable(&self, now: u64) -> bool {
         !self.closed
             && self.has(FLAG_TW_REUSE)
-            && self.has(FLAG_TS_OK)
-            && now >= self.ts_recent_at + SECOND
+            && self.ts.ok
+            && now >= self.ts.recent_at.saturating_add(SECOND)
     }
 
     /// RFC 5961 §7: at most `challenge_ack_limit` challenge ACKs a second.
-    fn challenge_ack(&mut self, now: u64, out: &mut Vec<Segment>, events: &mut Vec<ConnEvent>) {
-        if now >= self.challenge_start + SECOND {
-            (self.challenge_start, self.challenge_count) = (now, 0);
-        }
-        let suppressed = self.challenge_count >= self.challenge_limit;
-        events.push(ConnEvent::ChallengeAck { suppressed });
-        if !suppressed {
-            self.challenge_count += 1;
+    fn challenge_ack(&mut self, now: u64, out: &mut Outputs) {
+        let allowed = self.challenges.allow(now, self.challenge_limit);
+        out.events.push(ConnEvent::ChallengeAck {
+            suppressed: !allowed,
+        });
+        if allowed {
             self.ack(now, Why::ChallengeAck, out);
         }
     }
 
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` with our window and timestamps.
-    fn ack(&mut self, now: u64, why: Why, out: &mut Vec<Segment>) {
-        let ts = self
-            .has(FLAG_TS_OK)
-            .then(|| (ts_clock(now), self.ts_recent));
-        let seg = Segment {
-            ts,
-            ..self.segment(why)
-        };
-        self.send(seg, out);
+    fn ack(&mut self, now: u64, why: Why, out: &mut Outputs) {
+        let seg = rules::ack(self.local, self.remote, self.snd_nxt, self.rcv_nxt, why);
+        self.send(now, seg, out);
     }
 
-    fn segment(&self, why: Why) -> Segment {
-        Segment {
-            src: self.local,
-            dst: self.remote,
-            seq: self.snd_nxt,
-            ack: self.rcv_nxt,
-            flags: Flags::ACK,
-            wnd: (self.rcv_wnd >> self.rcv_wscale).min(u16::MAX as u32) as u16,
-            why,
-            ..Segment::default()
-        }
-    }
-
-    fn send(&mut self, seg: Segment, out: &mut Vec<Segment>) {
+    fn send(&mut self, now: u64, mut seg: Segment, out: &mut Outputs) {
+        rules::stamp(&mut seg, self.rcv_wnd, self.rcv_wscale, &self.ts, now);
         self.segments_sent += 1;
-        out.push(seg);
+        out.segs.push(seg);
     }
 
     fn close(&mut self, events: &mut Vec<ConnEvent>, why: Why) {

@@ -24,6 +24,8 @@ pub enum Why {
     PartialAck,
     SwsOverride,
     WindowProbe,
+    LimitedTransmit,
+    ResumeAfterProbe,
     // ACKs.
     AckData,
     DelayedAck,
@@ -31,14 +33,17 @@ pub enum Why {
     AckFin,
     AckUnacceptable,
     AckUnsent,
+    AckZeroWindow,
     WindowUpdate,
     TimeWaitReAck,
+    TimeWaitAckRestart,
     PawsAck,
     ChallengeAck,
     // Closing.
     CloseFromEstablished,
     CloseFromCloseWait,
     CloseQueuedUntilEstablished,
+    CloseFromSynReceived,
     FinAcked,
     FinReceived,
     FinBeforeOurFinAcked,
@@ -49,9 +54,12 @@ pub enum Why {
     FinWait2Timeout,
     // Resets and failures.
     Abort,
+    AbortSilently,
     RstReceived,
     RstRefused,
     RstBackToListen,
+    SynBackToListen,
+    OldDuplicateBackToTimeWait,
     SynInWindow,
     RstBadAck,
     RstClosedPort,
@@ -117,7 +125,18 @@ impl Why {
                 "override timeout: send the short segment silly-window avoidance held",
                 "RFC 1122 §4.2.3.4",
             ),
-            WindowProbe => ("zero window: probe with one octet", "RFC 9293 §3.8.6.1"),
+            WindowProbe => (
+                "zero window: probe with the next octet (or the FIN)",
+                "RFC 9293 §3.8.6.1",
+            ),
+            LimitedTransmit => (
+                "first or second duplicate ACK: one new segment beyond cwnd",
+                "RFC 3042, RFC 5681 §3.2 step 1",
+            ),
+            ResumeAfterProbe => (
+                "the window reopened: resume at SND.UNA, where the refused probe was",
+                "RFC 9293 §3.8.6.1",
+            ),
             AckData => (
                 "in-order data: ACK every second full segment",
                 "RFC 5681 §4.2",
@@ -142,6 +161,10 @@ impl Why {
                 "ACK of data not yet sent: ACK and drop",
                 "RFC 9293 §3.10.7.4 fifth step",
             ),
+            AckZeroWindow => (
+                "zero receive window: the text is refused, its ACK field processed",
+                "RFC 9293 §3.10.7.4 first step",
+            ),
             WindowUpdate => (
                 "the application read: announce the reopened window",
                 "RFC 1122 §4.2.3.3",
@@ -149,6 +172,10 @@ impl Why {
             TimeWaitReAck => (
                 "retransmitted FIN in TIME_WAIT: ACK it, restart the timer",
                 "RFC 9293 §3.10.7.4",
+            ),
+            TimeWaitAckRestart => (
+                "acceptable segment in TIME_WAIT, taken for the FIN again: ACK it, restart the timer",
+                "RFC 9293 §3.10.7.4 fifth step",
             ),
             PawsAck => (
                 "timestamp older than TS.Recent (PAWS): ACK and drop",
@@ -168,6 +195,10 @@ impl Why {
             ),
             CloseQueuedUntilEstablished => (
                 "CLOSE was queued in SYN_RECEIVED: FIN_WAIT_1 on entering ESTABLISHED",
+                "RFC 9293 §3.10.4",
+            ),
+            CloseFromSynReceived => (
+                "CLOSE in SYN_RECEIVED with nothing to send: send FIN, enter FIN_WAIT_1",
                 "RFC 9293 §3.10.4",
             ),
             FinAcked => (
@@ -203,6 +234,10 @@ impl Why {
                 "not in RFC 9293",
             ),
             Abort => ("ABORT: send RST, delete the TCB", "RFC 9293 §3.10.5"),
+            AbortSilently => (
+                "ABORT where the peer holds nothing to reset: delete the TCB",
+                "RFC 9293 §3.10.5",
+            ),
             RstReceived => (
                 "RST in the window: the connection is reset",
                 "RFC 9293 §3.10.7.4 second step",
@@ -214,6 +249,14 @@ impl Why {
             RstBackToListen => (
                 "RST in SYN_RECEIVED after a passive OPEN: back to LISTEN",
                 "RFC 9293 §3.10.7.4 second step",
+            ),
+            SynBackToListen => (
+                "SYN in SYN_RECEIVED after a passive OPEN: back to LISTEN",
+                "RFC 9293 §3.10.7.4 fourth step",
+            ),
+            OldDuplicateBackToTimeWait => (
+                "RST: the SYN that reopened TIME_WAIT was an old duplicate, back to TIME_WAIT",
+                "RFC 1122 §4.2.2.13",
             ),
             SynInWindow => (
                 "SYN in the window of a synchronized connection: send RST, close",

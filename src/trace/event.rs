@@ -2,6 +2,7 @@
 //! so formats never disagree. Events hold indices and numbers, no strings: building one
 //! costs nothing when nobody renders it.
 
+use crate::scenario::model::Call;
 use crate::tcp::{Endpoint, Phase, Segment, State, Why};
 
 /// A connection as the trace names it: its id, the host it lives on, its two endpoints.
@@ -80,8 +81,11 @@ pub enum TcpNote {
         rto: u64,
     },
     TimeWaitExpired,
-    /// A retransmitted FIN restarted the TIME_WAIT timer.
-    TimeWaitRestart,
+    /// A retransmitted FIN (`fin`), or another acceptable segment taken for one (RFC 9293
+    /// §3.10.7.4 fifth step), was ACKed and restarted the TIME_WAIT timer.
+    TimeWaitRestart {
+        fin: bool,
+    },
     /// A valid RST closed the connection in this state without telling the application
     /// (in TIME_WAIT this cuts TIME_WAIT short: the hazard of RFC 1337).
     ResetInState(State),
@@ -140,7 +144,16 @@ pub enum AppEvent {
     Eof,
     Shutdown,
     Close,
-    Abort,
+    /// ABORT; `rst`: a RST was sent (RFC 9293 §3.10.5: not in SYN_SENT, CLOSING,
+    /// LAST_ACK or TIME_WAIT, where the TCB is only deleted).
+    Abort {
+        rst: bool,
+    },
+    /// A timed step's call that did nothing, and why.
+    Skipped {
+        call: Call,
+        error: CallError,
+    },
     Refused,
     Reset,
     TimedOut,
@@ -152,6 +165,17 @@ pub enum AppEvent {
     BacklogFull {
         port: u16,
     },
+}
+
+/// Why an application call did nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallError {
+    /// The connection is gone (CLOSED and deleted, or its host crashed) or was never
+    /// opened (no free port, host down at the start).
+    NoConnection,
+    /// RFC 9293 §3.10.2–3.10.4 "error: connection closing": a SEND or CLOSE after CLOSE,
+    /// a RECEIVE in TIME_WAIT.
+    Closing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{AppEvent, Cause, Event, EventKind, Names, TcpNote};
+use super::{AppEvent, CallError, Cause, Event, EventKind, Names, TcpNote};
 use crate::tcp::{Phase, Segment};
 
 fn cause(n: &Names, c: Cause) -> String {
@@ -29,7 +29,8 @@ fn app_name(what: AppEvent) -> (&'static str, Option<u64>) {
         AppEvent::Eof => ("eof", None),
         AppEvent::Shutdown => ("shutdown", None),
         AppEvent::Close => ("close", None),
-        AppEvent::Abort => ("abort", None),
+        AppEvent::Abort { .. } => ("abort", None),
+        AppEvent::Skipped { call, .. } => ("skipped", call.bytes()),
         AppEvent::Refused => ("refused", None),
         AppEvent::Reset => ("reset", None),
         AppEvent::TimedOut => ("timed_out", None),
@@ -93,7 +94,7 @@ pub fn event(n: &Names, e: &Event) -> Value {
                 }
                 TcpNote::TimeWaitExpired => "time_wait_expired",
                 TcpNote::FinWait2Timeout => "fin_wait_2_timeout",
-                TcpNote::TimeWaitRestart => "time_wait_restart",
+                TcpNote::TimeWaitRestart { .. } => "time_wait_restart",
                 TcpNote::ResetInState(state) => {
                     v["state"] = json!(state.name());
                     "reset_quietly"
@@ -117,6 +118,7 @@ pub fn event(n: &Names, e: &Event) -> Value {
                         Phase::FastRetransmit => "fast_retransmit",
                         Phase::RecoveryEnd => "recovery_end",
                         Phase::Timeout => "cwnd_timeout",
+                        Phase::IdleRestart => "idle_restart",
                     }
                 }
                 TcpNote::WindowProbe => "window_probe",
@@ -126,14 +128,22 @@ pub fn event(n: &Names, e: &Event) -> Value {
         }
         EventKind::App { host, conn, what } => {
             let (name, value) = app_name(what);
-            json!({
+            let mut v = json!({
                 "kind": "app",
                 "host": n.node(host),
                 "conn": conn.map(|c| n.endpoint(c.local)),
                 "peer": conn.map(|c| n.endpoint(c.remote)),
                 "event": name,
                 "value": value,
-            })
+            });
+            if let AppEvent::Skipped { call, error } = what {
+                v["call"] = json!(call.verb());
+                v["error"] = json!(match error {
+                    CallError::NoConnection => "no_connection",
+                    CallError::Closing => "connection_closing",
+                });
+            }
+            v
         }
         EventKind::Link {
             from,

@@ -381,7 +381,7 @@ fn note_text(note: TcpNote) -> Option<String> {
         TcpNote::Retransmit { attempt, .. } => return Some(format!("RTO #{attempt}")),
         TcpNote::TimeWaitExpired => "TIME_WAIT expired",
         TcpNote::FinWait2Timeout => "FIN_WAIT_2 timeout",
-        TcpNote::TimeWaitRestart => "2MSL restarted",
+        TcpNote::TimeWaitRestart { .. } => "2MSL restarted",
         TcpNote::ResetInState(_) => "RST accepted",
         TcpNote::PawsRejected => "PAWS rejected",
         TcpNote::ChallengeAck { suppressed: false } => "challenge ACK",

@@ -8,6 +8,6 @@ pub mod pcap;
 pub mod svg;
 pub mod text;
 
-pub use event::{AppEvent, Cause, ConnRef, Event, EventKind, Fate, Invariant, TcpNote};
+pub use event::{AppEvent, CallError, Cause, ConnRef, Event, EventKind, Fate, Invariant, TcpNote};
 pub use names::Names;
 pub use text::TextRenderer;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::{AppEvent, Cause, Event, EventKind, Fate, Invariant, Names, TcpNote};
+use super::{AppEvent, CallError, Cause, Event, EventKind, Fate, Invariant, Names, TcpNote};
 use crate::tcp::{Endpoint, Flags, Phase, Segment, State, Why};
 
 /// Seconds with six decimals, from integer nanoseconds.
@@ -241,7 +241,16 @@ fn app(s: &mut String, n: &Names, what: AppEvent, remote: Option<Endpoint>) {
         AppEvent::Eof => write!(s, "end of stream (peer sent FIN)"),
         AppEvent::Shutdown => write!(s, "shutdown: CLOSE, keep reading"),
         AppEvent::Close => write!(s, "close"),
-        AppEvent::Abort => write!(s, "abort (RST)"),
+        AppEvent::Abort { rst: true } => write!(s, "abort (RST)"),
+        AppEvent::Abort { rst: false } => write!(s, "abort: delete the TCB, nothing sent"),
+        AppEvent::Skipped {
+            call,
+            error: CallError::NoConnection,
+        } => write!(s, "skipped \"{call}\": no connection"),
+        AppEvent::Skipped {
+            call,
+            error: CallError::Closing,
+        } => write!(s, "skipped \"{call}\": error: connection closing"),
         AppEvent::Refused => write!(s, "connection refused"),
         AppEvent::Reset => write!(s, "connection reset by peer"),
         AppEvent::TimedOut => write!(s, "connection timed out: retransmissions exhausted"),
@@ -265,9 +274,13 @@ fn tcp_note(s: &mut String, note: TcpNote) {
             )
         }
         TcpNote::TimeWaitExpired => write!(s, "TIME_WAIT expired"),
-        TcpNote::TimeWaitRestart => write!(
+        TcpNote::TimeWaitRestart { fin: true } => write!(
             s,
             "FIN retransmitted into TIME_WAIT: ACK it, restart the TIME_WAIT timer"
+        ),
+        TcpNote::TimeWaitRestart { fin: false } => write!(
+            s,
+            "acceptable segment in TIME_WAIT, taken for the FIN (RFC 9293 §3.10.7.4 fifth step): ACK it, restart the TIME_WAIT timer"
         ),
         TcpNote::ResetInState(State::TimeWait) => {
             write!(
@@ -308,10 +321,16 @@ fn tcp_note(s: &mut String, note: TcpNote) {
                 }
                 Phase::RecoveryEnd => "full ACK: fast recovery ends (RFC 6582 §3.2)",
                 Phase::Timeout => "timeout: cwnd back to one segment (RFC 5681 §3.1)",
+                Phase::IdleRestart => {
+                    "idle for longer than an RTO: cwnd restarts from min(IW, cwnd) (RFC 5681 §4.1)"
+                }
             };
             write!(s, "{what}; cwnd={cwnd} ssthresh={ssthresh}")
         }
-        TcpNote::WindowProbe => write!(s, "zero window: probe with one octet (RFC 9293 §3.8.6.1)"),
+        TcpNote::WindowProbe => write!(
+            s,
+            "zero window: probe with the next octet, or the FIN (RFC 9293 §3.8.6.1)"
+        ),
     };
 }
 

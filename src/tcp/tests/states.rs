@@ -1,408 +1,6 @@
-//! Per-state tests of the connection state machine (RFC 9293 §3.10.7), in the smoltcp
-//! style: fixtures reach each state through the public API, a `Peer` builds the remote
-//! side's segments, and every test asserts the exact reply and the resulting state.
+//! RFC 9293 §3.10.7, state by state.
 
-use super::closed::{ListenVerdict, listen_verdict, reset_for};
 use super::*;
-
-const ISS: Seq = Seq(1000);
-const PEER_ISS: Seq = Seq(5000);
-const MSL: u64 = 120 * SECOND;
-const LOCAL: Endpoint = Endpoint {
-    addr: 1,
-    port: 49152,
-};
-const REMOTE: Endpoint = Endpoint { addr: 2, port: 80 };
-/// The stream id of the bytes our side writes.
-const STREAM: u32 = 1;
-/// The stream id of the bytes the peer writes.
-const PEER_STREAM: u32 = 2;
-
-// ----- helpers ------------------------------------------------------------------------
-
-/// The remote side as a pair of counters: the next sequence number it sends and the
-/// acknowledgment it carries.
-#[derive(Debug, Clone, Copy)]
-struct Peer {
-    nxt: Seq,
-    ack: Seq,
-}
-
-impl Peer {
-    /// A segment from the peer at its current seq/ack.
-    fn seg(&self, flags: Flags) -> Segment {
-        Segment {
-            src: REMOTE,
-            dst: LOCAL,
-            seq: self.nxt,
-            ack: if flags.contains(Flags::ACK) {
-                self.ack
-            } else {
-                Seq(0)
-            },
-            flags,
-            wnd: 65535,
-            len: 0,
-            tag: Tag::default(),
-            mss: None,
-            wscale: None,
-            ts: None,
-            why: Why::default(),
-        }
-    }
-    fn ack(&self) -> Segment {
-        self.seg(Flags::ACK)
-    }
-    /// `len` bytes of the peer's stream starting at `seq`.
-    fn data_at(&self, seq: Seq, len: u32) -> Segment {
-        // Modulo the tag's 40-bit offset space, so bytes "before" the stream still advance
-        // into it when trimmed.
-        let offset = (seq.diff(PEER_ISS + 1) as i64).rem_euclid(1 << 40) as u64;
-        Segment {
-            seq,
-            len,
-            tag: Tag::new(PEER_STREAM, offset),
-            ..self.ack()
-        }
-    }
-    fn at(&self, seq: Seq, flags: Flags) -> Segment {
-        Segment {
-            seq,
-            ..self.seg(flags)
-        }
-    }
-    fn acking(&self, ack: Seq) -> Segment {
-        Segment { ack, ..self.ack() }
-    }
-}
-
-/// The state-machine tests check RFC 9293's segment rules one segment at a time, so
-/// they switch off what would hold segments back (delayed ACK, Nagle, congestion window);
-/// `data_path` below tests those.
-fn cfg() -> Config {
-    Config {
-        delayed_ack: None,
-        nagle: false,
-        congestion_control: false,
-        ..Config::default()
-    }
-}
-
-fn out(c: &mut Connection) -> Vec<Segment> {
-    let mut v = Vec::new();
-    c.drain_transmit(&mut v);
-    v
-}
-
-fn events(c: &mut Connection) -> Vec<ConnEvent> {
-    let mut v = Vec::new();
-    c.drain_events(&mut v);
-    v
-}
-
-/// Drains both outputs so a fixture hands over a quiet connection.
-fn quiet(c: &mut Connection) {
-    out(c);
-    events(c);
-}
-
-/// Asserts exactly one segment was sent and returns it.
-fn one(c: &mut Connection) -> Segment {
-    let v = out(c);
-    assert_eq!(v.len(), 1, "expected one segment, got {v:#?}");
-    v[0]
-}
-
-fn assert_reply(c: &mut Connection, flags: Flags, seq: Seq, ack: Seq) -> Segment {
-    let s = one(c);
-    assert_eq!((s.flags, s.seq, s.ack), (flags, seq, ack), "reply {s:?}");
-    assert_eq!((s.src, s.dst), (LOCAL, REMOTE));
-    s
-}
-
-/// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`
-fn assert_ack(c: &mut Connection) -> Segment {
-    let (seq, ack) = (c.snd_nxt(), c.rcv_nxt());
-    assert_reply(c, Flags::ACK, seq, ack)
-}
-
-fn assert_silent(c: &mut Connection) {
-    let v = out(c);
-    assert!(v.is_empty(), "expected no segment, got {v:#?}");
-}
-
-fn feed(c: &mut Connection, seg: &Segment) {
-    c.handle_segment(1, seg);
-}
-
-fn has_event(evs: &[ConnEvent], e: ConnEvent) -> bool {
-    evs.contains(&e)
-}
-
-fn data_events(evs: &[ConnEvent]) -> Vec<(u32, Tag)> {
-    evs.iter()
-        .filter_map(|e| match e {
-            ConnEvent::Data { len, tag } => Some((*len, *tag)),
-            _ => None,
-        })
-        .collect()
-}
-
-// ----- fixtures -----------------------------------------------------------------------
-
-fn syn_sent_with(cfg: &Config, iss: Seq) -> (Connection, Peer) {
-    let mut c = Connection::connect(0, LOCAL, REMOTE, iss, cfg, STREAM);
-    let syn = one(&mut c);
-    assert_eq!(
-        (syn.flags, syn.seq, syn.mss),
-        (Flags::SYN, iss, Some(cfg.mss))
-    );
-    events(&mut c);
-    (
-        c,
-        Peer {
-            nxt: PEER_ISS,
-            ack: iss + 1,
-        },
-    )
-}
-
-fn syn_sent() -> (Connection, Peer) {
-    syn_sent_with(&cfg(), ISS)
-}
-
-/// Passive open: a listener accepted the peer's SYN.
-fn syn_received() -> (Connection, Peer) {
-    let peer = Peer {
-        nxt: PEER_ISS,
-        ack: Seq(0),
-    };
-    let syn = Segment {
-        mss: Some(1460),
-        ..peer.seg(Flags::SYN)
-    };
-    let mut c = Connection::accept(0, &syn, ISS, &cfg(), STREAM);
-    let sa = one(&mut c);
-    assert_eq!(
-        (sa.flags, sa.seq, sa.ack),
-        (Flags::SYN | Flags::ACK, ISS, PEER_ISS + 1)
-    );
-    events(&mut c);
-    (
-        c,
-        Peer {
-            nxt: PEER_ISS + 1,
-            ack: ISS + 1,
-        },
-    )
-}
-
-fn established_with(
-    cfg: &Config,
-    iss: Seq,
-    peer_mss: Option<u16>,
-    peer_wnd: u16,
-) -> (Connection, Peer) {
-    let (mut c, mut p) = syn_sent_with(cfg, iss);
-    let sa = Segment {
-        mss: peer_mss,
-        wnd: peer_wnd,
-        ..p.seg(Flags::SYN | Flags::ACK)
-    };
-    feed(&mut c, &sa);
-    p.nxt = p.nxt + 1;
-    assert_eq!(c.state(), State::Established);
-    quiet(&mut c);
-    (c, p)
-}
-
-fn established() -> (Connection, Peer) {
-    established_with(&cfg(), ISS, Some(1460), 65535)
-}
-
-/// Our FIN (at ISS+1) is outstanding.
-fn fin_wait_1() -> (Connection, Peer) {
-    let (mut c, p) = established();
-    c.close(1);
-    assert_reply(&mut c, Flags::FIN | Flags::ACK, ISS + 1, PEER_ISS + 1);
-    assert_eq!(c.state(), State::FinWait1);
-    events(&mut c);
-    (c, p)
-}
-
-fn fin_wait_2() -> (Connection, Peer) {
-    let (mut c, mut p) = fin_wait_1();
-    p.ack = ISS + 2;
-    feed(&mut c, &p.ack());
-    assert_eq!(c.state(), State::FinWait2);
-    quiet(&mut c);
-    (c, p)
-}
-
-/// The peer's FIN (at PEER_ISS+1) was received.
-fn close_wait() -> (Connection, Peer) {
-    let (mut c, mut p) = established();
-    feed(&mut c, &p.seg(Flags::FIN | Flags::ACK));
-    p.nxt = p.nxt + 1;
-    assert_eq!(c.state(), State::CloseWait);
-    quiet(&mut c);
-    (c, p)
-}
-
-/// Both FINs crossed: ours is not yet acknowledged.
-fn closing() -> (Connection, Peer) {
-    let (mut c, mut p) = fin_wait_1();
-    feed(&mut c, &p.seg(Flags::FIN | Flags::ACK));
-    p.nxt = p.nxt + 1;
-    assert_eq!(c.state(), State::Closing);
-    quiet(&mut c);
-    (c, p)
-}
-
-fn last_ack() -> (Connection, Peer) {
-    let (mut c, p) = close_wait();
-    c.close(1);
-    assert_reply(&mut c, Flags::FIN | Flags::ACK, ISS + 1, PEER_ISS + 2);
-    assert_eq!(c.state(), State::LastAck);
-    events(&mut c);
-    (c, p)
-}
-
-/// Entered at t=1 from FIN_WAIT_2.
-fn time_wait() -> (Connection, Peer) {
-    let (mut c, mut p) = fin_wait_2();
-    feed(&mut c, &p.seg(Flags::FIN | Flags::ACK));
-    p.nxt = p.nxt + 1;
-    assert_eq!(c.state(), State::TimeWait);
-    quiet(&mut c);
-    (c, p)
-}
-
-/// Sends `len` bytes and returns the segments that went out.
-fn write(c: &mut Connection, now: u64, len: u64) -> Vec<Segment> {
-    let offset = c.send_buffer().written();
-    assert!(c.send(now, len, Tag::new(STREAM, offset)));
-    out(c)
-}
-
-/// Moves segments both ways until neither side has anything to say.
-fn exchange(a: &mut Connection, b: &mut Connection, now: u64) {
-    loop {
-        let (from_a, from_b) = (out(a), out(b));
-        if from_a.is_empty() && from_b.is_empty() {
-            return;
-        }
-        for s in &from_a {
-            b.handle_segment(now, s);
-        }
-        for s in &from_b {
-            a.handle_segment(now, s);
-        }
-    }
-}
-
-/// Runs RST/SYN/ACK/FIN/data checks that are identical in every synchronized state.
-mod common {
-    use super::*;
-
-    /// RFC 9293 §3.10.7.4 first check: a RST that is not acceptable is dropped.
-    pub fn rst_out_of_window(fixture: fn() -> (Connection, Peer)) {
-        let (mut c, p) = fixture();
-        let before = c.state();
-        for seq in [c.rcv_nxt() + 70_000, c.rcv_nxt() - 1] {
-            feed(&mut c, &p.at(seq, Flags::RST));
-            assert_silent(&mut c);
-            assert_eq!(c.state(), before);
-        }
-        assert!(events(&mut c).is_empty());
-    }
-
-    /// RFC 9293 §3.10.7.4 second check (RFC 5961 not applied): an in-window RST closes.
-    pub fn rst_resets(fixture: fn() -> (Connection, Peer), offset: u32, reported: bool) {
-        let (mut c, p) = fixture();
-        let rst = p.at(c.rcv_nxt() + offset, Flags::RST);
-        feed(&mut c, &rst);
-        assert_silent(&mut c);
-        assert_eq!(c.state(), State::Closed);
-        assert_eq!(c.poll_timeout(), None, "CLOSED keeps no timer");
-        let evs = events(&mut c);
-        assert_eq!(
-            has_event(&evs, ConnEvent::Reset { refused: false }),
-            reported,
-            "{evs:?}"
-        );
-    }
-
-    /// RFC 9293 §3.10.7.4 fourth check, RFC 793 behaviour: an in-window SYN is an error,
-    /// "send a reset" <SEQ=SND.NXT><CTL=RST> and enter CLOSED.
-    pub fn syn_in_window(fixture: fn() -> (Connection, Peer)) {
-        let (mut c, p) = fixture();
-        let snd_nxt = c.snd_nxt();
-        let syn = p.at(c.rcv_nxt() + 10, Flags::SYN);
-        feed(&mut c, &syn);
-        assert_reply(&mut c, Flags::RST, snd_nxt, Seq(0));
-        assert_eq!(c.state(), State::Closed);
-        assert!(has_event(
-            &events(&mut c),
-            ConnEvent::Reset { refused: false }
-        ));
-    }
-
-    /// RFC 9293 §3.10.7.4 first check: an old SYN is unacceptable →
-    /// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, state unchanged.
-    pub fn syn_old(fixture: fn() -> (Connection, Peer)) {
-        let (mut c, p) = fixture();
-        let before = c.state();
-        feed(&mut c, &p.at(PEER_ISS, Flags::SYN));
-        assert_ack(&mut c);
-        assert_eq!(c.state(), before);
-    }
-
-    /// RFC 9293 §3.10.7.4 first check: data outside the window (beyond it or wholly old)
-    /// draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and is dropped.
-    pub fn data_out_of_window(fixture: fn() -> (Connection, Peer)) {
-        let (mut c, p) = fixture();
-        let before = c.state();
-        for seq in [c.rcv_nxt() + 65535, c.rcv_nxt() - 200] {
-            feed(&mut c, &p.data_at(seq, 100));
-            assert_ack(&mut c);
-            assert_eq!(c.state(), before);
-        }
-        assert!(data_events(&events(&mut c)).is_empty());
-    }
-
-    /// RFC 9293 §3.10.7.4 fifth check: "If the ACK is a duplicate (SEG.ACK < SND.UNA), it
-    /// can be ignored" — no reply, no state change.
-    pub fn ack_old(fixture: fn() -> (Connection, Peer)) {
-        let (mut c, p) = fixture();
-        let before = c.state();
-        feed(&mut c, &p.acking(ISS));
-        assert_silent(&mut c);
-        assert_eq!(c.state(), before);
-    }
-
-    /// RFC 9293 §3.10.7.4 fifth check: "If the ACK acks something not yet sent (SEG.ACK >
-    /// SND.NXT), then send an ACK, drop the segment, and return."
-    pub fn ack_unsent(fixture: fn() -> (Connection, Peer)) {
-        let (mut c, p) = fixture();
-        let before = c.state();
-        let ack = p.acking(c.snd_nxt() + 1);
-        feed(&mut c, &ack);
-        assert_ack(&mut c);
-        assert_eq!(c.state(), before);
-    }
-
-    /// After the peer's FIN: a retransmission of it lies below RCV.NXT, is unacceptable
-    /// and is ACKed (RFC 9293 §3.10.7.4 first check).
-    pub fn fin_retransmitted(fixture: fn() -> (Connection, Peer)) {
-        let (mut c, p) = fixture();
-        let before = c.state();
-        let fin = p.at(c.rcv_nxt() - 1, Flags::FIN | Flags::ACK);
-        feed(&mut c, &fin);
-        assert_ack(&mut c);
-        assert_eq!(c.state(), before);
-    }
-}
 
 // ----- CLOSED and LISTEN --------------------------------------------------------------
 
@@ -599,7 +197,7 @@ mod syn_sent {
         let (mut c, _) = syn_sent();
         let mut deadline = c.poll_timeout().unwrap();
         assert_eq!(deadline, SECOND, "RFC 6298 §2.1: initial RTO 1 s");
-        for attempt in 1..=6 {
+        for attempt in 1..=7 {
             c.handle_timeout(deadline);
             assert_reply(&mut c, Flags::SYN, ISS, Seq(0));
             let rto = (SECOND << attempt).min(60 * SECOND); // RFC 6298 §5.5 double, §2.5 max
@@ -611,11 +209,14 @@ mod syn_sent {
             );
             deadline += rto;
         }
+        // RFC 1122 §4.2.3.5 (MUST-23): "R2 for a SYN segment MUST be set large enough to
+        // provide retransmission of the segment for at least 3 minutes".
+        assert_eq!(deadline, 183 * SECOND);
         c.handle_timeout(deadline);
         assert_silent(&mut c);
         assert_eq!(c.state(), State::Closed);
         assert!(has_event(&events(&mut c), ConnEvent::TimedOut));
-        assert_eq!(c.stats().retransmits, 6);
+        assert_eq!(c.stats().retransmits, 7);
     }
 
     #[test]
@@ -763,7 +364,7 @@ mod syn_received {
     fn syn_ack_retransmits_then_times_out() {
         let (mut c, _) = syn_received();
         let mut t = c.poll_timeout().unwrap();
-        for attempt in 1..=6 {
+        for attempt in 1..=7 {
             c.handle_timeout(t);
             let sa = assert_reply(&mut c, Flags::SYN | Flags::ACK, ISS, PEER_ISS + 1);
             assert_eq!(sa.mss, Some(1460));
@@ -780,18 +381,59 @@ mod syn_received {
     }
 
     #[test]
-    fn close_sends_fin_once_established() {
-        // RFC 9293 §3.10.4 SYN-RECEIVED: "queue for processing after entering ESTABLISHED".
+    fn close_with_nothing_to_send_sends_fin_at_once() {
+        // RFC 9293 §3.10.4 SYN-RECEIVED: "If no SENDs have been issued and there is no
+        // pending data to send, then form a FIN segment and send it, and enter FIN-WAIT-1".
         let (mut c, p) = syn_received();
         c.close(1);
-        assert_silent(&mut c);
+        assert_reply(&mut c, Flags::FIN | Flags::ACK, ISS + 1, PEER_ISS + 1);
+        assert_eq!(c.state(), State::FinWait1);
         assert!(
             !c.send(1, 10, Tag::new(STREAM, 0)),
             "SEND after CLOSE: connection closing"
         );
+        // The ACK of both the SYN and the FIN.
+        feed(&mut c, &p.acking(ISS + 2));
+        assert_eq!(c.state(), State::FinWait2);
+    }
+
+    #[test]
+    fn close_after_send_sends_fin_once_established() {
+        // "...otherwise, queue for processing after entering ESTABLISHED state."
+        let (mut c, p) = syn_received();
+        assert!(write(&mut c, 1, 10).is_empty(), "queued until ESTABLISHED");
+        c.close(1);
+        assert_silent(&mut c);
+        assert_eq!(c.state(), State::SynReceived);
         feed(&mut c, &p.ack());
-        assert_reply(&mut c, Flags::FIN | Flags::ACK, ISS + 1, PEER_ISS + 1);
         assert_eq!(c.state(), State::FinWait1);
+        let v = out(&mut c);
+        assert_eq!(
+            v.iter()
+                .map(|s| (s.flags, s.seq, s.len))
+                .collect::<Vec<_>>(),
+            [(Flags::ACK | Flags::PSH | Flags::FIN, ISS + 1, 10)]
+        );
+        feed(&mut c, &p.acking(ISS + 12));
+        assert_eq!(c.state(), State::FinWait2);
+    }
+
+    #[test]
+    fn fin_sent_in_syn_received_is_resent_after_the_syn_ack() {
+        // The SYN,ACK was lost: the peer (still in SYN_SENT) drops the FIN; the timeout
+        // resends the SYN,ACK first, then the FIN once the SYN is acknowledged.
+        let (mut c, p) = syn_received();
+        c.close(1);
+        quiet(&mut c);
+        let t = c.poll_timeout().unwrap();
+        c.handle_timeout(t);
+        assert_reply(&mut c, Flags::SYN | Flags::ACK, ISS, PEER_ISS + 1);
+        assert_eq!(c.state(), State::FinWait1);
+        feed(&mut c, &p.acking(ISS + 1));
+        assert_silent(&mut c);
+        let t = c.poll_timeout().unwrap();
+        c.handle_timeout(t);
+        assert_reply(&mut c, Flags::FIN | Flags::ACK, ISS + 1, PEER_ISS + 1);
         feed(&mut c, &p.acking(ISS + 2));
         assert_eq!(c.state(), State::FinWait2);
     }
@@ -1072,7 +714,7 @@ mod established {
     }
 
     #[test]
-    fn new_ack_restarts_timer_and_clears_backoff() {
+    fn new_ack_restarts_timer_with_the_backed_off_rto() {
         let with_cc = Config {
             congestion_control: true,
             ..cfg()
@@ -1083,9 +725,10 @@ mod established {
         // RFC 5681 §3.1: after the timeout cwnd is one segment, so only the first goes.
         let resent = one(&mut c);
         assert_eq!((resent.seq, resent.len), (ISS + 1, 1460));
-        // RFC 6298 §5.3: an ACK of new data restarts the timer with the current RTO.
+        // RFC 6298 §5.3: an ACK of new data restarts the timer with the current RTO, which
+        // stays backed off (§5, Karn): the ACK covers retransmitted data only, no sample.
         feed(&mut c, &p.acking(ISS + 1461));
-        assert_eq!(c.poll_timeout(), Some(1 + SECOND));
+        assert_eq!(c.poll_timeout(), Some(1 + 2 * SECOND));
         // Slow start doubles cwnd: the rest of the rewound data goes out.
         let next = out(&mut c);
         assert_eq!(
@@ -1767,7 +1410,7 @@ mod time_wait {
         c.handle_segment(MSL, &p.at(p.nxt - 1, Flags::FIN | Flags::ACK));
         assert_reply(&mut c, Flags::ACK, ISS + 2, PEER_ISS + 2);
         assert_eq!(c.poll_timeout(), Some(MSL + 2 * MSL));
-        assert_eq!(events(&mut c), [ConnEvent::TimeWaitRestart]);
+        assert_eq!(events(&mut c), [ConnEvent::TimeWaitRestart { fin: true }]);
         c.handle_timeout(1 + 2 * MSL);
         assert_eq!(c.state(), State::TimeWait);
     }
@@ -1781,22 +1424,51 @@ mod time_wait {
     }
 
     #[test]
-    fn acks_are_ignored() {
+    fn acceptable_segments_are_acked_and_restart_the_timer() {
+        // RFC 9293 §3.10.7.4 fifth step, TIME-WAIT: "The only thing that can arrive in this
+        // state is a retransmission of the remote FIN. Acknowledge it, and restart the 2
+        // MSL timeout." The rule applies to whatever passed the first step with ACK set.
         let (mut c, p) = time_wait();
-        for seg in [p.ack(), p.acking(ISS), p.acking(ISS + 5)] {
-            feed(&mut c, &seg);
-            assert_silent(&mut c);
-            assert_eq!(c.state(), State::TimeWait);
+        let segs = [
+            p.ack(),
+            p.acking(ISS),
+            p.acking(ISS + 5),
+            p.seg(Flags::FIN | Flags::ACK),
+            p.at(p.nxt + 10, Flags::FIN | Flags::ACK),
+            p.data_at(p.nxt, 10),
+        ];
+        for (i, seg) in segs.iter().enumerate() {
+            let now = 10 + i as u64;
+            c.handle_segment(now, seg);
+            assert_reply(&mut c, Flags::ACK, ISS + 2, PEER_ISS + 2);
+            assert_eq!(events(&mut c), [ConnEvent::TimeWaitRestart { fin: false }]);
+            assert_eq!(c.poll_timeout(), Some(now + 2 * MSL));
         }
+        // "if the ACK bit is off, drop the segment and return".
+        feed(&mut c, &p.seg(Flags::FIN));
+        assert_silent(&mut c);
+        assert_eq!(c.state(), State::TimeWait);
     }
 
     #[test]
-    fn in_window_fin_or_data_is_ignored() {
-        let (mut c, p) = time_wait();
+    fn acceptable_segments_are_ignored_with_the_narrow_rule() {
+        let narrow = Config {
+            time_wait_in_window: TimeWaitInWindow::Ignore,
+            ..cfg()
+        };
+        let (mut c, mut p) = established_with(&narrow, ISS, Some(1460), 65535);
+        c.close(1);
+        quiet(&mut c);
+        p.ack = ISS + 2;
         feed(&mut c, &p.seg(Flags::FIN | Flags::ACK));
-        feed(&mut c, &p.at(p.nxt + 10, Flags::FIN | Flags::ACK));
-        assert_silent(&mut c);
+        p.nxt = p.nxt + 1;
         assert_eq!(c.state(), State::TimeWait);
+        quiet(&mut c);
+        for seg in [p.ack(), p.acking(ISS + 5), p.seg(Flags::FIN | Flags::ACK)] {
+            feed(&mut c, &seg);
+            assert_silent(&mut c);
+            assert_eq!(c.poll_timeout(), Some(1 + 2 * MSL));
+        }
     }
 
     #[test]
@@ -1827,420 +1499,5 @@ mod time_wait {
     #[test]
     fn data_out_of_window_is_acked() {
         common::data_out_of_window(time_wait);
-    }
-}
-
-// ----- two connections talking --------------------------------------------------------
-
-mod together {
-    use super::*;
-
-    fn pair() -> (Connection, Connection) {
-        let a = Connection::connect(0, LOCAL, REMOTE, ISS, &cfg(), STREAM);
-        let b = Connection::connect(0, REMOTE, LOCAL, PEER_ISS, &cfg(), PEER_STREAM);
-        (a, b)
-    }
-
-    #[test]
-    fn simultaneous_open() {
-        let (mut a, mut b) = pair();
-        exchange(&mut a, &mut b, 1);
-        assert_eq!(
-            (a.state(), b.state()),
-            (State::Established, State::Established)
-        );
-        let mut evs = Vec::new();
-        a.drain_events(&mut evs);
-        assert!(has_event(
-            &evs,
-            ConnEvent::StateChange {
-                from: State::SynSent,
-                to: State::SynReceived,
-                why: Why::SimultaneousOpen,
-            }
-        ));
-        assert_eq!((a.snd_una(), a.rcv_nxt()), (ISS + 1, PEER_ISS + 1));
-    }
-
-    #[test]
-    fn simultaneous_close() {
-        let (mut a, mut b) = pair();
-        exchange(&mut a, &mut b, 1);
-        a.close(2);
-        b.close(2);
-        // Both FINs cross: each side FIN_WAIT_1 + FIN → CLOSING, then ACK → TIME_WAIT.
-        let (fa, fb) = (one(&mut a), one(&mut b));
-        a.handle_segment(3, &fb);
-        b.handle_segment(3, &fa);
-        assert_eq!((a.state(), b.state()), (State::Closing, State::Closing));
-        exchange(&mut a, &mut b, 4);
-        assert_eq!((a.state(), b.state()), (State::TimeWait, State::TimeWait));
-        assert_eq!(a.poll_timeout(), Some(4 + 2 * MSL));
-    }
-}
-
-// ----- the data path: delayed ACK, Nagle, zero-window probes, NewReno --------------
-
-mod data_path {
-    use super::*;
-
-    fn full() -> Config {
-        Config::default()
-    }
-
-    #[test]
-    fn delayed_ack_every_second_segment_or_after_the_delay() {
-        // RFC 5681 §4.2: ACK at least every second full-sized segment, within 500 ms.
-        let (mut c, p) = established_with(&full(), ISS, Some(1460), 65535);
-        feed(&mut c, &p.data_at(p.nxt, 1460));
-        assert_silent(&mut c);
-        let delay = full().delayed_ack.unwrap();
-        assert_eq!(c.poll_timeout(), Some(1 + delay), "fed at t=1");
-        feed(&mut c, &p.data_at(p.nxt + 1460, 1460));
-        assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 2921);
-        feed(&mut c, &p.data_at(p.nxt + 2920, 100));
-        assert_silent(&mut c);
-        c.handle_timeout(1 + delay);
-        assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 3021);
-    }
-
-    #[test]
-    fn out_of_order_and_gap_filling_data_are_acked_at_once() {
-        let (mut c, p) = established_with(&full(), ISS, Some(1460), 65535);
-        feed(&mut c, &p.data_at(p.nxt + 100, 100));
-        assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 1);
-        feed(&mut c, &p.data_at(p.nxt, 100));
-        assert_reply(&mut c, Flags::ACK, ISS + 1, PEER_ISS + 201);
-    }
-
-    #[test]
-    fn reply_carries_the_delayed_ack() {
-        let (mut c, p) = established_with(&full(), ISS, Some(1460), 65535);
-        feed(&mut c, &p.data_at(p.nxt, 100));
-        assert_silent(&mut c);
-        let sent = write(&mut c, 1, 50);
-        assert_eq!(sent.len(), 1);
-        assert_eq!(
-            (sent[0].ack, sent[0].len),
-            (PEER_ISS + 101, 50),
-            "piggybacked ACK"
-        );
-        assert_eq!(
-            c.poll_timeout(),
-            Some(1 + SECOND),
-            "only the retransmission timer is left"
-        );
-    }
-
-    #[test]
-    fn nagle_holds_small_segments_while_data_is_unacknowledged() {
-        // RFC 1122 §4.2.3.4.
-        let (mut c, p) = established_with(&full(), ISS, Some(1460), 65535);
-        assert_eq!(write(&mut c, 1, 10).len(), 1, "nothing outstanding: send");
-        assert!(
-            write(&mut c, 1, 10).is_empty(),
-            "held while the first is unacknowledged"
-        );
-        assert!(write(&mut c, 1, 10).is_empty());
-        feed(&mut c, &p.acking(ISS + 11));
-        let sent = one(&mut c);
-        assert_eq!(
-            (sent.seq, sent.len),
-            (ISS + 11, 20),
-            "coalesced into one segment"
-        );
-        let nodelay = Config {
-            nagle: false,
-            ..full()
-        };
-        let (mut c, _) = established_with(&nodelay, ISS, Some(1460), 65535);
-        write(&mut c, 1, 10);
-        assert_eq!(write(&mut c, 1, 10).len(), 1, "TCP_NODELAY sends at once");
-    }
-
-    #[test]
-    fn zero_window_is_probed_with_backoff() {
-        // RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17.
-        let (mut c, p) = established_with(&full(), ISS, Some(1460), 0);
-        assert!(write(&mut c, 0, 100).is_empty(), "the window is closed");
-        let first = c.poll_timeout().expect("persist timer");
-        assert_eq!(first, SECOND);
-        c.handle_timeout(first);
-        let probe = one(&mut c);
-        assert_eq!((probe.seq, probe.len), (ISS + 1, 1));
-        assert!(events(&mut c).contains(&ConnEvent::WindowProbe));
-        // The receiver answers with a zero window again: the next probe waits twice as long.
-        feed(
-            &mut c,
-            &Segment {
-                wnd: 0,
-                ..p.acking(ISS + 1)
-            },
-        );
-        assert_silent(&mut c);
-        let second = c.poll_timeout().unwrap();
-        c.handle_timeout(second);
-        let again = one(&mut c);
-        assert_eq!((again.seq, again.len), (ISS + 1, 1), "the same octet");
-        // The window opens: the rest goes, no more probes.
-        feed(
-            &mut c,
-            &Segment {
-                wnd: 1000,
-                ..p.acking(ISS + 2)
-            },
-        );
-        let rest = one(&mut c);
-        assert_eq!((rest.seq, rest.len), (ISS + 2, 99));
-    }
-
-    #[test]
-    fn three_duplicate_acks_trigger_fast_retransmit() {
-        // RFC 5681 §3.2: the third duplicate ACK retransmits SND.UNA's segment at once.
-        let iw10 = Config {
-            initial_window: Some(10),
-            ..full()
-        };
-        let (mut c, p) = established_with(&iw10, ISS, Some(1000), 65535);
-        assert_eq!(write(&mut c, 1, 10_000).len(), 10);
-        let dup = Segment {
-            wnd: 65535,
-            ..p.acking(ISS + 1001)
-        };
-        feed(&mut c, &dup);
-        assert_silent(&mut c);
-        feed(&mut c, &dup);
-        feed(&mut c, &dup);
-        assert_silent(&mut c);
-        feed(&mut c, &dup);
-        let re = one(&mut c);
-        assert_eq!((re.seq, re.len), (ISS + 1001, 1000));
-        assert!(events(&mut c).iter().any(|e| matches!(
-            e,
-            ConnEvent::Congestion {
-                phase: Phase::FastRetransmit,
-                ssthresh: 4500,
-                cwnd: 7500
-            }
-        )));
-        assert_eq!(c.stats().retransmits, 1);
-    }
-}
-
-// ----- property test: arbitrary segments in every state -------------------------------
-
-mod fuzz {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn fixture(state: State) -> (Connection, Peer) {
-        match state {
-            State::Closed => {
-                let (mut c, p) = established();
-                c.abort();
-                quiet(&mut c);
-                (c, p)
-            }
-            State::Listen => {
-                let (mut c, p) = syn_received();
-                feed(&mut c, &p.seg(Flags::RST));
-                quiet(&mut c);
-                (c, p)
-            }
-            State::SynSent => syn_sent(),
-            State::SynReceived => syn_received(),
-            State::Established => established(),
-            State::FinWait1 => fin_wait_1(),
-            State::FinWait2 => fin_wait_2(),
-            State::CloseWait => close_wait(),
-            State::Closing => closing(),
-            State::LastAck => last_ack(),
-            State::TimeWait => time_wait(),
-        }
-    }
-
-    fn segment(p: Peer) -> impl Strategy<Value = Segment> {
-        let seq = prop_oneof![
-            any::<u32>().prop_map(Seq),
-            (-4000i32..70_000).prop_map(move |d| p.nxt + d as u32)
-        ];
-        let ack = prop_oneof![
-            any::<u32>().prop_map(Seq),
-            (-3i32..4000).prop_map(move |d| p.ack + d as u32)
-        ];
-        (
-            seq,
-            ack,
-            0u8..64,
-            any::<u16>(),
-            0u32..3000,
-            proptest::option::of(any::<u16>()),
-        )
-            .prop_map(move |(seq, ack, flags, wnd, len, mss)| {
-                Segment {
-                    flags: Flags(flags),
-                    wnd,
-                    mss,
-                    ..p.data_at(seq, len)
-                }
-                .with_ack(ack)
-            })
-    }
-
-    impl Segment {
-        fn with_ack(self, ack: Seq) -> Segment {
-            Segment { ack, ..self }
-        }
-    }
-
-    /// Every segment a connection emits must be something it could legitimately send.
-    fn check_output(c: &Connection, input: Option<&Segment>, sent: &[Segment]) {
-        if let Some(seg) = input.filter(|s| s.has(Flags::RST)) {
-            assert!(
-                sent.is_empty(),
-                "RFC 9293 §3.10.7: a RST is never answered: {seg:?} → {sent:?}"
-            );
-        }
-        let data_end = c.iss() + 1 + c.send_buffer().written() as u32;
-        for s in sent {
-            assert_eq!((s.src, s.dst), (c.local, c.remote));
-            if s.has(Flags::RST) {
-                assert!(
-                    !s.has(Flags::SYN) && !s.has(Flags::FIN) && s.len == 0,
-                    "{s:?}"
-                );
-                continue;
-            }
-            assert!(
-                s.has(Flags::ACK) || s.seq == c.iss(),
-                "only the first SYN lacks ACK: {s:?}"
-            );
-            if s.has(Flags::SYN) {
-                assert_eq!((s.seq, s.len), (c.iss(), 0), "{s:?}");
-                assert!(s.mss.is_some());
-                continue;
-            }
-            assert!(s.mss.is_none());
-            assert!(s.len <= 1460, "at most the MSS: {s:?}");
-            if s.len > 0 {
-                let offset = (s.seq - (c.iss() + 1)) as u64;
-                assert!(
-                    s.seq.gt(c.iss()) && (s.seq + s.len).le(data_end),
-                    "no data beyond what was written: {s:?}"
-                );
-                assert_eq!(
-                    s.tag,
-                    c.send_buffer().tag_at(offset),
-                    "bytes carry their own tags"
-                );
-            }
-            if s.has(Flags::FIN) {
-                assert_eq!(s.seq + s.len, data_end, "FIN follows the last byte: {s:?}");
-            }
-        }
-    }
-
-    /// Delivered bytes are exactly those from the old RCV.NXT up to the new one (less the
-    /// FIN), in order, each tagged as the peer sent it.
-    fn check_events(c: &Connection, evs: &[ConnEvent]) {
-        let data = data_events(evs);
-        let total: u32 = data.iter().map(|d| d.0).sum();
-        let eof = evs.contains(&ConnEvent::Eof) as u32;
-        let mut at = c.rcv_nxt() - total - eof;
-        let peer = Peer {
-            nxt: PEER_ISS,
-            ack: ISS,
-        };
-        for (len, tag) in data {
-            assert!(len > 0);
-            assert_eq!(tag, peer.data_at(at, len).tag, "in order, exactly once");
-            at = at + len;
-        }
-    }
-
-    fn run(state: State, write_first: bool, segs: Vec<Segment>, times: Vec<u64>) {
-        let (mut c, _) = fixture(state);
-        assert_eq!(c.state(), state);
-        let mut now = 1;
-        if write_first {
-            c.send(now, 5000, Tag::new(STREAM, 0));
-            let sent = out(&mut c);
-            check_output(&c, None, &sent);
-        }
-        for (seg, dt) in segs.iter().zip(times) {
-            now += dt;
-            let (before, synced) = (c.rcv_nxt(), c.state().is_synchronized());
-            c.handle_segment(now, seg);
-            let sent = out(&mut c);
-            check_output(&c, Some(seg), &sent);
-            let evs = events(&mut c);
-            check_events(&c, &evs);
-            if synced && c.state().is_synchronized() {
-                assert!(c.rcv_nxt().ge(before), "RCV.NXT never moves back");
-            }
-            assert!(c.snd_una().le(c.snd_nxt()));
-            // Let a timer fire now and then (RTO, TIME_WAIT).
-            if let Some(t) = c.poll_timeout().filter(|&t| t <= now + dt) {
-                now = now.max(t);
-                c.handle_timeout(now);
-                let sent = out(&mut c);
-                check_output(&c, None, &sent);
-                events(&mut c);
-            }
-        }
-        if matches!(c.state(), State::Closed | State::Listen) {
-            assert_eq!(c.poll_timeout(), None, "a dead connection keeps no timer");
-        }
-    }
-
-    /// One property per state, 256 cases each.
-    macro_rules! per_state {
-        ($($name:ident => $state:expr),* $(,)?) => {
-            proptest! {
-                #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-                $(
-                    #[test]
-                    fn $name(
-                        write_first in any::<bool>(),
-                        segs in proptest::collection::vec(segment(Peer { nxt: PEER_ISS + 1, ack: ISS + 1 }), 1..6),
-                        times in proptest::collection::vec(0u64..3 * SECOND, 6),
-                    ) {
-                        run($state, write_first, segs, times);
-                    }
-                )*
-            }
-        };
-    }
-
-    per_state! {
-        in_closed => State::Closed,
-        in_listen => State::Listen,
-        in_syn_sent => State::SynSent,
-        in_syn_received => State::SynReceived,
-        in_established => State::Established,
-        in_fin_wait_1 => State::FinWait1,
-        in_fin_wait_2 => State::FinWait2,
-        in_close_wait => State::CloseWait,
-        in_closing => State::Closing,
-        in_last_ack => State::LastAck,
-        in_time_wait => State::TimeWait,
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
-        #[test]
-        fn closed_and_listen_rules_are_well_formed(seg in segment(Peer { nxt: PEER_ISS, ack: ISS })) {
-            if let Some(r) = reset_for(&seg) {
-                prop_assert!(!seg.has(Flags::RST));
-                prop_assert!(r.has(Flags::RST) && r.len == 0);
-                prop_assert_eq!((r.src, r.dst), (seg.dst, seg.src));
-            }
-            match listen_verdict(&seg) {
-                ListenVerdict::Reset(r) => prop_assert!(!seg.has(Flags::RST) && r.seq == seg.ack),
-                ListenVerdict::Accept => prop_assert!(seg.has(Flags::SYN) && !seg.has(Flags::ACK)),
-                ListenVerdict::Ignore => {}
-            }
-        }
     }
 }

@@ -1,0 +1,205 @@
+//! The receive side: the seventh and eighth steps of RFC 9293 §3.10.7.4 (segment text and
+//! the FIN), the delayed-ACK policy (RFC 1122 §4.2.3.2, RFC 5681 §4.2) and the receive
+//! window (RFC 9293 §3.8.6.2, RFC 1122 §4.2.3.3).
+
+use super::arrival::Arrival;
+use super::conn::Connection;
+use super::{ConnEvent, Flags, Seq, State, Tag, Why};
+
+/// The acknowledgment the text step asks for; the FIN step sends it, or the FIN's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TextAck {
+    /// No text arrived.
+    None,
+    /// In-order data of this many bytes: the delayed-ACK policy decides.
+    Later(u32),
+    /// ACK at once, for this reason.
+    Now(Why),
+}
+
+impl Connection {
+    /// Seventh, process the segment text: ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 deliver
+    /// it; in CLOSE-WAIT, CLOSING, LAST-ACK and TIME-WAIT "this should not occur since a FIN
+    /// has been received from the remote side. Ignore the segment text." Text beyond the
+    /// window is trimmed ("segments with higher beginning sequence numbers may be held for
+    /// later processing"); bytes past a known FIN are dropped ("the FIN implies PUSH ... no
+    /// more data").
+    pub(super) fn process_text(&mut self, a: &Arrival) -> TextAck {
+        if a.text_refused {
+            // The first step's reply to a segment the zero window refused.
+            return TextAck::Now(Why::AckZeroWindow);
+        }
+        let receiving = matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        );
+        let seg = &a.seg;
+        if !receiving || (seg.len == 0 && !seg.has(Flags::FIN)) {
+            return TextAck::None;
+        }
+        let (start, len, tag) = self.trim_to_window(seg.seq, seg.len, seg.tag);
+        self.note_fin(seg.seq + seg.len, seg.has(Flags::FIN));
+        let len = self.trim_to_fin(start, len);
+        // RFC 5681 §4.2: out-of-order data, and data that fills a gap, is ACKed at once.
+        let in_order = start == self.rcv_nxt && self.reasm.is_empty();
+        if len > 0 {
+            if start == self.rcv_nxt {
+                self.deliver(len, tag);
+            } else {
+                self.reasm.insert(start, len, tag);
+            }
+        }
+        self.deliver_reassembled();
+        if in_order && len > 0 {
+            TextAck::Later(len)
+        } else {
+            // "...send an acknowledgment of the form <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
+            TextAck::Now(Why::AckOutOfOrder)
+        }
+    }
+
+    /// The part of `len` bytes at `seq` that lies in [RCV.NXT, RCV.NXT + RCV.WND).
+    fn trim_to_window(&self, seq: Seq, len: u32, tag: Tag) -> (Seq, u32, Tag) {
+        let (mut start, mut len, mut tag) = (seq, len, tag);
+        if start.lt(self.rcv_nxt) {
+            let cut = (self.rcv_nxt - start).min(len);
+            start = start + cut;
+            len -= cut;
+            tag = tag.advance(cut as u64);
+        }
+        let wnd_end = self.rcv_nxt + self.rcv_wnd;
+        if (start + len).gt(wnd_end) {
+            len -= (start + len) - wnd_end;
+        }
+        (start, len, tag)
+    }
+
+    /// The FIN occupies sequence number SEG.SEQ+SEG.LEN and, like any octet, counts only
+    /// inside the window: at RCV.NXT+RCV.WND it is beyond it, and trimming the segment at
+    /// the right edge removes it (RFC 9293 §3.10.7.4 first check and trimming note).
+    fn note_fin(&mut self, fin_seq: Seq, fin: bool) {
+        let wnd_end = self.rcv_nxt + self.rcv_wnd;
+        if fin && fin_seq.lt(wnd_end) && self.reasm.fin().is_none() {
+            self.reasm.set_fin(fin_seq);
+        }
+    }
+
+    /// Bytes past a known FIN can neither be delivered nor carry RCV.NXT past it.
+    fn trim_to_fin(&self, start: Seq, len: u32) -> u32 {
+        match self.reasm.fin() {
+            Some(f) if (start + len).gt(f) => {
+                if f.gt(start) {
+                    f - start
+                } else {
+                    0
+                }
+            }
+            _ => len,
+        }
+    }
+
+    /// Hands over what the reassembly queue now holds at RCV.NXT.
+    fn deliver_reassembled(&mut self) {
+        while let Some((mut l, t)) = self.reasm.pop_at(self.rcv_nxt) {
+            if let Some(f) = self.reasm.fin() {
+                l = l.min(f - self.rcv_nxt); // held before the FIN was known
+            }
+            if l > 0 {
+                self.deliver(l, t);
+            }
+        }
+    }
+
+    fn deliver(&mut self, len: u32, tag: Tag) {
+        // The right edge of the window stays put until the application reads.
+        self.rcv_nxt = self.rcv_nxt + len;
+        self.rcv_wnd = self.rcv_wnd.saturating_sub(len);
+        self.unread += len as u64;
+        self.stats.bytes_delivered += len as u64;
+        self.events.push(ConnEvent::Data { len, tag });
+    }
+
+    /// Eighth, check the FIN bit: a FIN now in sequence is taken (it ACKs everything);
+    /// otherwise the text step's acknowledgment goes out.
+    pub(super) fn check_fin(&mut self, now: u64, ack: TextAck) {
+        if self.reasm.fin() == Some(self.rcv_nxt) {
+            self.receive_fin(now);
+            return;
+        }
+        match ack {
+            TextAck::None => {}
+            TextAck::Later(len) => self.ack_later(now, len),
+            TextAck::Now(why) => self.send_ack(why),
+        }
+    }
+
+    /// "If the FIN bit is set, signal the user 'connection closing' ... advance RCV.NXT over
+    /// the FIN, and send an acknowledgment for the FIN", then the per-state transition.
+    fn receive_fin(&mut self, now: u64) {
+        self.rcv_nxt = self.rcv_nxt + 1;
+        self.reasm.clear();
+        self.send_ack(Why::AckFin);
+        match self.state {
+            // SYN-RECEIVED, ESTABLISHED: "Enter the CLOSE-WAIT state."
+            State::SynReceived | State::Established => {
+                self.set_state(State::CloseWait, Why::FinReceived)
+            }
+            // "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT,
+            // start the time-wait timer, turn off the other timers; otherwise, enter the
+            // CLOSING state."
+            State::FinWait1 => {
+                if self.fin_acked() {
+                    self.enter_time_wait(now, Why::FinAfterOurFinAcked);
+                } else {
+                    self.set_state(State::Closing, Why::FinBeforeOurFinAcked);
+                }
+            }
+            // "Enter the TIME-WAIT state. Start the time-wait timer, turn off the other
+            // timers."
+            State::FinWait2 => self.enter_time_wait(now, Why::FinAfterOurFinAcked),
+            _ => {}
+        }
+        // "signal the user 'connection closing'": reported after the state change so that
+        // what the application does about it reads in order.
+        self.events.push(ConnEvent::Eof);
+    }
+
+    /// RFC 1122 §4.2.3.2 / RFC 5681 §4.2 delayed ACK: "an ACK SHOULD be generated for at
+    /// least every second full-sized segment, and MUST be generated within 500 ms". A
+    /// full-sized segment is one the peer sends: its MSS (bounded by ours) less the options
+    /// every segment carries, not this host's own MSS.
+    fn ack_later(&mut self, now: u64, len: u32) {
+        self.unacked_bytes += len;
+        let full = self.eff_snd_mss();
+        match self.cfg.delayed_ack {
+            Some(delay) if self.unacked_bytes < 2 * full => {
+                self.timers.delayed_ack.get_or_insert(now + delay);
+            }
+            _ => self.send_ack(Why::AckData),
+        }
+    }
+
+    /// RFC 1122 §4.2.3.3 (receiver-side silly window avoidance): move the right edge only
+    /// when the window can grow by min(half the buffer, one MSS); announce it at once when
+    /// the sender may be stalled on a window smaller than a segment, else with the next ACK.
+    pub(super) fn open_window(&mut self) {
+        let buf = self
+            .cfg
+            .window
+            .min((u16::MAX as u32) << self.opts.rcv_wscale);
+        let free = (buf as u64).saturating_sub(self.unread) as u32;
+        let step = (buf / 2).min(self.cfg.mss as u32);
+        if free <= self.rcv_wnd || free - self.rcv_wnd < step {
+            return;
+        }
+        let stalled = self.rcv_wnd < self.cfg.mss as u32;
+        self.rcv_wnd = free;
+        let receiving = matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        );
+        if stalled && receiving {
+            self.send_ack(Why::WindowUpdate);
+        }
+    }
+}

@@ -1,0 +1,547 @@
+//! Everything a connection sends: data and the FIN as the windows allow (RFC 9293 §3.8.6,
+//! RFC 5681), Nagle and sender silly-window avoidance (RFC 1122 §4.2.3.4), retransmission
+//! (RFC 6298; fast retransmit and recovery, RFC 5681 §3.2 and RFC 6582; limited transmit,
+//! RFC 3042), zero-window probes (RFC 9293 §3.8.6.1), the restart window after idle (RFC
+//! 5681 §4.1) — and the one place that decides the send timer.
+
+use super::congestion::{Phase, Reaction};
+use super::conn::{Connection, ZeroWindow};
+use super::rules;
+use super::timers::SendTimer;
+use super::{ConnEvent, Flags, Segment, Seq, State, Why};
+
+/// A segment the sender may send now.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    seq: Seq,
+    len: u32,
+    fin: bool,
+    /// The segment empties the send queue (RFC 9293 §3.9.1: PSH on the last of a SEND).
+    push: bool,
+}
+
+/// Why nothing more can be sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blocked {
+    /// Nothing is waiting, or the congestion window is full (ACKs will come).
+    Nothing,
+    /// The peer's window has no room for what is waiting.
+    Window,
+    /// Nagle or silly-window avoidance holds a short segment back.
+    Held,
+}
+
+impl Connection {
+    /// Sends whatever data and FIN the windows allow (one segment at a time after a
+    /// timeout, as cwnd paces it), then lets the timer follow.
+    pub(super) fn try_send(&mut self, now: u64) {
+        if !self.state.is_synchronized() {
+            return;
+        }
+        self.restart_after_idle(now);
+        let blocked = loop {
+            match self.plan() {
+                Ok(plan) => self.send_planned(now, plan),
+                Err(blocked) => break blocked,
+            }
+        };
+        // RFC 9293 §3.8.6.1: a zero window with something waiting and nothing in flight:
+        // probe it, on the persist timer.
+        if blocked == Blocked::Window && self.snd_una == self.snd_nxt {
+            self.zero_window.get_or_insert_default();
+        }
+        self.arm_send_timer(now, false);
+    }
+
+    /// The next segment the windows, Nagle and silly-window avoidance allow, from where
+    /// sending continues (SND.NXT, or below it when resending).
+    fn plan(&self) -> Result<Plan, Blocked> {
+        let data_end = self.data_end();
+        let from = self.send_point();
+        let avail = if from.lt(data_end) {
+            data_end - from
+        } else {
+            0
+        };
+        // The FIN goes after the last byte, unless it has been sent from here already.
+        let fin_due = self.fin_queued && from.le(data_end);
+        let wnd_end = self.snd_una + self.snd_wnd;
+        let limit = self
+            .cc
+            .as_ref()
+            .map_or(u32::MAX, |c| c.send_limit(self.cfg.limited_transmit));
+        let cc_end = self.snd_una + self.snd_wnd.min(limit);
+        let room = if cc_end.gt(from) { cc_end - from } else { 0 };
+        let offset = (from - (self.iss + 1)) as u64;
+        let len = avail
+            .min(room)
+            .min(self.eff_snd_mss())
+            .min(self.send_buf.run_len_at(offset));
+        // The FIN occupies a sequence number, which must lie inside the peer's window like
+        // an octet (the receiver trims a FIN at its right edge): it waits for window space
+        // like data, and is not limited by cwnd.
+        let fin = fin_due && len == avail && (from + len).lt(wnd_end);
+        if len == 0 && !fin {
+            let waiting = avail > 0 || fin_due;
+            let window_full = !from.lt(wnd_end);
+            return Err(if waiting && window_full {
+                Blocked::Window
+            } else {
+                Blocked::Nothing
+            });
+        }
+        if len > 0 && !self.may_send(from, len, avail) {
+            return Err(Blocked::Held);
+        }
+        Ok(Plan {
+            seq: from,
+            len,
+            fin,
+            push: len > 0 && len == avail,
+        })
+    }
+
+    /// Where the next segment starts: below SND.NXT while resending, else SND.NXT.
+    fn send_point(&self) -> Seq {
+        self.resend_from.map_or(self.snd_nxt, |(seq, _)| seq)
+    }
+
+    fn send_planned(&mut self, now: u64, p: Plan) {
+        let resend = p.seq.lt(self.snd_nxt);
+        let end = p.seq + p.len + p.fin as u32;
+        let flight_after = self.flight_size_to(end.max(self.snd_nxt));
+        let why = self.why_sent(p, resend, flight_after);
+        let mut flags = Flags::ACK;
+        if p.fin {
+            flags = flags | Flags::FIN;
+        }
+        if p.push {
+            flags = flags | Flags::PSH;
+        }
+        let mut seg = self.segment(p.seq, flags, p.len, why);
+        seg.tag = self.send_buf.tag_at((p.seq - (self.iss + 1)) as u64);
+        if resend {
+            self.resend_from = self.resend_from.filter(|_| end.lt(self.snd_nxt));
+            if let Some((at, _)) = self.resend_from.as_mut() {
+                *at = end;
+            }
+        }
+        if end.gt(self.snd_nxt) {
+            // Karn's rule: only a segment sent for the first time is timed.
+            if !resend && self.rtt_probe.is_none() {
+                self.rtt_probe = Some((end, now));
+            }
+            self.snd_nxt = end;
+        }
+        if p.len > 0 {
+            self.last_data_sent = now;
+        }
+        if let Some(cc) = self.cc.as_mut() {
+            cc.on_transmit(flight_after);
+        }
+        self.emit(seg);
+    }
+
+    fn why_sent(&self, p: Plan, resend: bool, flight_after: u32) -> Why {
+        let beyond_cwnd = self
+            .cc
+            .as_ref()
+            .is_some_and(|c| flight_after > c.cwnd && p.len > 0);
+        match (p.len > 0, p.fin) {
+            _ if resend => self.resend_from.map_or(Why::RtoResend, |(_, why)| why),
+            _ if self.sws_override => Why::SwsOverride,
+            _ if beyond_cwnd => Why::LimitedTransmit,
+            (true, true) => Why::DataFin,
+            (false, true) => Why::Fin,
+            _ => Why::Data,
+        }
+    }
+
+    /// Sender-side silly window avoidance and Nagle (RFC 1122 §4.2.3.4): send a full
+    /// segment, or at least half the largest window the peer offered, or everything queued
+    /// when nothing is unacknowledged (Nagle) — or at any time when Nagle is off.
+    /// Retransmissions always go, and so does whatever the override timeout releases.
+    fn may_send(&self, from: Seq, len: u32, avail: u32) -> bool {
+        let idle = self.snd_una == self.snd_nxt;
+        len == self.eff_snd_mss()
+            || from.lt(self.snd_nxt)
+            || len >= self.max_snd_wnd / 2
+            || (len == avail && (idle || !self.cfg.nagle))
+            || self.sws_override
+    }
+
+    /// RFC 5681 §4.1: "if the TCP has not sent data in an interval exceeding the
+    /// retransmission timeout", cwnd restarts from min(IW, cwnd) before sending again.
+    fn restart_after_idle(&mut self, now: u64) {
+        let idle = self.snd_una == self.snd_nxt && self.has_unsent();
+        if !self.cfg.restart_after_idle
+            || !idle
+            || now.saturating_sub(self.last_data_sent) <= self.rto.rto()
+        {
+            return;
+        }
+        if let Some(phase) = self.cc.as_mut().and_then(|c| c.restart_after_idle()) {
+            self.report_congestion(phase);
+        }
+    }
+
+    /// RFC 5681's FlightSize if everything up to `end` has been sent: data bytes between
+    /// SND.UNA and `end` (the SYN and FIN occupy sequence space but are not data).
+    fn flight_size_to(&self, end: Seq) -> u32 {
+        let first = self.iss + 1;
+        let start = if self.snd_una.lt(first) {
+            first
+        } else {
+            self.snd_una
+        };
+        let data_end = self.data_end();
+        let end = if end.gt(data_end) { data_end } else { end };
+        if end.gt(start) { end - start } else { 0 }
+    }
+
+    /// Data or a FIN not yet sent from the current send point.
+    fn has_unsent(&self) -> bool {
+        let (from, data_end) = (self.send_point(), self.data_end());
+        from.lt(data_end) || (self.fin_queued && from.le(data_end))
+    }
+
+    /// Sequence number just past the last byte the application wrote (where the FIN goes).
+    pub(super) fn data_end(&self) -> Seq {
+        self.iss + 1 + self.send_buf.written() as u32
+    }
+
+    pub(super) fn fin_acked(&self) -> bool {
+        self.fin_queued && self.snd_una == self.data_end() + 1
+    }
+
+    // ----- the send timer ---------------------------------------------------------------
+
+    /// The one place that decides the send timer, from the state of the send side:
+    /// - a zero window with something waiting: the persist timer, which probes (RFC 9293
+    ///   §3.8.6.1; SHLD-29: the first probe after one RTO);
+    /// - otherwise SYN, data or FIN in flight: the retransmission timer (RFC 6298 §5.1:
+    ///   started when a segment goes and it is not running; §5.3: restarted, `restart`,
+    ///   when new data is acknowledged; §5.2: stopped when all is acknowledged);
+    /// - otherwise a short segment that silly-window avoidance holds with nothing in flight:
+    ///   the persist timer as its override timeout (RFC 1122 §4.2.3.4 suggests combining
+    ///   the two);
+    /// - otherwise none.
+    pub(super) fn arm_send_timer(&mut self, now: u64, restart: bool) {
+        let current = self.timers.send;
+        if matches!(self.state, State::Closed | State::Listen | State::TimeWait) {
+            self.timers.send = SendTimer::Off;
+            return;
+        }
+        let keep_persist = |at: u64| match current {
+            SendTimer::Persist(t) => SendTimer::Persist(t),
+            _ => SendTimer::Persist(now.saturating_add(at)),
+        };
+        self.timers.send = if self.zero_window.is_some() {
+            keep_persist(self.probe_interval())
+        } else if self.snd_una != self.snd_nxt {
+            match current {
+                SendTimer::Retransmit(t) if !restart => SendTimer::Retransmit(t),
+                _ => SendTimer::Retransmit(now.saturating_add(self.rto.rto())),
+            }
+        } else if self.state.is_synchronized() && self.plan().err() == Some(Blocked::Held) {
+            keep_persist(self.rto.rto())
+        } else {
+            SendTimer::Off
+        };
+    }
+
+    /// The interval before the next zero-window probe: the RTO, doubled per probe sent
+    /// (SHLD-30: "increase exponentially the interval between successive probes"), capped
+    /// at `rto_max` (Linux caps at TCP_RTO_MAX, 120 s).
+    fn probe_interval(&self) -> u64 {
+        let backoff = self.zero_window.map_or(0, |z| z.backoff);
+        super::rto::doubled(self.rto.rto(), backoff).min(self.cfg.rto_max)
+    }
+
+    /// The send timer fired: retransmit, or probe / release what silly-window avoidance
+    /// held.
+    pub(super) fn on_send_timer(&mut self, now: u64) {
+        match self.timers.send {
+            SendTimer::Retransmit(t) if t <= now => {
+                self.timers.send = SendTimer::Off;
+                self.on_retransmit_timeout(now);
+            }
+            SendTimer::Persist(t) if t <= now => {
+                self.timers.send = SendTimer::Off;
+                if self.zero_window.is_some() {
+                    self.probe_window(now);
+                } else {
+                    self.sws_override = true;
+                    self.try_send(now);
+                    self.sws_override = false;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// After an ACK that answered (or may have answered) a probe: any ACK resets the count
+    /// of unanswered probes, and a window that opened ends probing. A probe the receiver
+    /// refused is sent again first: sending resumes at SND.UNA, leaving no hole.
+    pub(super) fn on_peer_window(&mut self) {
+        let Some(zw) = self.zero_window.as_mut() else {
+            return;
+        };
+        zw.unanswered = 0;
+        if self.snd_wnd > 0 {
+            self.zero_window = None;
+            if self.snd_una != self.snd_nxt {
+                self.resend_from = Some((self.snd_una, Why::ResumeAfterProbe));
+            }
+        }
+    }
+
+    /// Sends the next unit of sequence space past the closed window — "at least one octet
+    /// of new data (if available)", else the FIN — which the receiver answers with an ACK
+    /// showing its window (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17). Probes back off and
+    /// never give up while the peer answers them (MUST-37); after `retries` unanswered
+    /// probes the connection times out like any retransmission.
+    fn probe_window(&mut self, now: u64) {
+        let Some(zw) = self.zero_window else { return };
+        if zw.unanswered >= self.cfg.retries {
+            self.events.push(ConnEvent::TimedOut);
+            self.enter_closed(Why::TimedOut);
+            return;
+        }
+        let (len, flags) = if self.snd_una.lt(self.data_end()) {
+            (1, Flags::ACK)
+        } else if self.fin_queued {
+            (0, Flags::ACK | Flags::FIN)
+        } else {
+            self.zero_window = None;
+            return self.arm_send_timer(now, false);
+        };
+        let mut seg = self.segment(self.snd_una, flags, len, Why::WindowProbe);
+        seg.tag = self.send_buf.tag_at((self.snd_una - (self.iss + 1)) as u64);
+        self.snd_nxt = self.snd_nxt.max(self.snd_una + 1);
+        self.zero_window = Some(ZeroWindow {
+            backoff: zw.backoff + 1,
+            unanswered: zw.unanswered + 1,
+        });
+        self.last_data_sent = now;
+        self.events.push(ConnEvent::WindowProbe);
+        self.emit(seg);
+        self.arm_send_timer(now, false);
+    }
+
+    // ----- retransmission -----------------------------------------------------------------
+
+    /// RFC 6298 §5.4–5.6: resend the earliest unacknowledged segment, double the RTO,
+    /// restart the timer; give up after the configured number of attempts (RFC 1122
+    /// §4.2.3.5 R2; a SYN gets `syn_retries`).
+    fn on_retransmit_timeout(&mut self, now: u64) {
+        let syn_unacked = self.snd_una == self.iss;
+        let limit = if syn_unacked {
+            self.cfg.syn_retries
+        } else {
+            self.cfg.retries
+        };
+        if self.timeouts >= limit {
+            self.events.push(ConnEvent::TimedOut);
+            self.enter_closed(Why::TimedOut);
+            return;
+        }
+        self.timeouts += 1;
+        self.rto.back_off();
+        self.rtt_probe = None; // Karn's rule: no RTT sample from retransmitted segments.
+        self.stats.retransmits += 1;
+        self.events.push(ConnEvent::Retransmit {
+            rto: self.rto.rto(),
+            attempt: self.timeouts,
+        });
+        if syn_unacked {
+            self.syn_retransmitted = true;
+            self.send_syn(now, Why::SynRetransmit);
+        } else {
+            let flight = self.flight_size_to(self.snd_nxt);
+            if let Some(cc) = self.cc.as_mut() {
+                let phase = cc.on_timeout(flight, self.snd_nxt);
+                self.report_congestion(phase);
+            }
+            // Go back to the oldest unacknowledged octet; cwnd (one segment after a
+            // timeout) paces what follows.
+            self.resend_from = Some((self.snd_una, Why::RtoResend));
+            self.try_send(now);
+        }
+        self.arm_send_timer(now, true);
+    }
+
+    /// SND.UNA advances to `ack` (already checked to lie in (SND.UNA, SND.NXT]).
+    pub(super) fn on_new_ack(&mut self, now: u64, ack: Seq) {
+        let acked = ack - self.snd_una;
+        let syn_acked = self.snd_una == self.iss;
+        let fin_now_acked = self.fin_queued && ack == self.data_end() + 1;
+        let data_acked = acked - syn_acked as u32 - fin_now_acked as u32;
+        self.stats.bytes_acked += data_acked as u64;
+        self.snd_una = ack;
+        self.timeouts = 0;
+        // Resending never goes below SND.UNA.
+        self.resend_from = self
+            .resend_from
+            .map(|(at, why)| (at.max(ack), why))
+            .filter(|(at, _)| at.lt(self.snd_nxt));
+        if let Some((probe, sent_at)) = self.rtt_probe
+            && ack.ge(probe)
+        {
+            self.rto.on_sample(now - sent_at);
+            self.rtt_probe = None;
+        }
+        if syn_acked
+            && self.syn_retransmitted
+            && let Some(rto) = self.cfg.rto_after_syn_loss
+        {
+            // RFC 6298 §5.7: "the RTO MUST be re-initialized to 3 seconds when data
+            // transmission begins".
+            self.rto.reinitialize(rto);
+        }
+        let flight = self.flight_size_to(self.snd_nxt);
+        if let Some(cc) = self.cc.as_mut().filter(|_| data_acked > 0) {
+            let (reaction, phase) = cc.on_ack(data_acked, ack, flight);
+            if let Some(phase) = phase {
+                self.report_congestion(phase);
+            }
+            if reaction == Reaction::RetransmitFirst {
+                self.retransmit_first(now, Why::PartialAck);
+            }
+        }
+        self.arm_send_timer(now, true);
+    }
+
+    /// A duplicate ACK for congestion control: the third starts fast retransmit.
+    pub(super) fn on_duplicate_ack(&mut self, now: u64) {
+        let flight = self.flight_size_to(self.snd_nxt);
+        let Some(cc) = self.cc.as_mut() else { return };
+        let (reaction, phase) = cc.on_dupack(flight, self.snd_una, self.snd_nxt);
+        if let Some(phase) = phase {
+            self.report_congestion(phase);
+        }
+        if reaction == Reaction::RetransmitFirst {
+            self.retransmit_first(now, Why::FastRetransmit);
+        }
+    }
+
+    /// Fast retransmit (RFC 5681 §3.2 step 2) or a partial ACK in fast recovery (RFC 6582
+    /// §3.2 step 3): resend the segment at SND.UNA without moving the send point.
+    fn retransmit_first(&mut self, now: u64, why: Why) {
+        let data_end = self.data_end();
+        let offset = (self.snd_una - (self.iss + 1)) as u64;
+        let avail = if self.snd_una.lt(data_end) {
+            data_end - self.snd_una
+        } else {
+            0
+        };
+        let len = avail
+            .min(self.eff_snd_mss())
+            .min(self.send_buf.run_len_at(offset));
+        let fin = self.fin_queued && len == avail && self.snd_nxt.gt(data_end);
+        if len == 0 && !fin {
+            return;
+        }
+        let flags = if fin {
+            Flags::ACK | Flags::FIN
+        } else {
+            Flags::ACK
+        };
+        let mut seg = self.segment(self.snd_una, flags, len, why);
+        seg.tag = self.send_buf.tag_at(offset);
+        self.rtt_probe = None; // Karn's rule
+        self.stats.retransmits += 1;
+        self.emit(seg);
+        self.arm_send_timer(now, false);
+    }
+
+    pub(super) fn report_congestion(&mut self, phase: Phase) {
+        if let Some(cc) = &self.cc {
+            let (cwnd, ssthresh) = (cc.cwnd, cc.ssthresh);
+            self.events.push(ConnEvent::Congestion {
+                phase,
+                cwnd,
+                ssthresh,
+            });
+        }
+    }
+
+    // ----- building segments --------------------------------------------------------------
+
+    /// Our SYN (SYN_SENT) or SYN,ACK (once the peer's SYN is known), with the MSS,
+    /// window-scale and timestamps options; its window is never scaled (RFC 7323 §2.2).
+    pub(super) fn send_syn(&mut self, now: u64, why: Why) {
+        let answering = self.state != State::SynSent;
+        let flags = if answering {
+            Flags::SYN | Flags::ACK
+        } else {
+            Flags::SYN
+        };
+        let mut seg = self.segment(self.iss, flags, 0, why);
+        seg.mss = Some(self.cfg.mss);
+        (seg.wscale, seg.ts) = self.opts.syn_options(&self.cfg, answering, now);
+        self.emit(seg);
+        self.arm_send_timer(now, false);
+    }
+
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`
+    pub(super) fn send_ack(&mut self, why: Why) {
+        let seg = rules::ack(self.local, self.remote, self.snd_nxt, self.rcv_nxt, why);
+        self.emit(seg);
+    }
+
+    /// RFC 5961 §7: a challenge ACK, unless the rate limit swallows it.
+    pub(super) fn challenge_ack(&mut self, now: u64) {
+        let allowed = self.challenges.allow(now, self.cfg.challenge_ack_limit);
+        self.events.push(ConnEvent::ChallengeAck {
+            suppressed: !allowed,
+        });
+        if allowed {
+            self.send_ack(Why::ChallengeAck);
+        }
+    }
+
+    /// A segment from this connection with ACK=RCV.NXT when `flags` has ACK; [`Self::emit`]
+    /// adds the window and options.
+    pub(super) fn segment(&self, seq: Seq, flags: Flags, len: u32, why: Why) -> Segment {
+        Segment {
+            src: self.local,
+            dst: self.remote,
+            seq,
+            ack: if flags.contains(Flags::ACK) {
+                self.rcv_nxt
+            } else {
+                Seq(0)
+            },
+            flags,
+            wnd: self.rcv_wnd.min(u16::MAX as u32) as u16,
+            len,
+            why,
+            ..Segment::default()
+        }
+    }
+
+    /// A control segment with explicit seq/ack (resets answering a bad segment).
+    pub(super) fn reply(&self, seq: Seq, ack: Seq, flags: Flags, why: Why) -> Segment {
+        Segment {
+            src: self.local,
+            dst: self.remote,
+            seq,
+            ack,
+            flags,
+            why,
+            ..Segment::default()
+        }
+    }
+
+    pub(super) fn emit(&mut self, mut seg: Segment) {
+        if seg.has(Flags::ACK) {
+            // Any segment carrying an ACK acknowledges what was pending.
+            self.unacked_bytes = 0;
+            self.timers.delayed_ack = None;
+        }
+        self.opts.stamp(&mut seg, self.rcv_wnd, self.last_now);
+        self.stats.segments_sent += 1;
+        self.out.push(seg);
+    }
+}
