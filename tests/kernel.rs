@@ -229,7 +229,9 @@ fn lost_last_ack_on_the_kernel() -> Outcome {
         || stdout.clone(),
     )?;
     check(
-        stdout.contains("TIME-WAIT") && stdout.contains("as `ss -tan` shows them"),
+        stdout.contains("TIME-WAIT")
+            && stdout.contains("as `ss -tan` shows them")
+            && stdout.contains("the run ended because the traffic was over"),
         || stdout.clone(),
     )?;
     check(stdout.contains("<mss 1460,sackOK,TS val"), || {

@@ -165,9 +165,9 @@ pub fn sockets_text(run: &KernelRun, names: &Names) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "--- kernel sockets when the run ended ({}), as `ss -tan` shows them ---",
-        end_text(run.end)
+        "--- kernel sockets when the run ended, as `ss -tan` shows them ---"
     );
+    let _ = writeln!(s, "the run ended because {}", end_text(run.end));
     if run.sockets.is_empty() {
         let _ = writeln!(s, "  (none)");
     }
