@@ -12,17 +12,15 @@ use std::sync::Arc;
 
 use crate::sim::{ConnRecord, Outcome, RunStats};
 use crate::tcp::{ConnStats, Endpoint, Flags, Segment, Seq, State, Why};
-use crate::trace::{AppEvent, ConnRef, Event, EventKind, Fate, Names, TcpNote};
+use crate::trace::{AppEvent, ConnRef, Event, EventKind, Names, TcpNote};
 
 /// One observation, before connections are numbered.
 #[derive(Debug, Clone)]
 pub enum Rec {
-    /// A segment's passage (as `EventKind::Segment`), with the packet as the kernel sent it.
-    Segment {
-        seg: Segment,
-        from: u32,
-        to: u32,
-        fate: Fate,
+    /// An event that names no connection (a segment's passage, a link going down or up,
+    /// an injected segment), already as it will be reported, with the packet it carried.
+    Ready {
+        kind: EventKind,
         packet: Option<Arc<[u8]>>,
     },
     State {
@@ -44,18 +42,6 @@ pub enum Rec {
         host: u32,
         tuple: Option<(Endpoint, Endpoint)>,
         what: AppEvent,
-    },
-    Link {
-        from: u32,
-        to: u32,
-        up: bool,
-        fault: u32,
-    },
-    Inject {
-        index: u32,
-        seg: Option<Segment>,
-        from: u32,
-        packet: Option<Arc<[u8]>>,
     },
 }
 
@@ -144,22 +130,8 @@ pub fn finish(mut recs: Vec<Timed>) -> Trace {
 }
 
 fn event_of(rec: Rec, n: &mut Numbering) -> (EventKind, Option<Arc<[u8]>>) {
-    match rec {
-        Rec::Segment {
-            seg,
-            from,
-            to,
-            fate,
-            packet,
-        } => (
-            EventKind::Segment {
-                seg,
-                from,
-                to,
-                fate,
-            },
-            packet,
-        ),
+    let kind = match rec {
+        Rec::Ready { kind, packet } => return (kind, packet),
         Rec::State {
             host,
             local,
@@ -170,53 +142,31 @@ fn event_of(rec: Rec, n: &mut Numbering) -> (EventKind, Option<Arc<[u8]>>) {
         } => {
             let conn = n.state(host, local, remote, new);
             let why = Why::Unexplained;
-            (
-                EventKind::State {
-                    conn,
-                    from,
-                    to,
-                    why,
-                },
-                None,
-            )
+            EventKind::State {
+                conn,
+                from,
+                to,
+                why,
+            }
         }
         Rec::Note {
             host,
             local,
             remote,
             note,
-        } => {
-            let conn = n.any(host, local, remote);
-            (EventKind::Tcp { conn, note }, None)
-        }
+        } => EventKind::Tcp {
+            conn: n.any(host, local, remote),
+            note,
+        },
         Rec::App { host, tuple, what } => {
             let conn = tuple.map(|(local, remote)| match what {
                 AppEvent::Connect => n.connect(host, local, remote),
                 _ => n.any(host, local, remote),
             });
-            (EventKind::App { host, conn, what }, None)
+            EventKind::App { host, conn, what }
         }
-        Rec::Link {
-            from,
-            to,
-            up,
-            fault,
-        } => (
-            EventKind::Link {
-                from,
-                to,
-                up,
-                fault,
-            },
-            None,
-        ),
-        Rec::Inject {
-            index,
-            seg,
-            from,
-            packet,
-        } => (EventKind::Inject { index, seg, from }, packet),
-    }
+    };
+    (kind, None)
 }
 
 /// A connection's record while the events are read.

@@ -30,7 +30,7 @@ use super::tun::Tun;
 use crate::net::{Driver, Network};
 use crate::scenario::model::{ConnSelector, FaultKind, Inject, Scenario, SeqExpr, SeqVar};
 use crate::tcp::{Endpoint, Flags, Segment, Seq, State, Tag, Why};
-use crate::trace::Fate;
+use crate::trace::{EventKind, Fate};
 use crate::wire;
 
 /// One host as the wire sees it.
@@ -166,11 +166,14 @@ struct KDriver<'q> {
 
 impl Driver for KDriver<'_> {
     fn emit(&mut self, seg: &Segment, from: u32, to: u32, fate: Fate) {
-        let rec = Rec::Segment {
+        let kind = EventKind::Segment {
             seg: *seg,
             from,
             to,
             fate,
+        };
+        let rec = Rec::Ready {
+            kind,
             packet: Some(self.packet.clone()),
         };
         self.recs.push(Timed { t: self.now, rec });
@@ -450,12 +453,13 @@ impl<'a> Wire<'a> {
                 let d = self.net.dir_mut(dir);
                 d.down_by = if up { None } else { Some(fault) };
                 let (from, to) = (d.from, d.to);
-                let rec = Rec::Link {
+                let kind = EventKind::Link {
                     from,
                     to,
                     up,
                     fault,
                 };
+                let rec = Rec::Ready { kind, packet: None };
                 self.recs.push(Timed { t: now, rec });
             }
             Pending::Inject(index) => self.inject(now, index)?,
@@ -594,12 +598,12 @@ impl<'a> Wire<'a> {
         let from = inj.from as u32;
         let target = inj.target.and_then(|sel| self.find_live(sel));
         if inj.target.is_some() && target.is_none() {
-            let rec = Rec::Inject {
+            let kind = EventKind::Inject {
                 index,
                 seg: None,
                 from,
-                packet: None,
             };
+            let rec = Rec::Ready { kind, packet: None };
             self.recs.push(Timed { t: now, rec });
             return Ok(());
         }
@@ -607,10 +611,13 @@ impl<'a> Wire<'a> {
         let mut bytes = Vec::new();
         wire::encode(&seg, false, &mut bytes);
         let packet: Arc<[u8]> = Arc::from(bytes);
-        let rec = Rec::Inject {
+        let kind = EventKind::Inject {
             index,
             seg: Some(seg),
             from,
+        };
+        let rec = Rec::Ready {
+            kind,
             packet: Some(packet.clone()),
         };
         self.recs.push(Timed { t: now, rec });
