@@ -196,9 +196,23 @@ fn remove(name: &str) {
     }
 }
 
+/// Serializes [`prepare_dir`] between tcpsim processes (a file lock under /run).
+const DIR_LOCK: &str = "/run/tcpsim-netns.lock";
+
 /// `/run/netns` as `ip netns add` leaves it: a directory that is a shared mount point, so
-/// a name unmounted here is unmounted in every mount namespace that sees it.
+/// a name unmounted here is unmounted in every mount namespace that sees it. Runs that
+/// start together (the suite starts eight) take a lock first: two of them binding the
+/// directory onto itself at once would stack two mounts, and the names made under the
+/// lower one would vanish from view but stay mounted.
 fn prepare_dir() -> Result<(), String> {
+    let lock = File::create(DIR_LOCK).map_err(|e| format!("cannot create {DIR_LOCK}: {e}"))?;
+    // SAFETY: flock on a descriptor we own; released when `lock` is closed below.
+    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
+        return Err(format!(
+            "cannot lock {DIR_LOCK}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
     std::fs::create_dir_all(NETNS_DIR).map_err(|e| format!("cannot create {NETNS_DIR}: {e}"))?;
     let shared = MsFlags::MS_SHARED | MsFlags::MS_REC;
     if mount(None::<&str>, NETNS_DIR, None::<&str>, shared, None::<&str>).is_ok() {
@@ -206,9 +220,11 @@ fn prepare_dir() -> Result<(), String> {
     }
     // Not a mount point yet: bind it onto itself first, as iproute2 does.
     let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
-    mount(Some(NETNS_DIR), NETNS_DIR, None::<&str>, bind, None::<&str>)
+    let made = mount(Some(NETNS_DIR), NETNS_DIR, None::<&str>, bind, None::<&str>)
         .and_then(|_| mount(None::<&str>, NETNS_DIR, None::<&str>, shared, None::<&str>))
-        .map_err(|e| format!("cannot make {NETNS_DIR} a shared mount: {e}"))
+        .map_err(|e| format!("cannot make {NETNS_DIR} a shared mount: {e}"));
+    drop(lock);
+    made
 }
 
 /// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and so in every thread it
