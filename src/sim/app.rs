@@ -37,20 +37,6 @@ pub enum App {
     },
 }
 
-/// RFC 9293 §3.10.5, ABORT: "SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT
-/// STATES: Send a reset segment"; in SYN_SENT, CLOSING, LAST_ACK and TIME_WAIT the TCB is
-/// only deleted. Known before the call, so the transcript's app line can say which.
-pub fn abort_sends_rst(state: State) -> bool {
-    matches!(
-        state,
-        State::SynReceived
-            | State::Established
-            | State::FinWait1
-            | State::FinWait2
-            | State::CloseWait
-    )
-}
-
 /// RFC 9293 §3.10.4, CLOSE once CLOSE was already called: FIN-WAIT-1, FIN-WAIT-2
 /// ("strictly speaking, this is an error and should receive an 'error: connection closing'
 /// response"), CLOSING, LAST-ACK and TIME-WAIT ("respond with 'error: connection

@@ -8,7 +8,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::Scheduler;
-use super::app::{App, Wait, abort_sends_rst, close_is_error};
+use super::app::{App, Wait, close_is_error};
 use super::tcb::Tcb;
 use crate::net::{Driver, Network};
 use crate::rng;
@@ -1198,8 +1198,7 @@ impl<'a> World<'a> {
                 return true;
             }
             Call::Abort => {
-                let rst = abort_sends_rst(tcp.state());
-                tcp.abort();
+                let rst = tcp.abort();
                 AppEvent::Abort { rst }
             }
             Call::Shutdown | Call::Close => {

@@ -436,11 +436,12 @@ impl Connection {
 
     /// ABORT (RFC 9293 §3.10.5): send RST where the peer may hold state, then CLOSED.
     /// "CLOSING, LAST-ACK, TIME-WAIT STATES: Respond with 'ok' and delete the TCB."
-    pub fn abort(&mut self) {
+    /// Returns whether a RST went out.
+    pub fn abort(&mut self) -> bool {
         if let Some(tw) = self.tw.as_mut() {
             tw.abort(&mut self.events);
             self.state = tw.state();
-            return;
+            return false;
         }
         let reset = matches!(
             self.state,
@@ -460,6 +461,7 @@ impl Connection {
         } else {
             Why::AbortSilently
         });
+        reset
     }
 
     // ----- timers (RFC 9293 §3.10.8) ---------------------------------------------------

@@ -65,6 +65,9 @@ impl Connection {
         };
         // The FIN goes after the last byte, unless it has been sent from here already.
         let fin_due = self.fin_queued && from.le(data_end);
+        if avail == 0 && !fin_due {
+            return Err(Blocked::Nothing);
+        }
         let wnd_end = self.snd_una + self.snd_wnd;
         let limit = self
             .cc
