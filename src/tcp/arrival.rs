@@ -132,7 +132,7 @@ impl Connection {
                 window,
                 text_refused: false,
             };
-            self.process_text(&arrival)
+            self.process_text(now, &arrival)
         } else {
             TextAck::None
         };
@@ -157,7 +157,7 @@ impl Connection {
         self.check_syn(now, &a)?;
         self.check_ack(now, &a)?;
         // Sixth, check the URG bit: urgent data is not modelled (see the README).
-        let ack = self.process_text(&a);
+        let ack = self.process_text(now, &a);
         self.check_fin(now, ack);
         Continue(())
     }
@@ -199,6 +199,9 @@ impl Connection {
             return Continue(());
         }
         if !a.seg.has(Flags::RST) {
+            if self.linux_acks() && a.seg.len > 0 {
+                self.linux_unexpected_data();
+            }
             self.send_ack(Why::AckUnacceptable);
         }
         Break(())
@@ -371,7 +374,7 @@ impl Connection {
                 window: self.snd_wnd,
                 text_refused: false,
             };
-            let ack = self.process_text(&arrival);
+            let ack = self.process_text(now, &arrival);
             self.check_fin(now, ack);
         }
     }

@@ -42,6 +42,17 @@ pub enum ReopenOldDuplicate {
     Listen,
 }
 
+/// How the receiver decides when to ACK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckPolicy {
+    /// RFC 1122 §4.2.3.2 / RFC 5681 §4.2: every second full-sized segment, else after
+    /// `delayed_ack`; the window as RFC 1122 §4.2.3.3's receiver silly-window avoidance.
+    Rfc,
+    /// Linux's quick-ACK mode, interactive detection and ATO estimate, and its receive
+    /// window (`linux_ack.rs`, `linux_window.rs`).
+    Linux,
+}
+
 /// A bundle of defaults, chosen with `profile = "..."` or `--profile`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -135,6 +146,10 @@ pub struct Config {
     pub time_wait_in_window: TimeWaitInWindow,
     /// A reopened TIME_WAIT 4-tuple whose SYN proves an old duplicate.
     pub reopen_old_duplicate: ReopenOldDuplicate,
+    /// When the receiver ACKs, and the window it advertises.
+    pub ack_policy: AckPolicy,
+    /// Linux's timer tick (CONFIG_HZ) for the mechanisms that count in jiffies.
+    pub hz: u32,
 }
 
 pub const SECOND: u64 = 1_000_000_000;
@@ -171,6 +186,8 @@ impl Default for Config {
             syn_data: SynData::Queue,
             time_wait_in_window: TimeWaitInWindow::AckRestart,
             reopen_old_duplicate: ReopenOldDuplicate::TimeWait,
+            ack_policy: AckPolicy::Rfc,
+            hz: 250,
         }
     }
 }
@@ -189,10 +206,13 @@ impl Config {
             syn_data: SynData::Drop,
             time_wait_in_window: TimeWaitInWindow::Ignore,
             reopen_old_duplicate: ReopenOldDuplicate::Listen,
+            ack_policy: AckPolicy::Linux,
             time_wait: Some(60 * SECOND),
             fin_wait_2_timeout: Some(60 * SECOND),
             rto_min: SECOND / 5,
-            window_scale: Some(7),
+            // ilog2(tcp_rmem[2] = 32 MiB) − 15: the shift a 6.x kernel with memory to spare
+            // offers (tcp_select_initial_window).
+            window_scale: Some(10),
             window: 131_072,
             timestamps: true,
             rfc5961: true,

@@ -12,12 +12,14 @@
 
 use super::buffers::{Reassembly, SendBuffer};
 use super::congestion::{NewReno, Phase};
+use super::linux_ack::LinuxAcks;
+use super::linux_window::LinuxWindow;
 use super::options::Options;
 use super::rto::RtoEstimator;
 use super::rules::ChallengeLimiter;
 use super::time_wait::{TimeWait, TimeWaitSeed};
 use super::timers::Timers;
-use super::{Config, Endpoint, Segment, Seq, State, SynData, Tag, Why};
+use super::{AckPolicy, Config, Endpoint, Flags, SECOND, Segment, Seq, State, SynData, Tag, Why};
 
 /// RFC 9293 §3.7.1: the MSS to assume when the peer sends no MSS option.
 pub(super) const DEFAULT_MSS: u16 = 536;
@@ -183,6 +185,9 @@ pub struct Connection {
     /// When data was last sent, for the restart window after idle (RFC 5681 §4.1).
     pub(super) last_data_sent: u64,
     pub(super) opts: Options,
+    /// Linux's ACK machinery and receive window (used with `ack_policy = "linux"`).
+    pub(super) lack: LinuxAcks,
+    pub(super) lwin: LinuxWindow,
     pub(super) challenges: ChallengeLimiter,
     /// The `now` of the latest input, for outputs produced by calls that take no time.
     pub(super) last_now: u64,
@@ -232,6 +237,8 @@ impl Connection {
             sws_override: false,
             last_data_sent: 0,
             opts: Options::default(),
+            lack: LinuxAcks::new(SECOND / u64::from(cfg.hz.max(1))),
+            lwin: LinuxWindow::new(cfg.window),
             challenges: ChallengeLimiter::default(),
             last_now: 0,
             tw: None,
@@ -254,6 +261,9 @@ impl Connection {
     ) -> Self {
         let mut c = Connection::new(local, remote, iss, cfg, stream);
         c.last_now = now;
+        if c.linux_acks() {
+            c.rcv_wnd = c.lwin.syn_window(u32::from(cfg.mss));
+        }
         c.set_state(State::SynSent, Why::ActiveOpen);
         c.snd_nxt = iss + 1;
         c.send_syn(now, Why::ActiveOpen);
@@ -372,7 +382,11 @@ impl Connection {
         self.last_now = now;
         let n = max.min(self.unread);
         self.unread -= n;
-        self.open_window();
+        if self.linux_acks() {
+            self.linux_after_read(n);
+        } else {
+            self.open_window();
+        }
         n
     }
 
@@ -453,7 +467,7 @@ impl Connection {
         );
         if reset {
             // "<SEQ=SND.NXT><CTL=RST>"
-            let rst = self.segment(self.snd_nxt, super::Flags::RST, 0, Why::Abort);
+            let rst = self.segment(self.snd_nxt, Flags::RST, 0, Why::Abort);
             self.emit(rst);
         }
         self.enter_closed(if reset {
@@ -481,12 +495,26 @@ impl Connection {
             return;
         }
         if self.timers.delayed_ack.is_some_and(|t| t <= now) {
+            if self.linux_acks() {
+                self.lack.on_delack_timer(self.rto.rto());
+            }
             self.send_ack(Why::DelayedAck);
         }
         self.on_send_timer(now);
     }
 
     // ----- the SYN's options and text ----------------------------------------------------
+
+    /// The receiver follows Linux's ACK policy and window.
+    pub(super) fn linux_acks(&self) -> bool {
+        self.cfg.ack_policy == AckPolicy::Linux
+    }
+
+    /// The MSS this side announced, less the options every segment carries (Linux's
+    /// advmss once established).
+    pub(super) fn advmss(&self) -> u32 {
+        u32::from(self.cfg.mss).saturating_sub(if self.opts.ts.ok { 12 } else { 0 })
+    }
 
     /// A SYN from the peer: its MSS, window and the options it offers.
     pub(super) fn on_peer_syn(&mut self, syn: &Segment) {
@@ -499,10 +527,18 @@ impl Connection {
                 self.iss,
             ));
         }
-        self.rcv_wnd = self
-            .cfg
-            .window
-            .min((u16::MAX as u32) << self.opts.rcv_wscale);
+        self.rcv_wnd = if self.linux_acks() {
+            // tcp_openreq_init_rwin: a listener rounds to segments without the timestamps
+            // option when the SYN carried it; a client keeps its SYN's window.
+            match self.state {
+                State::SynSent => self.rcv_wnd,
+                _ => self.lwin.syn_window(self.advmss()),
+            }
+        } else {
+            self.cfg
+                .window
+                .min((u16::MAX as u32) << self.opts.rcv_wscale)
+        };
         self.set_snd_wnd(self.opts.peer_window(syn));
     }
 
@@ -510,7 +546,7 @@ impl Connection {
     /// profile drops it (Linux without Fast Open: `tcp_conn_request` ignores SYN data).
     pub(super) fn queue_syn_text(&mut self, syn: &Segment) {
         let rest = syn.past_syn();
-        if self.cfg.syn_data == SynData::Queue && (rest.len > 0 || rest.has(super::Flags::FIN)) {
+        if self.cfg.syn_data == SynData::Queue && (rest.len > 0 || rest.has(Flags::FIN)) {
             self.syn_text = Some(Box::new(rest));
         }
     }
@@ -599,6 +635,13 @@ impl Connection {
 
     /// The one place where the state changes, so every change is reported.
     pub(super) fn set_state(&mut self, to: State, why: Why) {
+        let opening = matches!(self.state, State::SynSent | State::SynReceived);
+        if opening && to.is_synchronized() && self.linux_acks() {
+            // tcp_init_transfer: the receive buffer and the receiver's MSS estimate.
+            self.lwin.establish(self.advmss());
+            self.lack
+                .init_rcv_mss(self.advmss(), self.rcv_wnd, self.rcv_nxt);
+        }
         if self.state != to {
             self.events.push(ConnEvent::StateChange {
                 from: self.state,

@@ -8,6 +8,8 @@ mod config;
 mod congestion;
 mod conn;
 mod flags;
+mod linux_ack;
+mod linux_window;
 mod options;
 mod receive;
 mod rto;
@@ -21,7 +23,9 @@ mod timers;
 mod why;
 
 pub use buffers::SendBuffer;
-pub use config::{Config, IsnMode, Profile, ReopenOldDuplicate, SECOND, SynData, TimeWaitInWindow};
+pub use config::{
+    AckPolicy, Config, IsnMode, Profile, ReopenOldDuplicate, SECOND, SynData, TimeWaitInWindow,
+};
 pub use congestion::Phase;
 pub use conn::{ConnEvent, ConnStats, Connection, Reopen};
 pub use flags::Flags;

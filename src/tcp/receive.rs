@@ -4,6 +4,7 @@
 
 use super::arrival::Arrival;
 use super::conn::Connection;
+use super::linux_ack::{AckNow, MAX_QUICKACKS, Received};
 use super::{ConnEvent, Flags, Seq, State, Tag, Why};
 
 /// The acknowledgment the text step asks for; the FIN step sends it, or the FIN's own.
@@ -24,7 +25,7 @@ impl Connection {
     /// window is trimmed ("segments with higher beginning sequence numbers may be held for
     /// later processing"); bytes past a known FIN are dropped ("the FIN implies PUSH ... no
     /// more data").
-    pub(super) fn process_text(&mut self, a: &Arrival) -> TextAck {
+    pub(super) fn process_text(&mut self, now: u64, a: &Arrival) -> TextAck {
         if a.text_refused {
             // The first step's reply to a segment the zero window refused.
             return TextAck::Now(Why::AckZeroWindow);
@@ -45,6 +46,9 @@ impl Connection {
         if len > 0 {
             if start == self.rcv_nxt {
                 self.deliver(len, tag);
+                if self.linux_acks() {
+                    self.linux_data_received(now, len, seg.flags);
+                }
             } else {
                 self.reasm.insert(start, len, tag);
             }
@@ -135,10 +139,18 @@ impl Connection {
 
     /// "If the FIN bit is set, signal the user 'connection closing' ... advance RCV.NXT over
     /// the FIN, and send an acknowledgment for the FIN", then the per-state transition.
+    /// Linux (`tcp_fin`) delays that ACK in ESTABLISHED, so that the application's own FIN
+    /// can carry it; in FIN_WAIT_1 and FIN_WAIT_2 it goes at once.
     fn receive_fin(&mut self, now: u64) {
         self.rcv_nxt = self.rcv_nxt + 1;
         self.reasm.clear();
-        self.send_ack(Why::AckFin);
+        let passive = matches!(self.state, State::SynReceived | State::Established);
+        if self.linux_acks() && passive {
+            self.lack.on_fin_received();
+            self.linux_ack_check(now);
+        } else {
+            self.send_ack(Why::AckFin);
+        }
         match self.state {
             // SYN-RECEIVED, ESTABLISHED: "Enter the CLOSE-WAIT state."
             State::SynReceived | State::Established => {
@@ -169,6 +181,9 @@ impl Connection {
     /// full-sized segment is one the peer sends: its MSS (bounded by ours) less the options
     /// every segment carries, not this host's own MSS.
     fn ack_later(&mut self, now: u64, len: u32) {
+        if self.linux_acks() {
+            return self.linux_ack_check(now);
+        }
         self.unacked_bytes += len;
         let full = self.eff_snd_mss();
         match self.cfg.delayed_ack {
@@ -177,6 +192,70 @@ impl Connection {
             }
             _ => self.send_ack(Why::AckData),
         }
+    }
+
+    /// Linux's `tcp_event_data_recv` for in-order data: the ATO estimate, quick ACKs, the
+    /// receiver's MSS estimate.
+    fn linux_data_received(&mut self, now: u64, len: u32, flags: Flags) {
+        let rx = Received {
+            len,
+            push: flags.intersects(Flags::PSH | Flags::FIN | Flags::URG),
+            header: 20 + if self.opts.ts.ok { 12 } else { 0 },
+        };
+        let (advmss, rcv_wnd, rto) = (self.advmss(), self.lwin.advertised, self.rto.rto());
+        self.lack.on_data(now, rx, advmss, rcv_wnd, rto);
+    }
+
+    /// Linux's `__tcp_ack_snd_check` (no out-of-order data; that is ACKed at once): now, or
+    /// on the delayed-ACK timer.
+    pub(super) fn linux_ack_check(&mut self, now: u64) {
+        if !self.lack.scheduled() {
+            return;
+        }
+        let window = self
+            .lwin
+            .select(self.unread, self.lack.rcv_mss, self.opts.rcv_wscale);
+        let window_ok = window >= self.lwin.advertised;
+        let srtt = self.rto.srtt();
+        match self
+            .lack
+            .decide(now, self.rcv_nxt, window_ok, srtt, self.timers.delayed_ack)
+        {
+            AckNow::Now => self.send_ack(Why::AckData),
+            AckNow::At(t) => self.timers.delayed_ack = Some(t),
+        }
+    }
+
+    /// Linux's `__tcp_cleanup_rbuf` after the application read `copied` bytes: a scheduled
+    /// ACK may go now, or a window update when the window had shrunk to less than half.
+    pub(super) fn linux_after_read(&mut self, copied: u64) {
+        if self
+            .lack
+            .ack_on_read(copied, self.unread == 0, self.rcv_nxt)
+        {
+            return self.send_ack(Why::AckData);
+        }
+        let receiving = matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        );
+        if copied == 0 || !receiving {
+            return;
+        }
+        let remaining = self.rcv_wnd;
+        let new = self
+            .lwin
+            .select(self.unread, self.lack.rcv_mss, self.opts.rcv_wscale);
+        if 2 * remaining <= self.lwin.clamp() && new > 0 && new >= 2 * remaining {
+            self.send_ack(Why::WindowUpdate);
+        }
+    }
+
+    /// Duplicate or out-of-window data (`tcp_enter_quickack_mode`, tcp_data_queue): ACK the
+    /// next segments at once, and stop treating the connection as interactive.
+    pub(super) fn linux_unexpected_data(&mut self) {
+        let rcv_wnd = self.lwin.advertised;
+        self.lack.enter_quickack(MAX_QUICKACKS, rcv_wnd);
     }
 
     /// RFC 1122 §4.2.3.3 (receiver-side silly window avoidance): move the right edge only

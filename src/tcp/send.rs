@@ -538,10 +538,22 @@ impl Connection {
     }
 
     pub(super) fn emit(&mut self, mut seg: Segment) {
+        if self.linux_acks() && !seg.flags.intersects(Flags::SYN | Flags::RST) {
+            // tcp_select_window: the window every segment advertises.
+            let wscale = self.opts.rcv_wscale;
+            let new = self.lwin.select(self.unread, self.lack.rcv_mss, wscale);
+            self.rcv_wnd = self.lwin.advertise(new, self.rcv_wnd, wscale);
+        }
         if seg.has(Flags::ACK) {
             // Any segment carrying an ACK acknowledges what was pending.
             self.unacked_bytes = 0;
             self.timers.delayed_ack = None;
+            if self.linux_acks() && seg.ack == self.rcv_nxt {
+                self.lack.on_ack_sent(self.rcv_nxt);
+            }
+        }
+        if self.linux_acks() && seg.len > 0 {
+            self.lack.on_data_sent(self.last_now);
         }
         self.opts.stamp(&mut seg, self.rcv_wnd, self.last_now);
         self.stats.segments_sent += 1;
