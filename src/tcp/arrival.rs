@@ -10,7 +10,7 @@ use super::conn::Connection;
 use super::options::Paws;
 use super::receive::TextAck;
 use super::rules::acceptable;
-use super::{ConnEvent, Flags, Segment, Seq, State, SynData, Why};
+use super::{ConnEvent, Flags, SECOND, Segment, Seq, State, SynData, Why};
 
 /// A step either lets the segment go on to the next one or ends its processing.
 type Step = ControlFlow<()>;
@@ -32,6 +32,7 @@ impl Connection {
     /// [`super::closed`]).
     pub fn handle_segment(&mut self, now: u64, seg: &Segment) {
         self.last_now = now;
+        self.arrival_tsecr = seg.ts.map(|(_, tsecr)| tsecr);
         if let Some(tw) = self.tw.as_mut() {
             tw.handle_segment(now, seg, &mut self.out, &mut self.events);
             self.state = tw.state();
@@ -150,6 +151,7 @@ impl Connection {
 
     /// "Otherwise": SYN-RECEIVED and the synchronized states, step by step.
     fn segment_arrives(&mut self, now: u64, mut a: Arrival) -> Step {
+        self.check_repeated_syn(now, &a.seg)?;
         self.check_paws(&a.seg)?;
         self.check_sequence(now, &mut a)?;
         self.check_rst(now, &a)?;
@@ -160,6 +162,31 @@ impl Connection {
         let ack = self.process_text(now, &a);
         self.check_fin(now, ack);
         Continue(())
+    }
+
+    /// Linux `tcp_check_req`: the peer's SYN again, while our SYN,ACK is unacknowledged,
+    /// is answered with the SYN,ACK (at most one per 500 ms, `tcp_invalid_ratelimit`) and
+    /// the retransmission timer starts over; RFC 9293 would ACK it as unacceptable.
+    fn check_repeated_syn(&mut self, now: u64, seg: &Segment) -> Step {
+        let repeated = self.cfg.dup_syn_resends_syn_ack
+            && self.state == State::SynReceived
+            && self.passive
+            && seg.flags == Flags::SYN
+            && seg.seq == self.irs;
+        if !repeated {
+            return Continue(());
+        }
+        if self
+            .dup_syn_answered
+            .is_none_or(|at| now >= at.saturating_add(SECOND / 2))
+        {
+            self.dup_syn_answered = Some(now);
+            self.syn_retransmits += 1;
+            self.rtt_probe = None;
+            self.send_syn(now, Why::SynRetransmit);
+            self.arm_send_timer(now, true);
+        }
+        Break(())
     }
 
     /// RFC 7323 §5.3 R1 (PAWS), before the sequence number check: an older timestamp marks

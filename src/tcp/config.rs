@@ -42,6 +42,16 @@ pub enum ReopenOldDuplicate {
     Listen,
 }
 
+/// Which retransmission-timeout estimator a connection runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RttEstimator {
+    /// RFC 6298 §2: RTO = SRTT + 4·RTTVAR, at least `rto_min`.
+    Rfc6298,
+    /// Linux's `tcp_rtt_estimator`: RTO = SRTT + max(4·mdev over the last round trip,
+    /// `rto_min`), in whole jiffies.
+    Linux,
+}
+
 /// How the receiver decides when to ACK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AckPolicy {
@@ -150,6 +160,28 @@ pub struct Config {
     pub ack_policy: AckPolicy,
     /// Linux's timer tick (CONFIG_HZ) for the mechanisms that count in jiffies.
     pub hz: u32,
+    pub rtt_estimator: RttEstimator,
+    /// Take an RTT sample from the handshake (SYN → SYN,ACK; SYN,ACK → ACK) when nothing
+    /// was retransmitted (RFC 6298 allows it; Linux does it), and from the timestamps'
+    /// echo when no other sample is at hand (Linux `tcp_ack_update_rtt`).
+    pub rtt_from_handshake: bool,
+    /// Linux's `tcp_syn_linear_timeouts`: the first N SYN timeouts do not double the RTO,
+    /// and N retries are added to `syn_retries`.
+    pub syn_linear_timeouts: u32,
+    /// SYN,ACK retransmissions before a passive open gives up (Linux
+    /// `tcp_synack_retries`, 5).
+    pub synack_retries: u32,
+    /// Linux's Nagle test (`tcp_nagle_check`): a short segment waits only while an earlier
+    /// short one is unacknowledged (Minshall's variant), and a FIN never waits.
+    pub nagle_minshall: bool,
+    /// Linux `tcp_check_req`: a retransmitted SYN reaching SYN_RECEIVED is answered with
+    /// the SYN,ACK again (at most one per 500 ms) rather than RFC 9293's ACK.
+    pub dup_syn_resends_syn_ack: bool,
+    /// Linux `tcp_send_active_reset`: an ABORT's RST carries ACK = RCV.NXT.
+    pub reset_with_ack: bool,
+    /// Linux `tcp_init_transfer`: after two or more SYN (or SYN,ACK) retransmissions cwnd
+    /// starts at one segment.
+    pub syn_loss_cwnd_one: bool,
 }
 
 pub const SECOND: u64 = 1_000_000_000;
@@ -188,6 +220,14 @@ impl Default for Config {
             reopen_old_duplicate: ReopenOldDuplicate::TimeWait,
             ack_policy: AckPolicy::Rfc,
             hz: 250,
+            rtt_estimator: RttEstimator::Rfc6298,
+            rtt_from_handshake: false,
+            syn_linear_timeouts: 0,
+            synack_retries: 7,
+            nagle_minshall: false,
+            dup_syn_resends_syn_ack: false,
+            reset_with_ack: false,
+            syn_loss_cwnd_one: false,
         }
     }
 }
@@ -207,6 +247,14 @@ impl Config {
             time_wait_in_window: TimeWaitInWindow::Ignore,
             reopen_old_duplicate: ReopenOldDuplicate::Listen,
             ack_policy: AckPolicy::Linux,
+            rtt_estimator: RttEstimator::Linux,
+            rtt_from_handshake: true,
+            syn_linear_timeouts: 4,
+            synack_retries: 5,
+            nagle_minshall: true,
+            dup_syn_resends_syn_ack: true,
+            reset_with_ack: true,
+            syn_loss_cwnd_one: true,
             time_wait: Some(60 * SECOND),
             fin_wait_2_timeout: Some(60 * SECOND),
             rto_min: SECOND / 5,

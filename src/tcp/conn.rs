@@ -170,8 +170,14 @@ pub struct Connection {
     /// Retransmission timeouts since SND.UNA last advanced (RFC 1122 §4.2.3.5 counts
     /// retransmissions of the same segment against R2).
     pub(super) timeouts: u32,
-    /// The SYN or SYN,ACK was retransmitted (RFC 6298 §5.7).
-    pub(super) syn_retransmitted: bool,
+    /// How often the SYN or SYN,ACK was retransmitted (RFC 6298 §5.7; Linux's cwnd).
+    pub(super) syn_retransmits: u32,
+    /// The TSecr of the segment being processed, for a timestamp RTT sample.
+    pub(super) arrival_tsecr: Option<u32>,
+    /// Linux's `snd_sml`: the end of the last short segment sent (Minshall's Nagle).
+    pub(super) snd_sml: Seq,
+    /// When a retransmitted SYN last drew a SYN,ACK (Linux's 500 ms rate limit).
+    pub(super) dup_syn_answered: Option<u64>,
     /// Segment timed for an RTT sample: (sequence number that acknowledges it, send time).
     /// Karn's rule: cleared whenever anything is retransmitted.
     pub(super) rtt_probe: Option<(Seq, u64)>,
@@ -227,9 +233,22 @@ impl Connection {
             syn_text: None,
             fin_queued: false,
             timers: Timers::default(),
-            rto: RtoEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
+            rto: match cfg.rtt_estimator {
+                super::RttEstimator::Rfc6298 => {
+                    RtoEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max)
+                }
+                super::RttEstimator::Linux => RtoEstimator::linux(
+                    cfg.rto_initial,
+                    cfg.rto_min,
+                    cfg.rto_max,
+                    SECOND / u64::from(cfg.hz.max(1)),
+                ),
+            },
             timeouts: 0,
-            syn_retransmitted: false,
+            syn_retransmits: 0,
+            arrival_tsecr: None,
+            snd_sml: iss,
+            dup_syn_answered: None,
             rtt_probe: None,
             cc: None,
             unacked_bytes: 0,
@@ -466,8 +485,13 @@ impl Connection {
                 | State::CloseWait
         );
         if reset {
-            // "<SEQ=SND.NXT><CTL=RST>"
-            let rst = self.segment(self.snd_nxt, Flags::RST, 0, Why::Abort);
+            // "<SEQ=SND.NXT><CTL=RST>" (Linux adds ACK = RCV.NXT)
+            let flags = if self.cfg.reset_with_ack {
+                Flags::RST | Flags::ACK
+            } else {
+                Flags::RST
+            };
+            let rst = self.segment(self.snd_nxt, flags, 0, Why::Abort);
             self.emit(rst);
         }
         self.enter_closed(if reset {

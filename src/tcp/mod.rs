@@ -24,7 +24,8 @@ mod why;
 
 pub use buffers::SendBuffer;
 pub use config::{
-    AckPolicy, Config, IsnMode, Profile, ReopenOldDuplicate, SECOND, SynData, TimeWaitInWindow,
+    AckPolicy, Config, IsnMode, Profile, ReopenOldDuplicate, RttEstimator, SECOND, SynData,
+    TimeWaitInWindow,
 };
 pub use congestion::Phase;
 pub use conn::{ConnEvent, ConnStats, Connection, Reopen};

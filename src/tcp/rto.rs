@@ -1,4 +1,8 @@
-//! Retransmission timeout estimator of RFC 6298.
+//! Retransmission timeout estimators: RFC 6298's, and Linux's (`linux`: tcp_input.c
+//! `tcp_rtt_estimator`, `__tcp_set_rto`), which keeps the mean deviation's maximum over the
+//! last round trip and never lets the variance term fall below `rto_min`.
+
+use super::Seq;
 
 /// SRTT/RTTVAR state and the current RTO with its backoff. Times in ns.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,6 +15,21 @@ pub struct RtoEstimator {
     backoffs: u32,
     min: u64,
     max: u64,
+    /// Linux's extra state, when the linux estimator is in use.
+    linux: Option<LinuxRtt>,
+}
+
+/// `tcp_rtt_estimator`'s state beyond SRTT and RTTVAR (ns; the kernel keeps µs).
+#[derive(Debug, Clone, PartialEq)]
+struct LinuxRtt {
+    /// `mdev_us`: four times the smoothed mean deviation (RFC 6298's 4·RTTVAR).
+    mdev: u64,
+    /// `mdev_max_us`: its maximum over the current round trip.
+    mdev_max: u64,
+    /// `rtt_seq`: when SND.UNA passes it, a round trip is over.
+    rtt_seq: Seq,
+    /// One jiffy: the RTO is rounded up to whole jiffies.
+    jiffy: u64,
 }
 
 /// `base` doubled `n` times, saturating (a plain shift would drop the high bits).
@@ -31,6 +50,20 @@ impl RtoEstimator {
             backoffs: 0,
             min,
             max,
+            linux: None,
+        }
+    }
+
+    /// The linux estimator, counting in jiffies of `jiffy` ns.
+    pub fn linux(initial: u64, min: u64, max: u64, jiffy: u64) -> Self {
+        RtoEstimator {
+            linux: Some(LinuxRtt {
+                mdev: 0,
+                mdev_max: 0,
+                rtt_seq: Seq(0),
+                jiffy: jiffy.max(1),
+            }),
+            ..RtoEstimator::new(initial, min, max)
         }
     }
 
@@ -53,7 +86,11 @@ impl RtoEstimator {
     /// clears the backoff (§5, last paragraph: "once a new RTT measurement is obtained ...
     /// the computations outlined in Section 2 are performed ... which may result in
     /// 'collapsing' RTO back down"; Karn's algorithm keeps the backed-off RTO until then).
-    pub fn on_sample(&mut self, r: u64) {
+    /// `snd_una` and `snd_nxt` after the ACK that gave the sample mark Linux's round trips.
+    pub fn on_sample(&mut self, r: u64, snd_una: Seq, snd_nxt: Seq) {
+        if self.linux.is_some() {
+            return self.on_linux_sample(r.max(1), snd_una, snd_nxt);
+        }
         match self.srtt {
             None => {
                 // §2.2: SRTT <- R, RTTVAR <- R/2
@@ -70,6 +107,48 @@ impl RtoEstimator {
         // RTO <- SRTT + max(G, K*RTTVAR) with K = 4; §2.4 minimum, §2.5 maximum.
         let srtt = self.srtt.unwrap_or(r);
         self.base = (srtt + GRANULARITY.max(4 * self.rttvar)).clamp(self.min, self.max);
+        self.backoffs = 0;
+    }
+
+    /// `tcp_rtt_estimator` and `__tcp_set_rto`: SRTT as RFC 6298; the mean deviation grows
+    /// at once but falls slowly, RTTVAR is its maximum over the last round trip and at least
+    /// `rto_min`; RTO = SRTT + RTTVAR, rounded up to whole jiffies, at most `rto_max`.
+    fn on_linux_sample(&mut self, m: u64, snd_una: Seq, snd_nxt: Seq) {
+        let Some(l) = self.linux.as_mut() else { return };
+        match self.srtt {
+            None => {
+                self.srtt = Some(m);
+                l.mdev = 2 * m;
+                self.rttvar = l.mdev.max(self.min);
+                l.mdev_max = self.rttvar;
+                l.rtt_seq = snd_nxt;
+            }
+            Some(srtt) => {
+                let err = m as i128 - srtt as i128;
+                self.srtt = Some((srtt as i128 + err / 8).max(1) as u64);
+                let mdev = l.mdev as i128;
+                let step = if err < 0 {
+                    let e = -err - mdev / 4;
+                    if e > 0 { e / 8 } else { e }
+                } else {
+                    err - mdev / 4
+                };
+                l.mdev = (mdev + step).max(0) as u64;
+                if l.mdev > l.mdev_max {
+                    l.mdev_max = l.mdev;
+                    self.rttvar = self.rttvar.max(l.mdev_max);
+                }
+                if snd_una.gt(l.rtt_seq) {
+                    if l.mdev_max < self.rttvar {
+                        self.rttvar -= (self.rttvar - l.mdev_max) / 4;
+                    }
+                    l.rtt_seq = snd_nxt;
+                    l.mdev_max = self.min;
+                }
+            }
+        }
+        let rto = (self.srtt.unwrap_or(m) + self.rttvar).div_ceil(l.jiffy) * l.jiffy;
+        self.base = rto.min(self.max);
         self.backoffs = 0;
     }
 
@@ -111,11 +190,11 @@ mod tests {
     #[test]
     fn first_and_later_samples() {
         let mut e = RtoEstimator::new(S, 10 * MS, 60 * S);
-        e.on_sample(100 * MS);
+        e.on_sample(100 * MS, Seq(0), Seq(0));
         // SRTT = 100 ms, RTTVAR = 50 ms, RTO = 100 + 4*50 = 300 ms
         assert_eq!(e.srtt(), Some(100 * MS));
         assert_eq!(e.rto(), 300 * MS);
-        e.on_sample(200 * MS);
+        e.on_sample(200 * MS, Seq(0), Seq(0));
         // RTTVAR = 3/4*50 + 1/4*100 = 62.5; SRTT = 7/8*100 + 1/8*200 = 112.5; RTO = 362.5 ms
         assert_eq!(e.srtt(), Some(112_500_000));
         assert_eq!(e.rto(), 362_500_000);
@@ -129,9 +208,22 @@ mod tests {
     }
 
     #[test]
+    fn linux_rto_is_srtt_plus_at_least_rto_min_in_jiffies() {
+        let mut e = RtoEstimator::linux(S, 200 * MS, 120 * S, 4 * MS);
+        e.on_sample(20 * MS, Seq(0), Seq(1));
+        assert_eq!(e.rto(), 220 * MS, "20 ms + max(10 ms, 200 ms)");
+        e.on_sample(21 * MS, Seq(1), Seq(2));
+        assert_eq!(e.rto(), 224 * MS, "rounded up to a 4 ms jiffy");
+        e.back_off();
+        assert_eq!(e.rto(), 448 * MS);
+        e.on_sample(20 * MS, Seq(2), Seq(3));
+        assert_eq!(e.backoffs(), 0, "a sample ends the backoff");
+    }
+
+    #[test]
     fn minimum_applies() {
         let mut e = RtoEstimator::new(S, S, 60 * S);
-        e.on_sample(MS);
+        e.on_sample(MS, Seq(0), Seq(0));
         assert_eq!(e.rto(), S, "RFC 6298 §2.4: rounded up to 1 s");
     }
 
@@ -142,7 +234,7 @@ mod tests {
         e.back_off();
         e.reinitialize(3 * S);
         assert_eq!(e.rto(), 3 * S, "RFC 6298 §5.7");
-        e.on_sample(100 * MS);
+        e.on_sample(100 * MS, Seq(0), Seq(0));
         assert_eq!(e.rto(), S, "the first sample takes over (rto_min 1 s)");
         e.reinitialize(3 * S);
         assert_eq!(e.rto(), S, "only before any sample");
@@ -152,7 +244,7 @@ mod tests {
     fn sample_clears_backoff() {
         let mut e = RtoEstimator::new(S, 10 * MS, 60 * S);
         e.back_off();
-        e.on_sample(100 * MS);
+        e.on_sample(100 * MS, Seq(0), Seq(0));
         assert_eq!(e.backoffs(), 0);
     }
 }

@@ -93,7 +93,7 @@ impl Connection {
                 Blocked::Nothing
             });
         }
-        if len > 0 && !self.may_send(from, len, avail) {
+        if len > 0 && !self.may_send(from, len, avail, fin) {
             return Err(Blocked::Held);
         }
         Ok(Plan {
@@ -138,6 +138,9 @@ impl Connection {
         }
         if p.len > 0 {
             self.last_data_sent = now;
+            if p.len < self.eff_snd_mss() {
+                self.snd_sml = end;
+            }
         }
         if let Some(cc) = self.cc.as_mut() {
             cc.on_transmit(flight_after);
@@ -164,12 +167,16 @@ impl Connection {
     /// segment, or at least half the largest window the peer offered, or everything queued
     /// when nothing is unacknowledged (Nagle) — or at any time when Nagle is off.
     /// Retransmissions always go, and so does whatever the override timeout releases.
-    fn may_send(&self, from: Seq, len: u32, avail: u32) -> bool {
+    /// With `nagle_minshall` (Linux `tcp_nagle_test`), the last short segment goes when
+    /// it carries the FIN or no earlier short segment is unacknowledged.
+    fn may_send(&self, from: Seq, len: u32, avail: u32, fin: bool) -> bool {
         let idle = self.snd_una == self.snd_nxt;
+        let minshall = self.cfg.nagle_minshall
+            && (fin || !(self.snd_sml.gt(self.snd_una) && self.snd_sml.le(self.snd_nxt)));
         len == self.eff_snd_mss()
             || from.lt(self.snd_nxt)
             || len >= self.max_snd_wnd / 2
-            || (len == avail && (idle || !self.cfg.nagle))
+            || (len == avail && (idle || !self.cfg.nagle || minshall))
             || self.sws_override
     }
 
@@ -339,10 +346,12 @@ impl Connection {
     /// §4.2.3.5 R2; a SYN gets `syn_retries`).
     fn on_retransmit_timeout(&mut self, now: u64) {
         let syn_unacked = self.snd_una == self.iss;
-        let limit = if syn_unacked {
-            self.cfg.syn_retries
-        } else {
-            self.cfg.retries
+        let active_syn = self.state == State::SynSent;
+        let limit = match (syn_unacked, active_syn) {
+            (true, true) => self.cfg.syn_retries + self.cfg.syn_linear_timeouts,
+            (true, false) if self.passive => self.cfg.synack_retries,
+            (true, false) => self.cfg.syn_retries,
+            (false, _) => self.cfg.retries,
         };
         if self.timeouts >= limit {
             self.events.push(ConnEvent::TimedOut);
@@ -350,7 +359,10 @@ impl Connection {
             return;
         }
         self.timeouts += 1;
-        self.rto.back_off();
+        // Linux's tcp_syn_linear_timeouts: the first SYN timeouts do not back off.
+        if !active_syn || self.timeouts > self.cfg.syn_linear_timeouts {
+            self.rto.back_off();
+        }
         self.rtt_probe = None; // Karn's rule: no RTT sample from retransmitted segments.
         self.stats.retransmits += 1;
         self.events.push(ConnEvent::Retransmit {
@@ -358,7 +370,7 @@ impl Connection {
             attempt: self.timeouts,
         });
         if syn_unacked {
-            self.syn_retransmitted = true;
+            self.syn_retransmits += 1;
             self.send_syn(now, Why::SynRetransmit);
         } else {
             let flight = self.flight_size_to(self.snd_nxt);
@@ -388,19 +400,9 @@ impl Connection {
             .resend_from
             .map(|(at, why)| (at.max(ack), why))
             .filter(|(at, _)| at.lt(self.snd_nxt));
-        if let Some((probe, sent_at)) = self.rtt_probe
-            && ack.ge(probe)
-        {
-            self.rto.on_sample(now - sent_at);
-            self.rtt_probe = None;
-        }
-        if syn_acked
-            && self.syn_retransmitted
-            && let Some(rto) = self.cfg.rto_after_syn_loss
-        {
-            // RFC 6298 §5.7: "the RTO MUST be re-initialized to 3 seconds when data
-            // transmission begins".
-            self.rto.reinitialize(rto);
+        self.take_rtt_sample(now, ack);
+        if syn_acked {
+            self.on_syn_acked();
         }
         let flight = self.flight_size_to(self.snd_nxt);
         if let Some(cc) = self.cc.as_mut().filter(|_| data_acked > 0) {
@@ -413,6 +415,43 @@ impl Connection {
             }
         }
         self.arm_send_timer(now, true);
+    }
+
+    /// RFC 6298 §3 / Karn: the timed segment, if this ACK covers it; else, with
+    /// `rtt_from_handshake` (Linux `tcp_ack_update_rtt`), the timestamps' echo.
+    fn take_rtt_sample(&mut self, now: u64, ack: Seq) {
+        if let Some((probe, sent_at)) = self.rtt_probe
+            && ack.ge(probe)
+        {
+            self.rto.on_sample(now - sent_at, ack, self.snd_nxt);
+            self.rtt_probe = None;
+            return;
+        }
+        if let Some(tsecr) = self.arrival_tsecr.filter(|&e| {
+            self.cfg.rtt_from_handshake && self.opts.ts.ok && e != 0
+        }) {
+            let ms = super::options::ts_clock(now).wrapping_sub(tsecr).max(1);
+            if ms < 1 << 31 {
+                self.rto.on_sample(u64::from(ms) * 1_000_000, ack, self.snd_nxt);
+            }
+        }
+    }
+
+    /// Our SYN is acknowledged: RFC 6298 §5.7's RTO after a lost SYN, and Linux's cwnd of
+    /// one segment after two lost SYNs (`tcp_init_transfer`).
+    fn on_syn_acked(&mut self) {
+        if self.syn_retransmits > 0
+            && let Some(rto) = self.cfg.rto_after_syn_loss
+        {
+            // "the RTO MUST be re-initialized to 3 seconds when data transmission begins"
+            self.rto.reinitialize(rto);
+        }
+        if self.cfg.syn_loss_cwnd_one && self.syn_retransmits >= 2 {
+            let smss = self.eff_snd_mss();
+            if let Some(cc) = self.cc.as_mut() {
+                cc.cwnd = smss;
+            }
+        }
     }
 
     /// A duplicate ACK for congestion control: the third starts fast retransmit.
@@ -483,6 +522,10 @@ impl Connection {
         let mut seg = self.segment(self.iss, flags, 0, why);
         seg.mss = Some(self.cfg.mss);
         (seg.wscale, seg.ts) = self.opts.syn_options(&self.cfg, answering, now);
+        if self.cfg.rtt_from_handshake && self.syn_retransmits == 0 {
+            // Timed as RFC 6298 times data; a retransmission clears it (Karn).
+            self.rtt_probe = Some((self.iss + 1, now));
+        }
         self.emit(seg);
         self.arm_send_timer(now, false);
     }
