@@ -171,7 +171,9 @@ pub fn segments(events: &[Event], sc: &Scenario, names: &Names) -> Vec<Seg> {
         seen: HashMap::new(),
         per_host: HashMap::new(),
     };
-    let mut isn: HashMap<(Endpoint, Endpoint), u32> = HashMap::new();
+    // Every ISN each direction has used: a 4-tuple reopened from TIME_WAIT has two, and
+    // the old incarnation's segments are numbered from the old one.
+    let mut isn: HashMap<(Endpoint, Endpoint), Vec<u32>> = HashMap::new();
     let mut out = Vec::new();
     for e in events {
         let EventKind::Segment {
@@ -187,9 +189,12 @@ pub fn segments(events: &[Event], sc: &Scenario, names: &Names) -> Vec<Seg> {
             continue;
         }
         if seg.has(Flags::SYN) {
-            isn.insert((seg.src, seg.dst), seg.seq.0);
+            let bases = isn.entry((seg.src, seg.dst)).or_default();
+            if !bases.contains(&seg.seq.0) {
+                bases.push(seg.seq.0);
+            }
         }
-        let rel = |k: (Endpoint, Endpoint), v: u32| isn.get(&k).map_or(v, |b| v.wrapping_sub(*b));
+        let rel = |k: (Endpoint, Endpoint), v: u32| relative(isn.get(&k).map(Vec::as_slice), v);
         let dir = format!("{} > {}", ports.name(seg.src), ports.name(seg.dst));
         let fate: String = (fate_phrases(names, from, to, &fate).into_iter())
             .map(|(m, p)| format!("  {m} {p}"))
@@ -207,6 +212,15 @@ pub fn segments(events: &[Event], sc: &Scenario, names: &Names) -> Vec<Seg> {
         });
     }
     out
+}
+
+/// `v` relative to the nearest of `bases` (the incarnation it belongs to), or absolute.
+fn relative(bases: Option<&[u32]>, v: u32) -> u32 {
+    let bases = bases.unwrap_or(&[]);
+    (bases.iter())
+        .map(|b| v.wrapping_sub(*b))
+        .min_by_key(|d| (*d as i32).unsigned_abs())
+        .unwrap_or(v)
 }
 
 /// The result of a comparison.

@@ -1202,7 +1202,11 @@ impl<'a> World<'a> {
                 AppEvent::Abort { rst }
             }
             Call::Shutdown | Call::Close => {
-                tcp.close(self.now);
+                if call == Call::Close {
+                    tcp.close_and_stop_reading(self.now);
+                } else {
+                    tcp.close(self.now);
+                }
                 if let App::Server { closed, .. } = &mut slot.app {
                     *closed = true;
                 }

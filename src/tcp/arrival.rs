@@ -158,6 +158,7 @@ impl Connection {
         // Third, check security: tcpsim models no security compartments.
         self.check_syn(now, &a)?;
         self.check_ack(now, &a)?;
+        self.check_data_after_close(&a)?;
         // Sixth, check the URG bit: urgent data is not modelled (see the README).
         let ack = self.process_text(now, &a);
         self.check_fin(now, ack);
@@ -352,6 +353,22 @@ impl Connection {
             self.set_state(State::FinWait1, Why::CloseQueuedUntilEstablished);
         }
         Continue(())
+    }
+
+    /// RFC 1122 §4.2.2.13 with `half_duplex_close` (Linux `tcp_rcv_state_process`, the
+    /// closing states): new data after the application's CLOSE is lost; a RST answering
+    /// the segment (as for a closed port) says so, and the connection is gone.
+    fn check_data_after_close(&mut self, a: &Arrival) -> Step {
+        let new_data = a.seg.len > 0 && (a.seg.seq + a.seg.len).gt(self.rcv_nxt);
+        if !self.rcv_shutdown || !new_data {
+            return Continue(());
+        }
+        if let Some(rst) = super::closed::reset_for(&a.seg) {
+            let rst = self.reply(rst.seq, rst.ack, rst.flags, Why::DataAfterClose);
+            self.emit(rst);
+        }
+        self.enter_closed(Why::DataAfterClose);
+        Break(())
     }
 
     /// RFC 5681 §2: a duplicate ACK (a) arrives while data is outstanding, (b) carries no

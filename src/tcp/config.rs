@@ -182,6 +182,16 @@ pub struct Config {
     /// Linux `tcp_init_transfer`: after two or more SYN (or SYN,ACK) retransmissions cwnd
     /// starts at one segment.
     pub syn_loss_cwnd_one: bool,
+    /// RFC 1122 §4.2.2.13's half-duplex close (a MAY; Linux does it): an application that
+    /// called CLOSE reads nothing more, so CLOSE with unread data, or data arriving after
+    /// CLOSE, draws a RST "to show that data was lost".
+    pub half_duplex_close: bool,
+    /// Linux `retransmits_timed_out`: a SYN is also given up once the time the retries
+    /// would take from `rto_initial` has passed.
+    pub syn_give_up_by_time: bool,
+    /// TIME_WAIT as Linux's time-wait socket (tcp_minisocks.c
+    /// `tcp_timewait_state_process`) rather than RFC 9293's steps.
+    pub time_wait_minisock: bool,
 }
 
 pub const SECOND: u64 = 1_000_000_000;
@@ -228,6 +238,9 @@ impl Default for Config {
             dup_syn_resends_syn_ack: false,
             reset_with_ack: false,
             syn_loss_cwnd_one: false,
+            half_duplex_close: false,
+            syn_give_up_by_time: false,
+            time_wait_minisock: false,
         }
     }
 }
@@ -255,6 +268,9 @@ impl Config {
             dup_syn_resends_syn_ack: true,
             reset_with_ack: true,
             syn_loss_cwnd_one: true,
+            half_duplex_close: true,
+            syn_give_up_by_time: true,
+            time_wait_minisock: true,
             time_wait: Some(60 * SECOND),
             fin_wait_2_timeout: Some(60 * SECOND),
             rto_min: SECOND / 5,

@@ -178,6 +178,10 @@ pub struct Connection {
     pub(super) snd_sml: Seq,
     /// When a retransmitted SYN last drew a SYN,ACK (Linux's 500 ms rate limit).
     pub(super) dup_syn_answered: Option<u64>,
+    /// When the first SYN went (Linux gives a SYN up by time too).
+    pub(super) syn_sent_at: u64,
+    /// The application called CLOSE and reads nothing more (half-duplex close).
+    pub(super) rcv_shutdown: bool,
     /// Segment timed for an RTT sample: (sequence number that acknowledges it, send time).
     /// Karn's rule: cleared whenever anything is retransmitted.
     pub(super) rtt_probe: Option<(Seq, u64)>,
@@ -249,6 +253,8 @@ impl Connection {
             arrival_tsecr: None,
             snd_sml: iss,
             dup_syn_answered: None,
+            syn_sent_at: 0,
+            rcv_shutdown: false,
             rtt_probe: None,
             cc: None,
             unacked_bytes: 0,
@@ -285,6 +291,7 @@ impl Connection {
         }
         c.set_state(State::SynSent, Why::ActiveOpen);
         c.snd_nxt = iss + 1;
+        c.syn_sent_at = now;
         c.send_syn(now, Why::ActiveOpen);
         c
     }
@@ -465,6 +472,28 @@ impl Connection {
             // FIN-WAIT-1/2, CLOSING, LAST-ACK, TIME-WAIT: "error: connection closing".
             _ => {}
         }
+    }
+
+    /// CLOSE by an application that also stops reading (the scenario's `close`, as opposed
+    /// to `shutdown`). With `half_duplex_close` (RFC 1122 §4.2.2.13, Linux `tcp_close`)
+    /// unread data turns the FIN into a RST, and data arriving later draws one.
+    pub fn close_and_stop_reading(&mut self, now: u64) {
+        self.last_now = now;
+        if !self.cfg.half_duplex_close {
+            return self.close(now);
+        }
+        if self.unread > 0 && self.tw.is_none() && self.state.is_synchronized() {
+            let rst = self.segment(
+                self.snd_nxt,
+                Flags::RST | Flags::ACK,
+                0,
+                Why::CloseWithUnreadData,
+            );
+            self.emit(rst);
+            return self.enter_closed(Why::CloseWithUnreadData);
+        }
+        self.rcv_shutdown = true;
+        self.close(now);
     }
 
     /// ABORT (RFC 9293 §3.10.5): send RST where the peer may hold state, then CLOSED.

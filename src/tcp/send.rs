@@ -180,6 +180,24 @@ impl Connection {
             || self.sws_override
     }
 
+    /// Linux `retransmits_timed_out` for a SYN: `syn_retries` backoffs from `rto_initial`,
+    /// doubling up to `rto_max`, then at `rto_max` (`tcp_model_timeout`), since the first SYN.
+    fn syn_time_is_up(&self, now: u64) -> bool {
+        if !self.cfg.syn_give_up_by_time {
+            return false;
+        }
+        let (base, max) = (self.cfg.rto_initial.max(1), self.cfg.rto_max);
+        let doublings = (max / base).max(1).ilog2();
+        let n = self.cfg.syn_retries;
+        let limit = if n <= doublings {
+            super::rto::doubled(base, n + 1).saturating_sub(base)
+        } else {
+            let grown = super::rto::doubled(base, doublings + 1).saturating_sub(base);
+            grown.saturating_add(u64::from(n - doublings).saturating_mul(max))
+        };
+        now.saturating_sub(self.syn_sent_at) >= limit
+    }
+
     /// RFC 5681 §4.1: "if the TCP has not sent data in an interval exceeding the
     /// retransmission timeout", cwnd restarts from min(IW, cwnd) before sending again.
     fn restart_after_idle(&mut self, now: u64) {
@@ -353,7 +371,7 @@ impl Connection {
             (true, false) => self.cfg.syn_retries,
             (false, _) => self.cfg.retries,
         };
-        if self.timeouts >= limit {
+        if self.timeouts >= limit || (active_syn && self.syn_time_is_up(now)) {
             self.events.push(ConnEvent::TimedOut);
             self.enter_closed(Why::TimedOut);
             return;
@@ -427,12 +445,14 @@ impl Connection {
             self.rtt_probe = None;
             return;
         }
-        if let Some(tsecr) = self.arrival_tsecr.filter(|&e| {
-            self.cfg.rtt_from_handshake && self.opts.ts.ok && e != 0
-        }) {
+        if let Some(tsecr) = self
+            .arrival_tsecr
+            .filter(|&e| self.cfg.rtt_from_handshake && self.opts.ts.ok && e != 0)
+        {
             let ms = super::options::ts_clock(now).wrapping_sub(tsecr).max(1);
             if ms < 1 << 31 {
-                self.rto.on_sample(u64::from(ms) * 1_000_000, ack, self.snd_nxt);
+                self.rto
+                    .on_sample(u64::from(ms) * 1_000_000, ack, self.snd_nxt);
             }
         }
     }

@@ -41,6 +41,8 @@ pub struct TimeWait {
     /// Segments sent while in TIME_WAIT (for the connection's statistics).
     pub segments_sent: u32,
     closed: bool,
+    /// Linux's out-of-window ACK rate limit: when the last rate-limited ACK went.
+    oow_ack_at: Option<u64>,
 }
 
 const FLAG_RFC1337: u8 = 1;
@@ -49,6 +51,10 @@ const FLAG_TW_REUSE: u8 = 4;
 const FLAG_TIMESTAMPS: u8 = 8;
 /// RFC 9293's fifth step: an acceptable segment is ACKed and restarts the timer.
 const FLAG_ACK_RESTARTS: u8 = 16;
+/// Linux's time-wait socket rules (`tcp_timewait_state_process`) instead of RFC 9293's.
+const FLAG_MINISOCK: u8 = 32;
+/// Linux `tcp_invalid_ratelimit`: at most one ACK to a pure ACK or SYN per 500 ms.
+const OOW_ACK_INTERVAL: u64 = SECOND / 2;
 
 /// What a connection hands over when it enters TIME_WAIT.
 pub struct TimeWaitSeed<'a> {
@@ -93,7 +99,8 @@ impl TimeWait {
                 | bit(
                     cfg.time_wait_in_window == TimeWaitInWindow::AckRestart,
                     FLAG_ACK_RESTARTS,
-                ),
+                )
+                | bit(cfg.time_wait_minisock, FLAG_MINISOCK),
             ts: s.ts,
             expiry: s.now.saturating_add(cfg.time_wait_len()),
             length: cfg.time_wait_len(),
@@ -101,6 +108,7 @@ impl TimeWait {
             challenge_limit: cfg.challenge_ack_limit,
             segments_sent: 0,
             closed: false,
+            oow_ack_at: None,
         }
     }
 
@@ -162,8 +170,14 @@ impl TimeWait {
         segs: &mut Vec<Segment>,
         events: &mut Vec<ConnEvent>,
     ) {
-        if !self.closed {
-            let _ = self.steps(now, seg, &mut Outputs { segs, events });
+        if self.closed {
+            return;
+        }
+        let out = &mut Outputs { segs, events };
+        if self.has(FLAG_MINISOCK) {
+            self.minisock_segment(now, seg, out);
+        } else {
+            let _ = self.steps(now, seg, out);
         }
     }
 
@@ -177,6 +191,59 @@ impl TimeWait {
         // fifth step already ACKed ("Remain in the TIME-WAIT state. Restart the 2 MSL
         // time-wait timeout").
         self.check_ack(now, seg, out)
+    }
+
+    /// Linux's `tcp_timewait_state_process`, TIME_WAIT substate, in its order:
+    /// 1. a segment exactly at RCV.NXT with no text, SYN or FIN (and not an old timestamp):
+    ///    a RST kills the time-wait socket (unless tcp_rfc1337), an ACK restarts the timer
+    ///    and is not answered;
+    /// 2. (a new SYN that reopens the 4-tuple is the host's: see [`TimeWait::reopen`]);
+    /// 3. anything else but a RST restarts the timer if it has ACK or an old timestamp, and
+    ///    is ACKed — at most once per 500 ms when it is a bare ACK or SYN;
+    /// 4. any other RST is ignored.
+    fn minisock_segment(&mut self, now: u64, seg: &Segment, out: &mut Outputs) {
+        let paws_reject = !seg.has(Flags::RST) && self.ts.paws(seg) == Paws::AckAndDrop;
+        let control_only = seg.len == 0 && !seg.flags.intersects(Flags::SYN | Flags::FIN);
+        if !paws_reject && seg.seq == self.rcv_nxt && (control_only || seg.has(Flags::RST)) {
+            if seg.has(Flags::RST) {
+                if self.has(FLAG_RFC1337) {
+                    out.events.push(ConnEvent::RstIgnored);
+                } else {
+                    out.events.push(ConnEvent::ResetQuietly {
+                        state: State::TimeWait,
+                    });
+                    self.close(out.events, Why::RstReceived);
+                }
+            } else {
+                self.ts.update(seg, self.rcv_nxt, now);
+                self.expiry = now.saturating_add(self.length);
+            }
+            return;
+        }
+        if seg.has(Flags::RST) {
+            return;
+        }
+        if paws_reject || seg.has(Flags::ACK) {
+            self.expiry = now.saturating_add(self.length);
+        }
+        let limited = seg.len == 0 && !seg.has(Flags::FIN);
+        if limited
+            && self
+                .oow_ack_at
+                .is_some_and(|at| now < at.saturating_add(OOW_ACK_INTERVAL))
+        {
+            return;
+        }
+        if limited {
+            self.oow_ack_at = Some(now);
+        }
+        let why = if seg.has(Flags::FIN) && seg.seq + seg.len + 1 == self.rcv_nxt {
+            out.events.push(ConnEvent::TimeWaitRestart { fin: true });
+            Why::TimeWaitReAck
+        } else {
+            Why::AckUnacceptable
+        };
+        self.ack(now, why, out);
     }
 
     /// RFC 7323 §5.3 R1 (PAWS) and §3.2 (no timestamps once negotiated: drop).
@@ -286,6 +353,9 @@ impl TimeWait {
         if self.closed || syn.flags != Flags::SYN {
             return Reopen::Process;
         }
+        if self.has(FLAG_MINISOCK) {
+            return self.minisock_reopen(syn);
+        }
         let above = syn.seq.ge(self.rcv_nxt);
         let new_ts = syn
             .ts
@@ -299,6 +369,21 @@ impl TimeWait {
             (false, Some(_)) => Reopen::Accept,
             (false, None) if above => Reopen::Accept,
             (false, None) => Reopen::Process,
+        }
+    }
+
+    /// Linux's rule (`tcp_timewait_state_process`, TCP_TW_SYN): a SYN that is not an old
+    /// duplicate by its timestamp and lies beyond RCV.NXT, or carries a newer timestamp,
+    /// reopens the 4-tuple; any other is answered as TIME_WAIT answers (an ACK).
+    fn minisock_reopen(&self, syn: &Segment) -> Reopen {
+        let tsval = syn.ts.filter(|_| self.ts.ok).map(|(v, _)| Seq(v));
+        let recent = Seq(self.ts.recent);
+        let paws_reject = tsval.is_some_and(|v| v.lt(recent));
+        let newer = tsval.is_some_and(|v| v.gt(recent));
+        if !paws_reject && (syn.seq.gt(self.rcv_nxt) || newer) {
+            Reopen::Accept
+        } else {
+            Reopen::Process
         }
     }
 

@@ -61,6 +61,8 @@ pub enum Why {
     SynBackToListen,
     OldDuplicateBackToTimeWait,
     SynInWindow,
+    DataAfterClose,
+    CloseWithUnreadData,
     RstBadAck,
     RstClosedPort,
     RstListenAck,
@@ -261,6 +263,14 @@ impl Why {
             SynInWindow => (
                 "SYN in the window of a synchronized connection: send RST, close",
                 "RFC 9293 §3.10.7.4 fourth step",
+            ),
+            DataAfterClose => (
+                "data after the application's CLOSE (half-duplex close): RST, the data is lost",
+                "RFC 1122 §4.2.2.13",
+            ),
+            CloseWithUnreadData => (
+                "CLOSE with received data unread (half-duplex close): RST instead of FIN",
+                "RFC 1122 §4.2.2.13",
             ),
             RstBadAck => (
                 "unacceptable ACK: send RST <SEQ=SEG.ACK>",
