@@ -370,6 +370,8 @@ impl Loader<'_> {
         }
         if let Some(w) = &s.window {
             cfg.window = self.at_least(w, "window", 1, " bytes")?;
+            // A buffer the scenario sets is fixed, as SO_RCVBUF fixes Linux's.
+            cfg.rcv_autotune = false;
             out.window = Some(w.span());
         }
         if let Some(v) = &s.window_scale {

@@ -192,6 +192,14 @@ pub struct Config {
     /// TIME_WAIT as Linux's time-wait socket (tcp_minisocks.c
     /// `tcp_timewait_state_process`) rather than RFC 9293's steps.
     pub time_wait_minisock: bool,
+    /// With `ack_policy = "linux"`: receive-buffer autotuning (`tcp_rcv_space_adjust`) from
+    /// `window` up to 32 MiB. Off when the scenario sets `window` (Linux turns it off for a
+    /// socket whose SO_RCVBUF is set).
+    pub rcv_autotune: bool,
+    /// Linux's PSH placement: besides the end of each write, the last segment of each
+    /// software-GSO packet (`tcp_tso_autosize`: about 1 ms of the pacing rate, at least
+    /// two segments) carries PSH, which a Linux receiver ACKs when the application reads.
+    pub push_per_gso: bool,
 }
 
 pub const SECOND: u64 = 1_000_000_000;
@@ -241,6 +249,8 @@ impl Default for Config {
             half_duplex_close: false,
             syn_give_up_by_time: false,
             time_wait_minisock: false,
+            rcv_autotune: false,
+            push_per_gso: false,
         }
     }
 }
@@ -271,6 +281,8 @@ impl Config {
             half_duplex_close: true,
             syn_give_up_by_time: true,
             time_wait_minisock: true,
+            rcv_autotune: true,
+            push_per_gso: true,
             time_wait: Some(60 * SECOND),
             fin_wait_2_timeout: Some(60 * SECOND),
             rto_min: SECOND / 5,

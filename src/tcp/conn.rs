@@ -182,6 +182,8 @@ pub struct Connection {
     pub(super) syn_sent_at: u64,
     /// The application called CLOSE and reads nothing more (half-duplex close).
     pub(super) rcv_shutdown: bool,
+    /// New segments sent since the last PSH (Linux's GSO packets, `push_per_gso`).
+    pub(super) segs_since_push: u32,
     /// Segment timed for an RTT sample: (sequence number that acknowledges it, send time).
     /// Karn's rule: cleared whenever anything is retransmitted.
     pub(super) rtt_probe: Option<(Seq, u64)>,
@@ -255,6 +257,7 @@ impl Connection {
             dup_syn_answered: None,
             syn_sent_at: 0,
             rcv_shutdown: false,
+            segs_since_push: 0,
             rtt_probe: None,
             cc: None,
             unacked_bytes: 0,
@@ -263,7 +266,14 @@ impl Connection {
             last_data_sent: 0,
             opts: Options::default(),
             lack: LinuxAcks::new(SECOND / u64::from(cfg.hz.max(1))),
-            lwin: LinuxWindow::new(cfg.window),
+            lwin: {
+                let w = LinuxWindow::new(cfg.window);
+                if cfg.rcv_autotune {
+                    w.autotuned(super::linux_window::AUTOTUNE_MAX)
+                } else {
+                    w
+                }
+            },
             challenges: ChallengeLimiter::default(),
             last_now: 0,
             tw: None,

@@ -172,6 +172,12 @@ impl LinuxAcks {
         self.pushed = true;
     }
 
+    /// The receive window grew (`tcp_grow_window`: `quick |= 1`): an even credit gains one,
+    /// so while the window grows, ACKs at once cost no credit.
+    pub fn grant_quick(&mut self) {
+        self.quick |= 1;
+    }
+
     /// A FIN arrived in ESTABLISHED or SYN_RECEIVED (`tcp_fin`): its ACK is scheduled, and
     /// the connection turns interactive, so the ACK waits for the application's reply.
     pub fn on_fin_received(&mut self) {

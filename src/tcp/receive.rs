@@ -203,7 +203,11 @@ impl Connection {
             header: 20 + if self.opts.ts.ok { 12 } else { 0 },
         };
         let (advmss, rcv_wnd, rto) = (self.advmss(), self.lwin.advertised, self.rto.rto());
+        let new_size = len > self.lack.rcv_mss;
         self.lack.on_data(now, rx, advmss, rcv_wnd, rto);
+        if self.lwin.on_data(len, new_size, advmss, self.unread) {
+            self.lack.grant_quick();
+        }
     }
 
     /// Linux's `__tcp_ack_snd_check` (no out-of-order data; that is ACKed at once): now, or
@@ -229,6 +233,8 @@ impl Connection {
     /// Linux's `__tcp_cleanup_rbuf` after the application read `copied` bytes: a scheduled
     /// ACK may go now, or a window update when the window had shrunk to less than half.
     pub(super) fn linux_after_read(&mut self, copied: u64) {
+        let rtt = self.rto.srtt().unwrap_or(super::SECOND);
+        self.lwin.on_read(self.last_now, copied, rtt);
         if self
             .lack
             .ack_on_read(copied, self.unread == 0, self.rcv_nxt)

@@ -118,7 +118,7 @@ impl Connection {
         if p.fin {
             flags = flags | Flags::FIN;
         }
-        if p.push {
+        if p.push || (!resend && p.len > 0 && self.gso_packet_ends()) {
             flags = flags | Flags::PSH;
         }
         let mut seg = self.segment(p.seq, flags, p.len, why);
@@ -146,6 +146,30 @@ impl Connection {
             cc.on_transmit(flight_after);
         }
         self.emit(seg);
+    }
+
+    /// With `push_per_gso`: whether the segment about to go ends a Linux GSO packet of
+    /// `tcp_tso_autosize` segments: the pacing rate (twice cwnd per SRTT in slow start,
+    /// 1.2 times after) for 1 ms, at least 2 segments.
+    fn gso_packet_ends(&mut self) -> bool {
+        if !self.cfg.push_per_gso {
+            return false;
+        }
+        let mss = u64::from(self.eff_snd_mss().max(1));
+        let segs = match (self.cc.as_ref(), self.rto.srtt()) {
+            (Some(cc), Some(srtt)) if srtt > 0 => {
+                let factor = if cc.cwnd < cc.ssthresh { 20 } else { 12 };
+                let per_ms = u64::from(cc.cwnd) * factor / 10 * 1_000_000 / srtt;
+                (per_ms / mss).clamp(2, 64) as u32
+            }
+            _ => 2,
+        };
+        self.segs_since_push += 1;
+        if self.segs_since_push >= segs {
+            self.segs_since_push = 0;
+            return true;
+        }
+        false
     }
 
     fn why_sent(&self, p: Plan, resend: bool, flight_after: u32) -> Why {
