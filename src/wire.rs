@@ -334,6 +334,7 @@ mod tests {
             wscale: wscale.then_some(7),
             ts: ts.then_some((123_456, 654_321)),
             why: Default::default(),
+            ..Default::default()
         }
     }
 
@@ -500,6 +501,7 @@ mod tests {
                     wscale,
                     ts,
                     why: Default::default(),
+                    ..Default::default()
                 },
             )
     }

@@ -688,6 +688,7 @@ impl<'a> Wire<'a> {
             wscale: None,
             ts: None,
             why: Why::Injected,
+            ..Segment::default()
         }
     }
 }

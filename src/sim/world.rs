@@ -1017,6 +1017,7 @@ impl<'a> World<'a> {
             wscale: None,
             ts: None,
             why: Why::Injected,
+            ..Segment::default()
         };
         self.emit(EventKind::Inject {
             index,

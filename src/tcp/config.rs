@@ -200,6 +200,12 @@ pub struct Config {
     /// software-GSO packet (`tcp_tso_autosize`: about 1 ms of the pacing rate, at least
     /// two segments) carries PSH, which a Linux receiver ACKs when the application reads.
     pub push_per_gso: bool,
+    /// Selective acknowledgments (RFC 2018): offer sackOK in the SYN; once both SYNs carried
+    /// it, send SACK blocks for out-of-order data and use the peer's for loss recovery.
+    pub sack: bool,
+    /// Duplicate SACK blocks (RFC 2883) for duplicate data, when SACK is on (Linux
+    /// `tcp_dsack`).
+    pub dsack: bool,
 }
 
 pub const SECOND: u64 = 1_000_000_000;
@@ -251,6 +257,8 @@ impl Default for Config {
             time_wait_minisock: false,
             rcv_autotune: false,
             push_per_gso: false,
+            sack: false,
+            dsack: false,
         }
     }
 }
@@ -283,6 +291,8 @@ impl Config {
             time_wait_minisock: true,
             rcv_autotune: true,
             push_per_gso: true,
+            sack: true,
+            dsack: true,
             time_wait: Some(60 * SECOND),
             fin_wait_2_timeout: Some(60 * SECOND),
             rto_min: SECOND / 5,

@@ -31,7 +31,7 @@ pub use congestion::Phase;
 pub use conn::{ConnEvent, ConnStats, Connection, Reopen};
 pub use flags::Flags;
 pub use rto::RtoEstimator;
-pub use segment::{Endpoint, Segment, Tag};
+pub use segment::{Endpoint, SackBlocks, Segment, Tag};
 pub use seq::Seq;
 pub use state::State;
 pub use time_wait::TimeWait;

@@ -67,11 +67,15 @@ pub struct Options {
     /// Our shift, applied to windows we advertise.
     pub rcv_wscale: u8,
     pub ts: Timestamps,
+    /// Both SYNs carried SACK-permitted (RFC 2018 §2): SACK blocks may be sent and are
+    /// read.
+    pub sack: bool,
     /// Last.ACK.sent (RFC 7323 §4.3): the ACK field of our latest segment.
     pub last_ack_sent: Seq,
     /// What the peer's SYN offered, remembered until our SYN,ACK answers it.
     peer_wscale: Option<u8>,
     peer_ts: bool,
+    peer_sack_ok: bool,
 }
 
 /// RFC 7323 §2.3: shifts above 14 are treated as 14.
@@ -89,6 +93,8 @@ impl Options {
     pub fn on_peer_syn(&mut self, cfg: &Config, syn: &Segment, now: u64) {
         self.peer_wscale = syn.wscale;
         self.peer_ts = syn.ts.is_some();
+        self.peer_sack_ok = syn.sack_ok;
+        self.sack = cfg.sack && syn.sack_ok;
         if let (Some(ours), Some(theirs)) = (cfg.window_scale, syn.wscale) {
             self.rcv_wscale = ours.min(MAX_SHIFT);
             self.snd_wscale = theirs.min(MAX_SHIFT);
@@ -100,6 +106,11 @@ impl Options {
                 recent_at: now,
             };
         }
+    }
+
+    /// Whether our SYN offers SACK-permitted (a SYN,ACK only if the SYN did, RFC 2018 §2).
+    pub fn syn_sack_ok(&self, cfg: &Config, answering: bool) -> bool {
+        cfg.sack && (!answering || self.peer_sack_ok)
     }
 
     /// Options for our SYN (`answering`: a SYN,ACK, which may only offer what the

@@ -35,6 +35,45 @@ impl Tag {
     }
 }
 
+/// The blocks of a SACK option (RFC 2018 §3): at most four [left, right) ranges of
+/// sequence space, in the order they are sent. Fixed-size so segments stay `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SackBlocks {
+    len: u8,
+    blocks: [(Seq, Seq); 4],
+}
+
+impl SackBlocks {
+    /// RFC 2018 §3: a 40-byte option space holds at most four blocks.
+    pub const MAX: usize = 4;
+
+    /// Appends a block; a fifth is dropped (there is no room for it on the wire).
+    pub fn push(&mut self, left: Seq, right: Seq) {
+        if (self.len as usize) < Self::MAX {
+            self.blocks[self.len as usize] = (left, right);
+            self.len += 1;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Seq, Seq)> + '_ {
+        self.blocks[..self.len as usize].iter().copied()
+    }
+
+    /// The blocks, at most `n` of them (what fits beside the other options).
+    pub fn truncated(mut self, n: usize) -> SackBlocks {
+        self.len = self.len.min(n as u8);
+        self
+    }
+}
+
 /// One TCP segment. Plain `Copy` data: the network and the trace pass it by value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Segment {
@@ -55,6 +94,10 @@ pub struct Segment {
     pub wscale: Option<u8>,
     /// Timestamps option (RFC 7323 §3): (TSval, TSecr).
     pub ts: Option<(u32, u32)>,
+    /// SACK-permitted option (RFC 2018 §2), only on SYNs.
+    pub sack_ok: bool,
+    /// SACK option (RFC 2018 §3): the blocks, a DSACK first (RFC 2883 §4).
+    pub sack: SackBlocks,
     /// Why the sender sent it (not on the wire: for `--explain`).
     pub why: Why,
 }
@@ -89,9 +132,19 @@ impl Segment {
 
     /// Bytes on the wire: IPv4 (20) + TCP (20) headers, options padded to 4 bytes, payload.
     pub fn wire_len(&self) -> u32 {
+        // sackOK shares the two padding bytes before the timestamps; without them it takes
+        // a word of its own. A SACK option is two NOPs, kind, length and 8 bytes per block.
+        let sack_ok = 4 * (self.sack_ok && self.ts.is_none()) as u32;
+        let sack = if self.sack.is_empty() {
+            0
+        } else {
+            4 + 8 * self.sack.len() as u32
+        };
         let options = 4 * self.mss.is_some() as u32
             + 4 * self.wscale.is_some() as u32
-            + 12 * self.ts.is_some() as u32;
+            + 12 * self.ts.is_some() as u32
+            + sack_ok
+            + sack;
         40 + options + self.len
     }
 }

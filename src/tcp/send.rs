@@ -566,6 +566,7 @@ impl Connection {
         let mut seg = self.segment(self.iss, flags, 0, why);
         seg.mss = Some(self.cfg.mss);
         (seg.wscale, seg.ts) = self.opts.syn_options(&self.cfg, answering, now);
+        seg.sack_ok = self.opts.syn_sack_ok(&self.cfg, answering);
         if self.cfg.rtt_from_handshake && self.syn_retransmits == 0 {
             // Timed as RFC 6298 times data; a retransmission clears it (Karn).
             self.rtt_probe = Some((self.iss + 1, now));

@@ -53,6 +53,7 @@ impl Peer {
             wscale: None,
             ts: None,
             why: Why::default(),
+            ..Segment::default()
         }
     }
     fn ack(&self) -> Segment {
