@@ -252,12 +252,13 @@ fn run_one(cli: &Cli) -> ExitCode {
         for r in report.outcome.conns.iter().take(10) {
             let c = &r.stats;
             eprintln!(
-                "stats: {} {}: cwnd {} ssthresh {} retransmits {}",
+                "stats: {} {}: cwnd {} ssthresh {} retransmits {} timeouts {}",
                 names.endpoint(r.local),
                 r.final_state(),
                 c.cwnd,
                 c.ssthresh,
-                c.retransmits
+                c.retransmits,
+                c.timeouts
             );
         }
     }

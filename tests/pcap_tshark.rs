@@ -45,6 +45,13 @@
 //!   one: a guess made for captures taken mid-path. A NewReno retransmission on a
 //!   partial ACK can come that soon; we check the same timing.
 //!
+//! The run's summary must then agree with tshark as a whole: the `retransmits` of every
+//! connection, summed, equal the segments hosts sent that tshark calls retransmissions
+//! (or out of order, its name for the same thing when it guesses a mid-path capture: a
+//! capture taken at the sender sees no network reordering), leaving out the re-observed
+//! packets and those below an injected segment. The summary counts neither a zero-window
+//! probe nor its re-send, and neither does tshark.
+//!
 //! When `tshark` is not on PATH each test prints "skipped: tshark not installed
 //! (apt-get install tshark)" and passes; with `CI=true` it fails instead, so a broken
 //! install step in `.ci/run` cannot hide.
@@ -340,6 +347,11 @@ struct Tally {
     /// Retransmissions: ours, tshark's, and those both flagged.
     ours: usize,
     tshark: usize,
+    /// tshark's retransmissions (and what it calls out of order, its guess for mid-path
+    /// captures) among the segments hosts sent (not re-observed at a later hop, not below
+    /// an injected segment), and the run summary's count: the two must be equal.
+    tshark_sent: usize,
+    summary: u64,
     agreed: usize,
     /// tshark's alone: a later hop's or crashed host's view of a segment, an injected
     /// one, or a host's segment below what an injected one claimed.
@@ -356,7 +368,7 @@ fn check(tshark: &Tshark, sc: &Scenario, name: &str, dir: &Path) -> Result<Tally
     let mut pcap = PcapWriter::new(Vec::new(), sc).map_err(|e| e.to_string())?;
     let mut events = Vec::new();
     let mut result = Ok(());
-    tcpsim::run(sc, SEED, None, &mut |e| {
+    let report = tcpsim::run(sc, SEED, None, &mut |e| {
         if result.is_ok() {
             result = pcap.observe(e);
         }
@@ -379,6 +391,12 @@ fn check(tshark: &Tshark, sc: &Scenario, name: &str, dir: &Path) -> Result<Tally
     let mut errors = Vec::new();
     let mut tally = Tally {
         packets: ours.len(),
+        summary: report
+            .outcome
+            .conns
+            .iter()
+            .map(|c| c.stats.retransmits)
+            .sum(),
         ..Tally::default()
     };
     // (source, destination, sequence number) of what tshark called zero-window probes.
@@ -435,6 +453,10 @@ fn check(tshark: &Tshark, sc: &Scenario, name: &str, dir: &Path) -> Result<Tally
         }
         tally.ours += o.retransmission as usize;
         tally.tshark += d.retransmission as usize;
+        // A capture at the sender sees no network reordering: every segment a host sent that
+        // tshark calls out of order lies below the highest sequence number, a retransmission.
+        let resent = d.retransmission || d.out_of_order;
+        tally.tshark_sent += (resent && o.host_send && !o.below_injected) as usize;
         match (o.retransmission, d.retransmission) {
             (true, true) => tally.agreed += 1,
             (false, false) => {}
@@ -449,6 +471,12 @@ fn check(tshark: &Tshark, sc: &Scenario, name: &str, dir: &Path) -> Result<Tally
             )),
             (false, true) => errors.push(format!("{what}: tshark's retransmission, not ours")),
         }
+    }
+    if tally.summary != tally.tshark_sent as u64 {
+        errors.push(format!(
+            "{name}: the summary counts {} retransmissions, tshark {} among the segments hosts sent ({tally})",
+            tally.summary, tally.tshark_sent
+        ));
     }
     if errors.is_empty() {
         Ok(tally)
@@ -468,8 +496,14 @@ impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} packets, {} corrupted; retransmissions: ours {}, tshark {}, agreed {}",
-            self.packets, self.corrupted, self.ours, self.tshark, self.agreed
+            "{} packets, {} corrupted; retransmissions: ours {}, tshark {}, agreed {}; summary {}, tshark's sent {}",
+            self.packets,
+            self.corrupted,
+            self.ours,
+            self.tshark,
+            self.agreed,
+            self.summary,
+            self.tshark_sent
         )?;
         for (n, what) in [
             (self.reobserved, "re-observed"),

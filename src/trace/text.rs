@@ -57,7 +57,12 @@ impl<'a> TextRenderer<'a> {
                 from,
                 to,
                 fate,
-            } => self.segment(&mut s, &seg, from, to, &fate),
+            } => {
+                if let Some(hop) = n.hop(&seg, from, to, &fate) {
+                    let _ = write!(s, "at {hop}: ");
+                }
+                self.segment(&mut s, &seg, from, to, &fate)
+            }
             EventKind::State { conn, from, to, .. } => {
                 let _ = write!(s, "{} {} -> {}", n.endpoint(conn.local), from, to);
             }
