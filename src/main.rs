@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tcpsim::scenario::limits::{self, Estimate};
 use tcpsim::scenario::{Scenario, load_file_with, parse_duration};
 use tcpsim::sweep::{self, SeedRange, Shard, Sweep, Timing};
 use tcpsim::tcp::Profile;
@@ -116,9 +117,9 @@ struct SweepArgs {
     /// Seeds to run: A..B (B excluded), A..=B, or a single seed N.
     #[arg(long, value_parser = SeedRange::parse, required_unless_present = "merge", conflicts_with = "merge")]
     seeds: Option<SeedRange>,
-    /// Worker threads (default: the machine's available parallelism). The report does not
-    /// depend on it.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "merge")]
+    /// Worker threads, 1 to 256 (default: the machine's available parallelism; never more
+    /// than the seeds). The report does not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(limits::MAX_JOBS)), conflicts_with = "merge")]
     jobs: Option<u32>,
     /// Run only shard K of N (0-based: K = 0..N-1): the seeds whose index in the range is
     /// K modulo N. Merge the shards' `--format json` outputs with --merge.
@@ -158,7 +159,8 @@ fn run_one(cli: &Cli) -> ExitCode {
         .file
         .as_deref()
         .expect("clap requires FILE without a subcommand");
-    let sc = match load_file_with(file, cli.profile.map(Profile::from)) {
+    let loaded = load_file_with(file, cli.profile.map(Profile::from));
+    let sc = match loaded.and_then(|sc| limits::check_runnable(&sc).map(|()| sc)) {
         Ok(sc) => sc,
         Err(e) => {
             eprintln!("{e}");
@@ -237,6 +239,7 @@ fn run_one(cli: &Cli) -> ExitCode {
     };
     let _ = out.flush();
     if cli.stats {
+        eprintln!("stats: estimated before the run: {}", Estimate::of(&sc));
         let st = report.outcome.stats;
         let secs = wall.as_secs_f64().max(1e-9);
         eprintln!(
@@ -340,7 +343,9 @@ fn sweep_run(args: &SweepArgs) -> Result<(Sweep, Vec<sweep::SeedResult>, Option<
     let (Some(file), Some(seeds)) = (&args.file, args.seeds) else {
         unreachable!("clap requires FILE and --seeds without --merge");
     };
-    let sc = load_file_with(file, args.profile.map(Profile::from)).map_err(|e| format!("{e}\n"))?;
+    let sc = load_file_with(file, args.profile.map(Profile::from))
+        .and_then(|sc| limits::check_runnable(&sc).map(|()| sc))
+        .map_err(|e| format!("{e}\n"))?;
     let profile = args
         .profile
         .and_then(|p| p.to_possible_value())
@@ -350,7 +355,8 @@ fn sweep_run(args: &SweepArgs) -> Result<(Sweep, Vec<sweep::SeedResult>, Option<
     let jobs = match args.jobs {
         Some(j) => j as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    }
+    .min(list.len());
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(list.len() as u64);
         if let Ok(style) =
