@@ -26,6 +26,7 @@
 //! ```
 
 pub mod expect;
+pub mod fuzzing;
 pub mod net;
 pub mod report;
 pub mod rng;

@@ -318,9 +318,11 @@ impl Connection {
         }
         let (len, flags) = if self.snd_una.lt(self.data_end()) {
             (1, Flags::ACK)
-        } else if self.fin_queued {
+        } else if self.fin_queued && !self.fin_acked() {
             (0, Flags::ACK | Flags::FIN)
         } else {
+            // Nothing left to probe with: a FIN the peer acknowledged (with a zero
+            // window) is not sent again past itself.
             self.zero_window = None;
             return self.arm_send_timer(now, false);
         };
