@@ -15,6 +15,21 @@ use tcpsim::trace::ladder::{self, ConnSel};
 use tcpsim::trace::pcap::PcapWriter;
 use tcpsim::trace::{Event, Names, TextRenderer, json, svg};
 
+/// `eprintln!` that ignores a closed stderr (`tcpsim x 2>&1 | head -1`): a diagnostic
+/// nobody reads is no reason to panic, and the exit code still tells what happened.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` likewise.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
@@ -163,7 +178,7 @@ fn run_one(cli: &Cli) -> ExitCode {
     let sc = match loaded.and_then(|sc| limits::check_runnable(&sc).map(|()| sc)) {
         Ok(sc) => sc,
         Err(e) => {
-            eprintln!("{e}");
+            say!("{e}");
             return ExitCode::from(2);
         }
     };
@@ -180,7 +195,7 @@ fn run_one(cli: &Cli) -> ExitCode {
     {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("{e}");
+            say!("{e}");
             return ExitCode::from(2);
         }
     };
@@ -189,7 +204,7 @@ fn run_one(cli: &Cli) -> ExitCode {
         text => match ConnSel::parse(text) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: --conn: {e}");
+                say!("error: --conn: {e}");
                 return ExitCode::from(2);
             }
         },
@@ -220,14 +235,14 @@ fn run_one(cli: &Cli) -> ExitCode {
     };
     let wall = started.elapsed();
     if let Err(e) = draw_ladders(cli, &sc, &names, &events, conn, &mut out) {
-        eprintln!("error: {e}");
+        say!("error: {e}");
         return ExitCode::from(2);
     }
     if let Some(err) = pcap_error.or_else(|| {
         pcap.take()
             .and_then(|w| w.finish().and_then(|mut f| f.flush()).err())
     }) {
-        eprintln!("tcpsim: writing the pcap file failed: {err}");
+        say!("tcpsim: writing the pcap file failed: {err}");
         return ExitCode::from(2);
     }
     let _ = match cli.format {
@@ -239,10 +254,10 @@ fn run_one(cli: &Cli) -> ExitCode {
     };
     let _ = out.flush();
     if cli.stats {
-        eprintln!("stats: estimated before the run: {}", Estimate::of(&sc));
+        say!("stats: estimated before the run: {}", Estimate::of(&sc));
         let st = report.outcome.stats;
         let secs = wall.as_secs_f64().max(1e-9);
-        eprintln!(
+        say!(
             "stats: {} events, {} segments carried, {} connections, wall {:.3} s, {:.0} events/s, {:.0} segments/s",
             st.events,
             st.segments,
@@ -254,7 +269,7 @@ fn run_one(cli: &Cli) -> ExitCode {
         // Congestion state per connection (the first ten), as it was when the run ended.
         for r in report.outcome.conns.iter().take(10) {
             let c = &r.stats;
-            eprintln!(
+            say!(
                 "stats: {} {}: cwnd {} ssthresh {} retransmits {} timeouts {}",
                 names.endpoint(r.local),
                 r.final_state(),
@@ -269,7 +284,7 @@ fn run_one(cli: &Cli) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         for f in report.failures() {
-            eprintln!("tcpsim: {f}");
+            say!("tcpsim: {f}");
         }
         ExitCode::from(1)
     }
@@ -308,7 +323,7 @@ fn open_pcap(path: &Path, sc: &Scenario) -> Result<PcapWriter<BufWriter<File>>, 
 fn run_sweep(args: &SweepArgs) -> ExitCode {
     // Messages come complete ("error: ..."), as clap's and the scenario loader's do.
     let usage_error = |msg: String| {
-        eprint!("{msg}");
+        say_raw!("{msg}");
         ExitCode::from(2)
     };
     let (sweep, results, timing) = if args.merge.is_empty() {
@@ -329,7 +344,7 @@ fn run_sweep(args: &SweepArgs) -> ExitCode {
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     // Wall time is a diagnostic: stdout stays the same bytes whatever --jobs and the machine.
     if let Some(tm) = timing.filter(|_| !args.quiet) {
-        eprint!("{}", tm.text(results.len()));
+        say_raw!("{}", tm.text(results.len()));
     }
     if results.iter().all(|r| r.passed) {
         ExitCode::SUCCESS

@@ -292,3 +292,17 @@ fn rto_backoff_counts_segments_and_timeouts_apart() {
         "{client}"
     );
 }
+
+/// `tcpsim BAD 2>&1 | head -1`: stderr closed before the error is written is no panic
+/// (exit 101), the exit code stays 2.
+#[test]
+fn a_closed_stderr_does_not_turn_an_error_into_a_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .arg("/dev/null")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tcpsim starts");
+    drop(child.stderr.take());
+    assert_eq!(child.wait().expect("tcpsim ends").code(), Some(2));
+}
