@@ -6,8 +6,12 @@
 #   scripts/fuzz.sh                       # every target, FUZZ_SECONDS (default 40) each
 #   FUZZ_SECONDS=600 scripts/fuzz.sh wire # one target, ten minutes
 #
-# New inputs go to a temporary directory: the committed corpus in fuzz/corpus/TARGET is
-# read, never written (merge what a long campaign found with `-merge=1`, see the README).
+# Each target reads fuzz/seeds/TARGET (hand-written), fuzz/corpus/TARGET (what campaigns
+# kept) and fuzz/regressions/TARGET (inputs that once failed). New inputs go to a
+# temporary directory, so the committed files are never written, unless FUZZ_MERGE=1:
+# then fuzz/corpus/TARGET becomes the smallest set of its files and the new ones that
+# reaches every code edge they reach (libFuzzer's -merge=1 with -use_counters=0), a few
+# hundred small files, which is what is committed after a campaign.
 # A crash, a timeout (10 s) or more than 2 GB of memory stops the run with libFuzzer's
 # report and the input in fuzz/artifacts/TARGET/, and the script fails.
 set -euo pipefail
@@ -26,15 +30,24 @@ export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 cargo build --release --locked --target "$triple" --bins
 
 for t in "${targets[@]}"; do
-    mkdir -p "corpus/$t" "artifacts/$t"
+    mkdir -p "seeds/$t" "corpus/$t" "regressions/$t" "artifacts/$t"
     found=$(mktemp -d)
     log=$(mktemp)
-    echo "== fuzz $t for ${seconds}s (corpus: $(ls "corpus/$t" | wc -l) files)"
+    inputs=$(find "corpus/$t" "seeds/$t" "regressions/$t" -type f | wc -l)
+    echo "== fuzz $t for ${seconds}s ($inputs inputs to start from)"
     status=0
     "target/$triple/release/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="artifacts/$t/" "$found" "corpus/$t" \
+        -print_final_stats=1 -artifact_prefix="artifacts/$t/" \
+        "$found" "corpus/$t" "seeds/$t" "regressions/$t" \
         >"$log" 2>&1 || status=$?
     grep -E '^#[0-9]+\s+DONE|^stat::number_of_executed_units|^stat::new_units_added' "$log" || true
+    if [ "$status" -eq 0 ] && [ "${FUZZ_MERGE:-0}" = 1 ]; then
+        merged=$(mktemp -d)
+        "target/$triple/release/$t" -merge=1 -use_counters=0 "$merged" "corpus/$t" "$found" \
+            >>"$log" 2>&1
+        rm -rf "corpus/$t" && mv "$merged" "corpus/$t" && chmod 755 "corpus/$t"
+        echo "merged: corpus/$t has $(ls "corpus/$t" | wc -l) files"
+    fi
     rm -rf "$found"
     if [ "$status" -ne 0 ]; then
         tail -n 60 "$log"

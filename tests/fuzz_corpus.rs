@@ -1,14 +1,15 @@
-//! The fuzz corpus as regression tests: every input committed under `fuzz/corpus/TARGET/`
-//! (the seeds and what campaigns kept) and `fuzz/regressions/TARGET/` (inputs that once
-//! failed) goes through the fuzz target's body, `tcpsim::fuzzing::TARGET`, on the ordinary
-//! toolchain and build. `scripts/fuzz.sh` is what finds new ones.
+//! The fuzz corpus as regression tests: every input committed under `fuzz/seeds/TARGET/`
+//! (hand-written), `fuzz/corpus/TARGET/` (what campaigns kept) and
+//! `fuzz/regressions/TARGET/` (inputs that once failed) goes through the fuzz target's
+//! body, `tcpsim::fuzzing::TARGET`, on the ordinary toolchain and build.
+//! `scripts/fuzz.sh` is what finds new ones.
 
 use std::path::{Path, PathBuf};
 
 fn inputs(target: &str) -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut out = Vec::new();
-    for dir in ["corpus", "regressions"] {
+    for dir in ["seeds", "corpus", "regressions"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
             continue;
         };
@@ -39,7 +40,7 @@ fn wire_corpus() {
     // The hand-made seeds are valid packets, so the round trip is exercised.
     for name in ["syn_options", "data", "fin_ack", "rst"] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/corpus/wire")
+            .join("fuzz/seeds/wire")
             .join(name);
         let bytes = std::fs::read(&path).expect("seed");
         assert!(tcpsim::wire::decode(&bytes).is_ok(), "{name} decodes");
