@@ -306,3 +306,61 @@ fn a_closed_stderr_does_not_turn_an_error_into_a_panic() {
     drop(child.stderr.take());
     assert_eq!(child.wait().expect("tcpsim ends").code(), Some(2));
 }
+
+/// serde's words for a value of the wrong kind, rebuilt in TOML's: no Rust type names
+/// ("GroupLinkDef", "TcpSettings with 28 elements") and no toml internals.
+#[test]
+fn wrong_kinds_of_values_are_named_in_tomls_words() {
+    let cases = [
+        ("tcp = []", "", "", "expected a table of TCP settings"),
+        (
+            "",
+            "",
+            "[[group]]\nname = \"g\"\ncount = 2\nsubnet = \"10.9.0.0/24\"\nlink_to = \"server\"\nlink = 5\n",
+            "expected a table of link properties, e.g. { delay = \"5ms\" }, found the integer 5",
+        ),
+        (
+            "",
+            "",
+            "[[link]]\na = \"client\"\nb = \"x\"\na_to_b = 1979-05-27T07:32:00Z\n",
+            "expected a table, found the date-time 1979-05-27T07:32:00Z",
+        ),
+        (
+            "seed = -1",
+            "",
+            "",
+            "expected an integer from 0 to 9223372036854775807, found the integer -1",
+        ),
+        (
+            "",
+            "local_port = [1]",
+            "",
+            "expected an integer from 0 to 65535, found an array",
+        ),
+        (
+            "router = 3",
+            "",
+            "",
+            "expected an array, found the integer 3",
+        ),
+    ];
+    for (i, (top, client, extra, expected)) in cases.into_iter().enumerate() {
+        let text = scenario(top, client, extra);
+        let err = rejects(&format!("kind{i}.toml"), text.as_bytes(), &[], &[expected]);
+        tcpsim::fuzzing::check_error(
+            &tcpsim::scenario::load_str(&text, "t.toml").expect_err("rejected"),
+            &text,
+        );
+        for word in [
+            "struct",
+            "Def",
+            "TcpSettings",
+            "elements",
+            "$__toml",
+            "sequence",
+            "map,",
+        ] {
+            assert!(!err.contains(word), "{word:?} in {err}");
+        }
+    }
+}
