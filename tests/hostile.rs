@@ -364,3 +364,23 @@ fn wrong_kinds_of_values_are_named_in_tomls_words() {
         }
     }
 }
+
+/// The estimate made before the run: a `max_events` below what the scenario needs at
+/// least is an error at that key, not a run that stops.
+#[test]
+fn an_event_budget_below_the_estimate_is_an_error_before_the_run() {
+    let text = scenario("max_events = 2", "", "");
+    rejects(
+        "budget.toml",
+        text.as_bytes(),
+        &[],
+        &[
+            ":1:14: ",
+            "`max_events = 2` is too small for this scenario, which needs at least 3 events",
+            "2 hosts, 1 links, at most 2 connections, at least 3 events",
+        ],
+    );
+    let out = tcpsim(&["sims/handshake.toml", "--stats", "--quiet"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("stats: estimated before the run: 2 hosts, 1 links, at most 2 connections, at least 3 events"), "{err}");
+}
