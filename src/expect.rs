@@ -134,6 +134,21 @@ fn failure(check: Check, r: &ConnRecord) -> Option<String> {
     }
 }
 
+/// The time a check looks at, when the run was cut short before it: what happens then
+/// is unknown, so the check cannot hold. (A run that ended with nothing left to happen
+/// stays in its final state, so a later time is known.)
+fn beyond_end(check: Check, outcome: &Outcome) -> Option<u64> {
+    let t = match check {
+        Check::StateAt(_, t) => t,
+        Check::CountInState { at: Some(t), .. } => t,
+        // `before` is u64::MAX when not written: "until the end" is what was seen.
+        Check::Sends { after, before, .. } if before == u64::MAX => after,
+        Check::Sends { before, .. } => before,
+        _ => return None,
+    };
+    (outcome.cut_short && t > outcome.end_time).then_some(t)
+}
+
 /// Counts, while the events stream by, the segments each `sends` check looks for.
 pub struct SendCounter {
     /// Per `sends` check in file order: (whose segments, flags, after, before, count so
@@ -198,7 +213,7 @@ pub fn evaluate(
             .filter(|(_, r)| selects(e.conn, r))
             .collect();
         for &check in &e.checks {
-            let failures = match check {
+            let mut failures = match check {
                 Check::Sends { count, .. } => {
                     let seen = sent_counts.next().unwrap_or(0);
                     let ok = count.map_or(seen > 0, |n| n == seen);
@@ -268,6 +283,13 @@ pub fn evaluate(
                     }
                 }
             };
+            if let Some(t) = beyond_end(check, outcome) {
+                failures = vec![format!(
+                    "{} lies beyond the end of the run, which stopped at {} (raise `duration`, `--until` or `max_events`)",
+                    time(t),
+                    time(outcome.end_time)
+                )];
+            }
             results.push(ExpectResult {
                 line: e.line,
                 what: format!("{} {}", e.conn_text, describe(check)),

@@ -27,6 +27,7 @@
 
 pub mod diff;
 pub mod expect;
+pub mod fuzzing;
 pub mod kernel;
 pub mod net;
 pub mod report;

@@ -8,12 +8,28 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tcpsim::kernel;
+use tcpsim::scenario::limits::{self, Estimate};
 use tcpsim::scenario::{Scenario, load_file_with, parse_duration};
 use tcpsim::sweep::{self, SeedRange, Shard, Sweep, Timing};
 use tcpsim::tcp::Profile;
 use tcpsim::trace::ladder::{self, ConnSel};
 use tcpsim::trace::pcap::PcapWriter;
 use tcpsim::trace::{Event, Names, TextRenderer, json, svg};
+
+/// `eprintln!` that ignores a closed stderr (`tcpsim x 2>&1 | head -1`): a diagnostic
+/// nobody reads is no reason to panic, and the exit code still tells what happened.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` likewise.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -189,9 +205,9 @@ struct SweepArgs {
     /// Seeds to run: A..B (B excluded), A..=B, or a single seed N.
     #[arg(long, value_parser = SeedRange::parse, required_unless_present = "merge", conflicts_with = "merge")]
     seeds: Option<SeedRange>,
-    /// Worker threads (default: the machine's available parallelism). The report does not
-    /// depend on it.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "merge")]
+    /// Worker threads, 1 to 256 (default: the machine's available parallelism; never more
+    /// than the seeds). The report does not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(limits::MAX_JOBS)), conflicts_with = "merge")]
     jobs: Option<u32>,
     /// Run only shard K of N (0-based: K = 0..N-1): the seeds whose index in the range is
     /// K modulo N. Merge the shards' `--format json` outputs with --merge.
@@ -233,10 +249,11 @@ fn run_one(cli: &Cli) -> ExitCode {
         .file
         .as_deref()
         .expect("clap requires FILE without a subcommand");
-    let sc = match load_file_with(file, cli.profile.map(Profile::from)) {
+    let loaded = load_file_with(file, cli.profile.map(Profile::from));
+    let sc = match loaded.and_then(|sc| limits::check_runnable(&sc).map(|()| sc)) {
         Ok(sc) => sc,
         Err(e) => {
-            eprintln!("{e}");
+            say!("{e}");
             return ExitCode::from(2);
         }
     };
@@ -253,7 +270,7 @@ fn run_one(cli: &Cli) -> ExitCode {
     {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("{e}");
+            say!("{e}");
             return ExitCode::from(2);
         }
     };
@@ -262,7 +279,7 @@ fn run_one(cli: &Cli) -> ExitCode {
         text => match ConnSel::parse(text) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: --conn: {e}");
+                say!("error: --conn: {e}");
                 return ExitCode::from(2);
             }
         },
@@ -293,14 +310,14 @@ fn run_one(cli: &Cli) -> ExitCode {
     };
     let wall = started.elapsed();
     if let Err(e) = draw_ladders(cli, &sc, &names, &events, conn, &mut out) {
-        eprintln!("error: {e}");
+        say!("error: {e}");
         return ExitCode::from(2);
     }
     if let Some(err) = pcap_error.or_else(|| {
         pcap.take()
             .and_then(|w| w.finish().and_then(|mut f| f.flush()).err())
     }) {
-        eprintln!("tcpsim: writing the pcap file failed: {err}");
+        say!("tcpsim: writing the pcap file failed: {err}");
         return ExitCode::from(2);
     }
     let _ = match cli.format {
@@ -312,9 +329,10 @@ fn run_one(cli: &Cli) -> ExitCode {
     };
     let _ = out.flush();
     if cli.stats {
+        say!("stats: estimated before the run: {}", Estimate::of(&sc));
         let st = report.outcome.stats;
         let secs = wall.as_secs_f64().max(1e-9);
-        eprintln!(
+        say!(
             "stats: {} events, {} segments carried, {} connections, wall {:.3} s, {:.0} events/s, {:.0} segments/s",
             st.events,
             st.segments,
@@ -326,13 +344,14 @@ fn run_one(cli: &Cli) -> ExitCode {
         // Congestion state per connection (the first ten), as it was when the run ended.
         for r in report.outcome.conns.iter().take(10) {
             let c = &r.stats;
-            eprintln!(
-                "stats: {} {}: cwnd {} ssthresh {} retransmits {}",
+            say!(
+                "stats: {} {}: cwnd {} ssthresh {} retransmits {} timeouts {}",
                 names.endpoint(r.local),
                 r.final_state(),
                 c.cwnd,
                 c.ssthresh,
-                c.retransmits
+                c.retransmits,
+                c.timeouts
             );
         }
     }
@@ -340,7 +359,7 @@ fn run_one(cli: &Cli) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         for f in report.failures() {
-            eprintln!("tcpsim: {f}");
+            say!("tcpsim: {f}");
         }
         ExitCode::from(1)
     }
@@ -593,7 +612,7 @@ fn open_pcap(path: &Path, sc: &Scenario) -> Result<PcapWriter<BufWriter<File>>, 
 fn run_sweep(args: &SweepArgs) -> ExitCode {
     // Messages come complete ("error: ..."), as clap's and the scenario loader's do.
     let usage_error = |msg: String| {
-        eprint!("{msg}");
+        say_raw!("{msg}");
         ExitCode::from(2)
     };
     let (sweep, results, timing) = if args.merge.is_empty() {
@@ -614,7 +633,7 @@ fn run_sweep(args: &SweepArgs) -> ExitCode {
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     // Wall time is a diagnostic: stdout stays the same bytes whatever --jobs and the machine.
     if let Some(tm) = timing.filter(|_| !args.quiet) {
-        eprint!("{}", tm.text(results.len()));
+        say_raw!("{}", tm.text(results.len()));
     }
     if results.iter().all(|r| r.passed) {
         ExitCode::SUCCESS
@@ -628,7 +647,9 @@ fn sweep_run(args: &SweepArgs) -> Result<(Sweep, Vec<sweep::SeedResult>, Option<
     let (Some(file), Some(seeds)) = (&args.file, args.seeds) else {
         unreachable!("clap requires FILE and --seeds without --merge");
     };
-    let sc = load_file_with(file, args.profile.map(Profile::from)).map_err(|e| format!("{e}\n"))?;
+    let sc = load_file_with(file, args.profile.map(Profile::from))
+        .and_then(|sc| limits::check_runnable(&sc).map(|()| sc))
+        .map_err(|e| format!("{e}\n"))?;
     let profile = args
         .profile
         .and_then(|p| p.to_possible_value())
@@ -638,7 +659,8 @@ fn sweep_run(args: &SweepArgs) -> Result<(Sweep, Vec<sweep::SeedResult>, Option<
     let jobs = match args.jobs {
         Some(j) => j as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    }
+    .min(list.len());
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(list.len() as u64);
         if let Ok(style) =

@@ -113,14 +113,15 @@ impl Report {
             let st = &r.stats;
             let _ = writeln!(
                 s,
-                "  {:<22} <-> {:<22} {:<12} sent {:>8}  acked {:>8}  delivered {:>8}  retransmits {:>3}",
+                "  {:<22} <-> {:<22} {:<12} sent {:>8}  acked {:>8}  delivered {:>8}  retransmits {:>3}  timeouts {:>3}",
                 n.endpoint(r.local),
                 n.endpoint(r.remote),
                 r.final_state().name(),
                 st.bytes_written,
                 st.bytes_acked,
                 st.bytes_delivered,
-                st.retransmits
+                st.retransmits,
+                st.timeouts
             );
         }
         let _ = writeln!(s, "links:");
@@ -165,8 +166,8 @@ impl Report {
             );
             let _ = writeln!(
                 s,
-                "      sent {}  acked {}  delivered {}  retransmits {}",
-                agg.sent, agg.acked, agg.delivered, agg.retransmits
+                "      sent {}  acked {}  delivered {}  retransmits {}  timeouts {}",
+                agg.sent, agg.acked, agg.delivered, agg.retransmits, agg.timeouts
             );
             let [min, median, p99, max] = agg.time_percentiles();
             let _ = writeln!(
@@ -283,7 +284,7 @@ impl Report {
                 "final": r.final_state().name(), "bytes_sent": st.bytes_written,
                 "bytes_acked": st.bytes_acked, "bytes_delivered": st.bytes_delivered,
                 "segments_sent": st.segments_sent, "retransmits": st.retransmits,
-                "cwnd": st.cwnd, "ssthresh": st.ssthresh,
+                "timeouts": st.timeouts, "cwnd": st.cwnd, "ssthresh": st.ssthresh,
             }));
         }
         for (from, to, st) in &o.links {
@@ -322,7 +323,7 @@ impl Report {
                     "connections": agg.conns, "final": finals,
                     "bytes_sent": agg.sent, "bytes_acked": agg.acked,
                     "bytes_delivered": agg.delivered, "retransmits": agg.retransmits,
-                    "conn_time_ns": {"min": min, "median": median, "p99": p99, "max": max},
+                    "timeouts": agg.timeouts, "conn_time_ns": {"min": min, "median": median, "p99": p99, "max": max},
                     "link_carried": total.carried, "link_dropped": total.dropped,
                 }));
             }
@@ -350,7 +351,9 @@ struct ConnTotals {
     sent: u64,
     acked: u64,
     delivered: u64,
+    /// Segments sent again, and retransmission timeouts (see [`crate::tcp::ConnStats`]).
     retransmits: u64,
+    timeouts: u64,
     /// Each connection's time from its first state change to its last, ns.
     times: Vec<u64>,
 }
@@ -366,6 +369,7 @@ impl ConnTotals {
         self.acked += st.bytes_acked;
         self.delivered += st.bytes_delivered;
         self.retransmits += st.retransmits;
+        self.timeouts += st.timeouts;
         let span = match (r.history.first(), r.history.last()) {
             (Some(&(first, _)), Some(&(last, _))) => last - first,
             _ => 0,

@@ -294,7 +294,7 @@ impl SeedResult {
                 .conns
                 .iter()
                 .map(|r| time_in(&r.history, State::TimeWait, o.end_time))
-                .sum(),
+                .fold(0, u64::saturating_add),
             final_states,
         }
     }
@@ -313,7 +313,7 @@ fn time_in(history: &[(u64, State)], state: State, end: u64) -> u64 {
             let left = history.get(i + 1).map_or(end, |&(t, _)| t);
             left.saturating_sub(history[i].0)
         })
-        .sum()
+        .fold(0, u64::saturating_add)
 }
 
 /// Runs `sc` once per seed on a pool of `jobs` threads, without rendering any event, and

@@ -85,6 +85,9 @@ tcp = { mss = 536 }
 delay = "5ms"
 rate = "100Mbps"
 a_to_b = { loss = 0.5 }
+[[client]]                  # something must run (a scenario that sends nothing is an error)
+host = "a"
+connect = "b:80"
 "#,
     );
     let names: Vec<&str> = sc.nodes.iter().map(|n| n.name.as_str()).collect();

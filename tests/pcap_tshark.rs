@@ -45,9 +45,17 @@
 //!   one: a guess made for captures taken mid-path. A NewReno retransmission on a
 //!   partial ACK can come that soon; we check the same timing.
 //!
-//! When `tshark` is not on PATH each test prints "skipped: tshark not installed
-//! (apt-get install tshark)" and passes; with `CI=true` it fails instead, so a broken
-//! install step in `.ci/run` cannot hide.
+//! The run's summary must then agree with tshark as a whole: the `retransmits` of every
+//! connection, summed, equal the segments hosts sent that tshark calls retransmissions
+//! (or out of order, its name for the same thing when it guesses a mid-path capture: a
+//! capture taken at the sender sees no network reordering), leaving out the re-observed
+//! packets and those below an injected segment. The summary counts neither a zero-window
+//! probe nor its re-send, and neither does tshark.
+//!
+//! The tests need tshark, an outside tool, so they are `#[ignore]`d: a plain `cargo test`
+//! lists them as ignored with the reason, never as passed. `.ci/run` installs tshark and
+//! runs `cargo test -- --include-ignored`; so can anyone who has it. A test that runs and
+//! finds no tshark fails (under `CI=true` or not): a broken install step cannot hide.
 
 mod common;
 
@@ -62,24 +70,22 @@ use tcpsim::trace::{Cause, Event, EventKind, Fate, Names};
 
 const SEED: u64 = 42;
 
-/// How to run tshark here, or None (after saying so) when it is not installed.
+/// Why the tests are ignored unless asked for.
+const NEEDS_TSHARK: &str =
+    "needs tshark (apt-get install tshark): cargo test -- --include-ignored, as .ci/run does";
+
+/// How to run tshark here; a test that runs without it fails.
 struct Tshark {
     /// `frame.comment`, or `pkt_comment` on versions that name it so.
     comment_field: &'static str,
 }
 
-fn tshark() -> Option<Tshark> {
+fn tshark() -> Tshark {
     let installed = Command::new("tshark")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !installed {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("tshark not installed, and CI=true: .ci/run should have installed it");
-        }
-        println!("skipped: tshark not installed (apt-get install tshark)");
-        return None;
-    }
+    assert!(installed, "tshark is not installed: {NEEDS_TSHARK}");
     let fields = Command::new("tshark")
         .args(["-G", "fields"])
         .output()
@@ -99,7 +105,7 @@ fn tshark() -> Option<Tshark> {
     ] {
         assert!(has(f), "this tshark has no field {f}");
     }
-    Some(Tshark { comment_field })
+    Tshark { comment_field }
 }
 
 /// The fields asked of tshark, in order; the comment field is added last.
@@ -340,6 +346,11 @@ struct Tally {
     /// Retransmissions: ours, tshark's, and those both flagged.
     ours: usize,
     tshark: usize,
+    /// tshark's retransmissions (and what it calls out of order, its guess for mid-path
+    /// captures) among the segments hosts sent (not re-observed at a later hop, not below
+    /// an injected segment), and the run summary's count: the two must be equal.
+    tshark_sent: usize,
+    summary: u64,
     agreed: usize,
     /// tshark's alone: a later hop's or crashed host's view of a segment, an injected
     /// one, or a host's segment below what an injected one claimed.
@@ -356,7 +367,7 @@ fn check(tshark: &Tshark, sc: &Scenario, name: &str, dir: &Path) -> Result<Tally
     let mut pcap = PcapWriter::new(Vec::new(), sc).map_err(|e| e.to_string())?;
     let mut events = Vec::new();
     let mut result = Ok(());
-    tcpsim::run(sc, SEED, None, &mut |e| {
+    let report = tcpsim::run(sc, SEED, None, &mut |e| {
         if result.is_ok() {
             result = pcap.observe(e);
         }
@@ -379,6 +390,12 @@ fn check(tshark: &Tshark, sc: &Scenario, name: &str, dir: &Path) -> Result<Tally
     let mut errors = Vec::new();
     let mut tally = Tally {
         packets: ours.len(),
+        summary: report
+            .outcome
+            .conns
+            .iter()
+            .map(|c| c.stats.retransmits)
+            .sum(),
         ..Tally::default()
     };
     // (source, destination, sequence number) of what tshark called zero-window probes.
@@ -435,6 +452,10 @@ fn check(tshark: &Tshark, sc: &Scenario, name: &str, dir: &Path) -> Result<Tally
         }
         tally.ours += o.retransmission as usize;
         tally.tshark += d.retransmission as usize;
+        // A capture at the sender sees no network reordering: every segment a host sent that
+        // tshark calls out of order lies below the highest sequence number, a retransmission.
+        let resent = d.retransmission || d.out_of_order;
+        tally.tshark_sent += (resent && o.host_send && !o.below_injected) as usize;
         match (o.retransmission, d.retransmission) {
             (true, true) => tally.agreed += 1,
             (false, false) => {}
@@ -449,6 +470,12 @@ fn check(tshark: &Tshark, sc: &Scenario, name: &str, dir: &Path) -> Result<Tally
             )),
             (false, true) => errors.push(format!("{what}: tshark's retransmission, not ours")),
         }
+    }
+    if tally.summary != tally.tshark_sent as u64 {
+        errors.push(format!(
+            "{name}: the summary counts {} retransmissions, tshark {} among the segments hosts sent ({tally})",
+            tally.summary, tally.tshark_sent
+        ));
     }
     if errors.is_empty() {
         Ok(tally)
@@ -468,8 +495,14 @@ impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} packets, {} corrupted; retransmissions: ours {}, tshark {}, agreed {}",
-            self.packets, self.corrupted, self.ours, self.tshark, self.agreed
+            "{} packets, {} corrupted; retransmissions: ours {}, tshark {}, agreed {}; summary {}, tshark's sent {}",
+            self.packets,
+            self.corrupted,
+            self.ours,
+            self.tshark,
+            self.agreed,
+            self.summary,
+            self.tshark_sent
         )?;
         for (n, what) in [
             (self.reobserved, "re-observed"),
@@ -487,8 +520,9 @@ impl std::fmt::Display for Tally {
 }
 
 #[test]
+#[ignore = "needs tshark (apt-get install tshark): cargo test -- --include-ignored, as .ci/run does"]
 fn every_scenario_reads_back_in_tshark() {
-    let Some(tshark) = tshark() else { return };
+    let tshark = tshark();
     let dir = temp_dir("sims");
     let mut failures = Vec::new();
     for path in common::sims() {
@@ -545,8 +579,9 @@ const FAULTY: &str = r#"
 "#;
 
 #[test]
+#[ignore = "needs tshark (apt-get install tshark): cargo test -- --include-ignored, as .ci/run does"]
 fn corrupted_segments_have_bad_checksums_in_tshark() {
-    let Some(tshark) = tshark() else { return };
+    let tshark = tshark();
     let dir = temp_dir("faulty");
     let sc = tcpsim::scenario::load_str(FAULTY, "faulty.toml").expect("valid scenario");
     let tally = check(&tshark, &sc, "faulty", &dir).unwrap_or_else(|e| panic!("{e}"));

@@ -140,8 +140,7 @@ fn wrong_type() {
         Some("mss"),
         &[
             "`mss` in [tcp]",
-            "invalid type",
-            "expected an integer from 0 to 65535",
+            "expected an integer from 0 to 65535, found the string \"big\"",
         ],
     );
 }
@@ -281,7 +280,13 @@ fn bad_and_duplicate_addresses() {
 
 #[test]
 fn tcp_values_out_of_range() {
-    assert_error("[tcp]\nmss = 10\n", 2, 7, Some("mss"), &["at least 64"]);
+    assert_error(
+        "[tcp]\nmss = 10\n",
+        2,
+        7,
+        Some("mss"),
+        &["from 64 to 65495"],
+    );
     assert_error(
         "[tcp]\nwindow = 0\n",
         2,
@@ -513,7 +518,7 @@ fn new_tcp_values_out_of_range() {
         2,
         11,
         Some("rfc5961"),
-        &["invalid type", "bool"],
+        &["expected true or false, found the string \"yes\""],
     );
 }
 
@@ -654,7 +659,7 @@ fn issue_10_tcp_keys_reject_bad_values() {
         2,
         20,
         Some("limited_transmit"),
-        &["invalid type", "bool"],
+        &["expected true or false, found the integer 1"],
     );
 }
 
@@ -1244,7 +1249,7 @@ fn top_level_limits() {
         1,
         14,
         Some("max_events"),
-        &["at least 1"],
+        &["from 1 to 10000000000 events"],
     );
     assert_error(
         "duration = \"0s\"\n",

@@ -225,6 +225,9 @@ pub fn outcome(
         integrity_failures: 0,
         invariant_failures: 0,
         budget_exhausted: false,
+        // The kernel run ends when its hosts fall quiet or at its time limit; what the
+        // kernel would have done later is not known either way, as in a finished run.
+        cut_short: false,
         stats,
     }
 }

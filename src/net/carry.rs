@@ -53,7 +53,7 @@ impl Network {
                     ..Fate::default()
                 };
                 d.emit(seg, node, to, fate);
-                d.enter(now + delay, node, seg);
+                d.enter(now.saturating_add(delay), node, seg);
             }
             SegmentAction::Duplicate(copy_delay) => {
                 if let Some(dir) = first {
@@ -68,7 +68,7 @@ impl Network {
                     self.route_from(now, node, seg, Fate::default(), false, d);
                 } else {
                     // An old duplicate: the copy wanders in the network and enters it later.
-                    d.enter(now + copy_delay, node, seg);
+                    d.enter(now.saturating_add(copy_delay), node, seg);
                 }
             }
         }

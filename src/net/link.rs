@@ -88,8 +88,7 @@ impl LinkDir {
                 return dropped(Cause::QueueFull);
             }
             let start = self.queue.back().copied().unwrap_or(now).max(now);
-            let tx = (wire_len as u64 * 8 * 1_000_000_000).div_ceil(rate.max(1));
-            departure = start + tx;
+            departure = start.saturating_add(serialization_ns(wire_len, rate));
             self.queue.push_back(departure);
         }
         if self.chance(self.params.loss) {
@@ -103,7 +102,7 @@ impl LinkDir {
         }
         let mut arrival = self.in_order_arrival(departure);
         if self.chance(self.params.reorder) {
-            arrival += self.params.reorder_delay;
+            arrival = arrival.saturating_add(self.params.reorder_delay);
             fate.delayed = Some((self.params.reorder_delay, Cause::Reorder));
             self.stats.delayed += 1;
         }
@@ -119,7 +118,8 @@ impl LinkDir {
     /// Delay plus jitter, but never before the previous in-order arrival: jitter varies
     /// the delay without reordering (as on a real FIFO path); only `reorder` reorders.
     fn in_order_arrival(&mut self, departure: u64) -> u64 {
-        let arrival = (departure + self.params.delay + self.jitter()).max(self.last_arrival);
+        let delay = self.params.delay.saturating_add(self.jitter());
+        let arrival = departure.saturating_add(delay).max(self.last_arrival);
         self.last_arrival = arrival;
         arrival
     }
@@ -130,4 +130,11 @@ impl LinkDir {
             _ => 0,
         }
     }
+}
+
+/// Nanoseconds to put `wire_len` bytes on a link of `rate` bits per second, rounded up;
+/// in u128, so no segment length or rate can overflow it.
+fn serialization_ns(wire_len: u32, rate: u64) -> u64 {
+    let bits_ns = u128::from(wire_len) * 8 * 1_000_000_000;
+    u64::try_from(bits_ns.div_ceil(u128::from(rate.max(1)))).unwrap_or(u64::MAX)
 }

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::ops::Range;
 
+use super::plain;
+
 /// A problem found while reading, parsing or validating a scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioError {
@@ -109,14 +111,24 @@ impl std::error::Error for ScenarioError {}
 /// the table it is in, with serde's type names replaced by plain words.
 pub fn from_toml(src: &str, file: &str, err: &toml::de::Error) -> ScenarioError {
     let span = err.span().unwrap_or(0..0);
-    let raw = plain_words(&err.message().replace('\n', "; "));
     let span_text = src.get(span.clone()).unwrap_or("");
+    let raw = plain::message(&err.message().replace('\n', "; "), span_text);
     // The text parses as plain TOML exactly when the error is about the schema.
     let syntax_error = src.parse::<toml::Table>().is_err();
     let (key, message) = if syntax_error {
         let key = backticked_after(&raw, "duplicate key `");
         (key, format!("TOML syntax error: {raw}"))
-    } else if let Some(key) = backticked_after(&raw, "unknown field `") {
+    } else if raw.contains(plain::DATETIME_KEY) {
+        // A date-time where a table belongs: toml passes it to serde as a table.
+        let key = key_before_value(src, span.start);
+        let what = key.as_ref().map_or(String::new(), |k| format!("`{k}` "));
+        let message = format!(
+            "{what}{}: expected a table, found the date-time {}",
+            enclosing_table(src, span.start),
+            span_text.trim()
+        );
+        (key, message)
+    } else if let Some(key) = backticked_after(&raw, "unknown key `") {
         let expected = raw.split_once(", expected ").map(|(_, rest)| rest);
         let hint = expected
             .and_then(|list| {
@@ -183,22 +195,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
-}
-
-/// Replaces Rust type names in serde messages with words a user understands.
-fn plain_words(msg: &str) -> String {
-    let words = [
-        ("expected u16", "expected an integer from 0 to 65535"),
-        ("expected u32", "expected an integer from 0 to 4294967295"),
-        ("expected u64", "expected a non-negative integer"),
-        ("expected f64", "expected a number"),
-        ("expected a sequence", "expected an array"),
-        ("expected struct ", "expected a table "),
-        ("unknown variant", "unknown value"),
-    ];
-    words
-        .iter()
-        .fold(msg.to_string(), |m, (from, to)| m.replace(from, to))
 }
 
 /// The key assigned at `offset`: for `mss = "x"` with `offset` at `"x"`, "mss".

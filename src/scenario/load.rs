@@ -5,13 +5,15 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Display;
+use std::io::Read;
 use std::net::Ipv4Addr;
 use std::ops::Range;
 use std::path::Path;
 
 use toml::Spanned;
 
-use super::error::{self, ScenarioError, line_col};
+use super::error::{self, ScenarioError};
+use super::limits::{self, Estimate};
 use super::model::{
     Action, Call, Check, Client, ConnSelector, Expect, Fault, FaultKind, Group, Inject, Link,
     LinkParams, Node, NodeId, NodeKind, Scenario, SegmentAction, SegmentFilter, SeqExpr, SeqVar,
@@ -51,10 +53,44 @@ pub fn load_file(path: &Path) -> Result<Scenario> {
 /// [`load_file`], with `profile` (from `--profile`) replacing the file's `profile` key.
 pub fn load_file_with(path: &Path, profile: Option<Profile>) -> Result<Scenario> {
     let origin = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        ScenarioError::whole_file(&origin, format!("cannot read the scenario file: {e}"))
-    })?;
+    let src = read_source(path, &origin)?;
     load_str_with(&src, &origin, profile)
+}
+
+/// The file's text. Every way it can fail names the file: it cannot be opened or read
+/// (no such file, permissions, a directory), it is larger than
+/// [`limits::MAX_FILE_BYTES`], or it is not UTF-8 (then also the line and column of the
+/// first bad byte, the line quoted with the bad bytes shown as U+FFFD).
+fn read_source(path: &Path, origin: &str) -> Result<String> {
+    let whole = |message: String| ScenarioError::whole_file(origin, message);
+    let cannot = |e: std::io::Error| whole(format!("cannot read the scenario file: {e}"));
+    if path.is_dir() {
+        return Err(whole(
+            "cannot read the scenario file: it is a directory".into(),
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(limits::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+        return Err(whole(format!(
+            "the scenario file is larger than {} MiB; a scenario describes many hosts with [[group]] instead",
+            limits::MAX_FILE_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bad = e.as_bytes()[at];
+        // The valid prefix is the same bytes in the lossy text, so `at` is the bad byte.
+        let text = String::from_utf8_lossy(e.as_bytes());
+        let message = format!(
+            "the scenario file is not UTF-8 text: byte 0x{bad:02X} here does not start a valid UTF-8 character (TOML files are UTF-8)"
+        );
+        ScenarioError::at(&text, origin, at..at + 1, None, message)
+    })
 }
 
 /// Parses and validates scenario text; `origin` names it in errors (a path or "<string>").
@@ -69,6 +105,10 @@ pub fn load_str_with(src: &str, origin: &str, profile: Option<Profile>) -> Resul
     let mut loader = Loader {
         src,
         origin,
+        line_starts: std::iter::once(0)
+            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+            .collect(),
+        max_hosts: limits::DEFAULT_MAX_HOSTS,
         nodes: Vec::new(),
         node_spans: Vec::new(),
         by_name: HashMap::new(),
@@ -91,6 +131,11 @@ struct TcpLayers {
 struct Loader<'a> {
     src: &'a str,
     origin: &'a str,
+    /// Where each line starts, so `line_of` is a binary search: a file with 13,000
+    /// `[[expect]]`s asks for 13,000 line numbers.
+    line_starts: Vec<usize>,
+    /// The file's `max_hosts`, or [`limits::DEFAULT_MAX_HOSTS`].
+    max_hosts: u64,
     nodes: Vec<Node>,
     /// The span of each node's `name` (a group's, for its hosts), for messages.
     node_spans: Vec<Range<usize>>,
@@ -142,35 +187,24 @@ impl Loader<'_> {
     }
 
     fn line_of(&self, span: &Range<usize>) -> usize {
-        line_col(self.src, span.start).0
+        self.line_starts
+            .partition_point(|&start| start <= span.start)
     }
 
     fn build(&mut self, file: ScenarioFile, cli_profile: Option<Profile>) -> Result<Scenario> {
         let file_profile = file.profile.as_ref().map(|p| self.profile(p)).transpose()?;
         let profile = cli_profile.or(file_profile).unwrap_or(Profile::Rfc9293);
-        let duration = match &file.duration {
-            Some(d) if d.get_ref().0 == 0 => {
-                return Err(self.err(
-                    d.span(),
-                    "duration",
-                    "`duration` must be greater than 0; omit it to run until no event is left",
-                ));
-            }
-            d => d.as_ref().map(|d| d.get_ref().0),
-        };
-        let max_events = match &file.max_events {
-            Some(m) => self.at_least(m, "max_events", 1, "")?,
-            None => DEFAULT_MAX_EVENTS,
-        };
+        let (duration, max_events) = self.run_limits(&file)?;
         let base = TcpLayers {
             cfg: profile.config(),
             window: None,
             tw_reuse: None,
         };
         let global = self.merge_tcp(&base, &file.tcp)?;
-        let blocks = self.address_blocks(&file.groups)?;
+        let blocks = self.address_blocks(&file.groups, file.hosts.len())?;
         self.add_nodes(&file.hosts, &file.routers, &global, &blocks)?;
         self.add_groups(&file.groups, &blocks, &global)?;
+        self.check_has_hosts()?;
         let mut links = file
             .links
             .iter()
@@ -185,7 +219,7 @@ impl Loader<'_> {
         let servers = self.servers(&file.servers)?;
         let mut clients = Vec::new();
         for (entry, c) in file.clients.iter().enumerate() {
-            self.client(entry, c, &mut clients)?;
+            self.client(entry, c, &servers, &mut clients)?;
         }
         let expects = (file.expects.iter())
             .map(|e| self.expect(e))
@@ -193,7 +227,7 @@ impl Loader<'_> {
         let injects = (file.injects.iter())
             .map(|i| self.inject(i))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Scenario {
+        let sc = Scenario {
             origin: self.origin.to_string(),
             profile,
             duration,
@@ -207,7 +241,64 @@ impl Loader<'_> {
             clients,
             expects,
             injects,
-        })
+        };
+        self.check_event_budget(&sc, &file)?;
+        Ok(sc)
+    }
+
+    /// `duration`, `max_events` and `max_hosts` (kept for the group checks), each in range.
+    fn run_limits(&mut self, file: &ScenarioFile) -> Result<(Option<u64>, u64)> {
+        let duration = match &file.duration {
+            Some(d) if d.get_ref().0 == 0 => {
+                return Err(self.err(
+                    d.span(),
+                    "duration",
+                    "`duration` must be greater than 0; omit it to run until no event is left",
+                ));
+            }
+            d => d.as_ref().map(|d| d.get_ref().0),
+        };
+        let max_events = match &file.max_events {
+            Some(m) => self.within(m, "max_events", 1, limits::MAX_MAX_EVENTS, " events")?,
+            None => DEFAULT_MAX_EVENTS,
+        };
+        if let Some(m) = &file.max_hosts {
+            self.max_hosts = self.within(m, "max_hosts", 1, limits::MAX_MAX_HOSTS, " hosts")?;
+        }
+        Ok((duration, max_events))
+    }
+
+    /// A scenario without hosts has nothing to simulate; it is an error, not a PASS.
+    fn check_has_hosts(&self) -> Result<()> {
+        if self
+            .nodes
+            .iter()
+            .any(|n| matches!(n.kind, NodeKind::Host { .. }))
+        {
+            return Ok(());
+        }
+        Err(self.err(
+            0..0,
+            "host",
+            "this scenario defines no host, so there is nothing to run: add [[host]] tables (or a [[group]]), joined by [[link]]s, with a [[server]] and a [[client]]",
+        ))
+    }
+
+    /// The scenario must fit its event budget: its [`Estimate`] of events is a lower
+    /// bound, so a smaller `max_events` could only stop the run with an error.
+    fn check_event_budget(&self, sc: &Scenario, file: &ScenarioFile) -> Result<()> {
+        let estimate = Estimate::of(sc);
+        match &file.max_events {
+            Some(m) if estimate.events > sc.max_events => Err(self.err(
+                m.span(),
+                "max_events",
+                format!(
+                    "`max_events = {}` is too small for this scenario, which needs at least {} events ({estimate})",
+                    sc.max_events, estimate.events
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     // ---- small value checks -------------------------------------------------------
@@ -226,6 +317,26 @@ impl Loader<'_> {
                 v.span(),
                 key,
                 format!("`{key}` must be at least {min}{unit}, found {value}"),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// The value if it is from `min` to `max`; `unit` follows numbers in the message.
+    fn within<T: PartialOrd + Display + Copy>(
+        &self,
+        v: &Spanned<T>,
+        key: &str,
+        min: T,
+        max: T,
+        unit: &str,
+    ) -> Result<T> {
+        let value = *v.get_ref();
+        if value < min || value > max {
+            return Err(self.err(
+                v.span(),
+                key,
+                format!("`{key}` must be from {min} to {max}{unit}, found {value}"),
             ));
         }
         Ok(value)
@@ -340,11 +451,14 @@ impl Loader<'_> {
                 r#"`rto_after_syn_loss` must be greater than 0 (RFC 6298 §5.7 says 3s), or "none" to keep the RTO the handshake ended with"#,
             )?;
         }
-        if let Some(n) = s.syn_retries {
-            cfg.syn_retries = n;
-        }
-        if let Some(n) = s.retries {
-            cfg.retries = n;
+        let retries = [
+            (&s.syn_retries, "syn_retries", &mut cfg.syn_retries),
+            (&s.retries, "retries", &mut cfg.retries),
+        ];
+        for (value, key, slot) in retries {
+            if let Some(n) = value {
+                *slot = self.within(n, key, 0, limits::MAX_RETRIES, " retransmissions")?;
+            }
         }
         Ok(())
     }
@@ -366,7 +480,13 @@ impl Loader<'_> {
     fn merge_segments(&self, out: &mut TcpLayers, s: &TcpSettings) -> Result<()> {
         let cfg = &mut out.cfg;
         if let Some(mss) = &s.mss {
-            cfg.mss = self.at_least(mss, "mss", 64, " bytes")?;
+            cfg.mss = self.within(
+                mss,
+                "mss",
+                64,
+                limits::MAX_MSS,
+                " bytes (an IPv4 packet holds 65535 bytes, 40 of them headers)",
+            )?;
         }
         if let Some(w) = &s.window {
             cfg.window = self.at_least(w, "window", 1, " bytes")?;
@@ -443,7 +563,8 @@ impl Loader<'_> {
             }
         }
         if let Some(n) = &s.initial_window {
-            cfg.initial_window = Some(self.at_least(n, "initial_window", 1, " segments")?);
+            let max = limits::MAX_INITIAL_WINDOW;
+            cfg.initial_window = Some(self.within(n, "initial_window", 1, max, " segments")?);
         }
         Ok(())
     }
@@ -778,10 +899,13 @@ impl Loader<'_> {
 
     /// Each group's subnet, checked: well formed, large enough for `count`, not
     /// overlapping another group's.
-    fn address_blocks(&self, groups: &[GroupDef]) -> Result<Vec<AddrBlock>> {
+    fn address_blocks(&self, groups: &[GroupDef], explicit: usize) -> Result<Vec<AddrBlock>> {
         let mut out: Vec<AddrBlock> = Vec::with_capacity(groups.len());
+        let mut hosts = explicit as u64;
         for g in groups {
             let count = self.at_least(&g.count, "count", 1, " hosts")?;
+            hosts += u64::from(count);
+            self.check_host_count(&g.count, hosts)?;
             let block = self.subnet(&g.subnet)?;
             let prefix = 32 - (block.end - block.start).trailing_zeros();
             let usable = (block.end - u64::from(block.first)) - u64::from(prefix <= 30);
@@ -818,6 +942,32 @@ impl Loader<'_> {
             out.push(block);
         }
         Ok(out)
+    }
+
+    /// Checked before any host of the group exists: `count = 1000000000` is an error here,
+    /// not a 2.5 GB allocation.
+    fn check_host_count(&self, count: &Spanned<u32>, hosts: u64) -> Result<()> {
+        if hosts <= self.max_hosts {
+            return Ok(());
+        }
+        let default = self.max_hosts == limits::DEFAULT_MAX_HOSTS;
+        let raise = if default {
+            format!(
+                "; a run takes about 3.3 KB per host: set `max_hosts` (up to {}) to allow more",
+                limits::MAX_MAX_HOSTS
+            )
+        } else {
+            String::new()
+        };
+        Err(self.err(
+            count.span(),
+            "count",
+            format!(
+                "`count = {}` makes {hosts} hosts in all, more than the {} a scenario may have{raise}",
+                count.get_ref(),
+                self.max_hosts
+            ),
+        ))
     }
 
     /// "a.b.c.d/len" with no host bits set.
@@ -1384,6 +1534,15 @@ impl Loader<'_> {
                     ));
                 }
             };
+            let actions = self.steps(&s.actions, Role::Server)?.1;
+            let reply = match &s.reply {
+                Some(r) => self.within(r, "reply", 0, limits::MAX_STREAM_BYTES, " bytes")?,
+                None => 0,
+            };
+            if let Some(step) = last_send(&s.actions) {
+                let total = reply.saturating_add(limits::written(&[], &actions));
+                self.check_stream(total, step.span(), "actions", "this server")?;
+            }
             out.push(Server {
                 host,
                 port,
@@ -1391,17 +1550,32 @@ impl Loader<'_> {
                     Some(b) => self.at_least(b, "backlog", 1, "")?,
                     None => 128,
                 },
-                reply: s.reply.unwrap_or(0),
+                reply,
                 echo: s.echo,
                 close,
                 read: s
                     .read
                     .as_ref()
                     .map_or(Ok(ServerRead::AtOnce), |r| self.read_mode(r))?,
-                actions: self.steps(&s.actions, Role::Server)?.1,
+                actions,
             });
         }
         Ok(out)
+    }
+
+    /// One connection's application may write at most [`limits::MAX_STREAM_BYTES`].
+    fn check_stream(&self, total: u64, span: Range<usize>, key: &str, who: &str) -> Result<()> {
+        if total <= limits::MAX_STREAM_BYTES {
+            return Ok(());
+        }
+        Err(self.err(
+            span,
+            key,
+            format!(
+                "{who} would write {total} bytes on one connection, more than {}: sequence numbers are compared modulo 2^32 (RFC 9293 §3.4), so a connection carries less than 2^31 bytes",
+                limits::MAX_STREAM_BYTES
+            ),
+        ))
     }
 
     /// "N every DUR": a slow reader's pace, N ≥ 1 bytes each DUR > 0; or "manual".
@@ -1453,7 +1627,13 @@ impl Loader<'_> {
 
     /// The client of `[[client]]` entry `entry` (0-based), or one per host of its group,
     /// appended to `out`.
-    fn client(&self, entry: usize, c: &ClientDef, out: &mut Vec<Client>) -> Result<()> {
+    fn client(
+        &self,
+        entry: usize,
+        c: &ClientDef,
+        servers: &[Server],
+        out: &mut Vec<Client>,
+    ) -> Result<()> {
         // Which hosts run it, and how the group's starts spread.
         let (hosts, spread) = match (&c.host, &c.group) {
             (Some(_), Some(g)) => {
@@ -1530,6 +1710,7 @@ impl Loader<'_> {
             None => None,
         };
         let (actions, timed) = self.steps(&c.actions, Role::Client)?;
+        self.check_client_stream(c, servers, (remote, remote_port), &actions, &timed)?;
         let count = hosts.len() as u32;
         out.extend(hosts.enumerate().map(|(index, host)| Client {
             host,
@@ -1548,6 +1729,42 @@ impl Loader<'_> {
             timed: timed.clone(),
         }));
         Ok(())
+    }
+
+    /// The bytes a client writes, and those its connection to an echo server makes the
+    /// server write (the echo, the reply, the server's timed sends), within the limit.
+    fn check_client_stream(
+        &self,
+        c: &ClientDef,
+        servers: &[Server],
+        (remote, port): (NodeId, u16),
+        actions: &[Action],
+        timed: &[TimedStep],
+    ) -> Result<()> {
+        let Some(step) = last_send(&c.actions) else {
+            return Ok(());
+        };
+        let total = limits::written(actions, timed);
+        self.check_stream(total, step.span(), "actions", "this client")?;
+        let echo = servers
+            .iter()
+            .find(|s| s.echo && s.host == remote && s.port == port);
+        match echo {
+            Some(s) => {
+                let server_total = limits::written(&[], &s.actions).saturating_add(s.reply);
+                let who = format!(
+                    "the echo server on `{}` sends back what this client sends, so it",
+                    c.connect.get_ref()
+                );
+                self.check_stream(
+                    total.saturating_add(server_total),
+                    c.connect.span(),
+                    "connect",
+                    &who,
+                )
+            }
+            None => Ok(()),
+        }
     }
 
     /// The `[[group]]` called `name`, which `spanned` (the value of `key`) refers to.
@@ -1982,9 +2199,26 @@ impl Loader<'_> {
             seq: seq_expr(&i.seq, "seq")?,
             ack: seq_expr(&i.ack, "ack")?,
             window: i.window.unwrap_or(u16::MAX),
-            len: i.len.unwrap_or(0),
+            len: self.inject_len(i)?,
             mss: i.mss,
         })
+    }
+
+    /// An injected segment must fit an IPv4 packet (65535 bytes): its payload, 40 bytes of
+    /// headers and the MSS option's 4 when it has one.
+    fn inject_len(&self, i: &InjectDef) -> Result<u32> {
+        let Some(len) = &i.len else { return Ok(0) };
+        let (max, why) = match i.mss {
+            Some(_) => (
+                limits::MAX_IPV4_PAYLOAD - 4,
+                " bytes (an IPv4 packet holds 65535 bytes: 40 of headers and 4 of the MSS option)",
+            ),
+            None => (
+                limits::MAX_IPV4_PAYLOAD,
+                " bytes (an IPv4 packet holds 65535 bytes, 40 of them headers)",
+            ),
+        };
+        self.within(len, "len", 0, max, why)
     }
 
     /// `src` or `dst` missing from an `[[inject]]` without `conn`; reported at its `at`,
@@ -2005,6 +2239,11 @@ impl Loader<'_> {
 enum Role {
     Client,
     Server,
+}
+
+/// The last step that writes ("send N", timed or not), where a too-large total is shown.
+fn last_send(steps: &[Spanned<String>]) -> Option<&Spanned<String>> {
+    steps.iter().rev().find(|s| s.get_ref().contains("send"))
 }
 
 /// "send 100" → ("send", "100"); the argument is trimmed and may be empty.

@@ -1,8 +1,10 @@
 //! Scenario files: TOML schema, units, validation and error reporting.
 
 pub mod error;
+pub mod limits;
 mod load;
 pub mod model;
+mod plain;
 pub mod schema;
 pub mod units;
 

@@ -25,6 +25,8 @@ pub struct ScenarioFile {
     pub seed: Option<u64>,
     /// Guard against runaway scenarios: the run stops with an error after this many events.
     pub max_events: Option<Spanned<u64>>,
+    /// Guard against a typo in a group's `count`: at most this many hosts in all.
+    pub max_hosts: Option<Spanned<u64>>,
     /// TCP settings for every host, over the profile's (per-host `[host.tcp]` overrides
     /// single keys again).
     #[serde(default)]
@@ -68,9 +70,9 @@ pub struct TcpSettings {
     /// Upper bound for the RTO (RFC 6298 §2.5: at least 60 s).
     pub rto_max: Option<Spanned<Duration>>,
     /// Retransmissions of a SYN or SYN,ACK before the attempt is abandoned.
-    pub syn_retries: Option<u32>,
+    pub syn_retries: Option<Spanned<u32>>,
     /// Retransmissions of the same data or FIN before the connection is aborted.
-    pub retries: Option<u32>,
+    pub retries: Option<Spanned<u32>>,
     /// MSS this host announces and the largest payload it sends.
     pub mss: Option<Spanned<u16>>,
     /// Receive buffer in bytes; at most 65535, or 65535 << window_scale with scaling.
@@ -350,7 +352,7 @@ pub struct ServerDef {
     /// Connections that may wait in SYN_RECEIVED; further SYNs are dropped.
     pub backlog: Option<Spanned<u32>>,
     /// Bytes sent back once the first data arrives.
-    pub reply: Option<u64>,
+    pub reply: Option<Spanned<u64>>,
     /// Send back every byte received.
     #[serde(default)]
     pub echo: bool,
@@ -456,7 +458,7 @@ pub struct InjectDef {
     /// Window field; default 65535.
     pub window: Option<u16>,
     /// Payload length in bytes.
-    pub len: Option<u32>,
+    pub len: Option<Spanned<u32>>,
     /// MSS option; default none.
     pub mss: Option<u16>,
 }

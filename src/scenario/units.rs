@@ -7,6 +7,14 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
+/// The longest duration a scenario may write: 100,000 hours (about 11 years). Far beyond
+/// any TCP timer, and small enough that a start time plus dozens of such durations still
+/// fits the 64-bit nanosecond clock (about 584 years), which the simulator's saturating
+/// arithmetic then never reaches in practice.
+pub const MAX_DURATION_NS: u64 = 100_000 * 3_600_000_000_000;
+/// The fastest link rate a scenario may write: 1000 Gbit/s.
+pub const MAX_RATE_BPS: u64 = 1_000_000_000_000;
+
 /// A span of virtual time in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Duration(pub u64);
@@ -67,8 +75,12 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
         .find(|(name, _)| *name == unit)
         .map(|(_, scale)| *scale)
         .ok_or_else(expected)?;
-    scale_decimal(number, scale)
-        .ok_or_else(|| format!("duration \"{text}\" is too large (the limit is about 584 years)"))
+    match scale_decimal(number, scale) {
+        Some(ns) if ns <= MAX_DURATION_NS => Ok(ns),
+        _ => Err(format!(
+            "duration \"{text}\" is too large: durations are from 0 to 100000h (about 11 years)"
+        )),
+    }
 }
 
 /// Parses "10Mbps", "1.5Gbps", "100kbps" or "9600bps" into bits per second.
@@ -81,6 +93,9 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
         return Err(format!("{}: rates cannot be negative", expected()));
     }
     let (number, unit) = split_number(s).ok_or_else(expected)?;
+    if let Some(prefix) = unit.trim().strip_suffix("Bps") {
+        return Err(bytes_rate_hint(text, number, prefix));
+    }
     let unit = unit.trim().to_ascii_lowercase();
     if unit.is_empty() {
         return Err(format!(
@@ -94,12 +109,45 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
         .map(|(_, scale)| *scale)
         .ok_or_else(expected)?;
     match scale_decimal(number, scale) {
-        None => Err(format!("rate \"{text}\" is too large")),
         Some(0) => Err(format!(
             "rate \"{text}\" is zero; omit `rate` for a link without a bandwidth limit"
         )),
-        Some(bps) => Ok(bps),
+        Some(bps) if bps <= MAX_RATE_BPS => Ok(bps),
+        _ => Err(format!(
+            "rate \"{text}\" is too large: rates are from 1bps to 1000Gbps"
+        )),
     }
+}
+
+/// The error for a rate in bytes ("10MBps"): rates are in bits, as networking writes
+/// them, so a capital B is rejected rather than read as bits; the hint gives the rate in
+/// bits that the user probably meant.
+fn bytes_rate_hint(text: &str, number: &str, prefix: &str) -> String {
+    let scale = RATE_UNITS
+        .iter()
+        .find(|(name, _)| name.strip_suffix("bps") == Some(&prefix.to_ascii_lowercase()))
+        .map(|(_, scale)| *scale);
+    let bits = scale.and_then(|scale| scale_decimal(number, scale.saturating_mul(8)));
+    let hint = match bits.filter(|&b| b > 0) {
+        Some(b) => format!(": {text} is {}", format_rate(b)),
+        None => String::new(),
+    };
+    format!(
+        "rate \"{text}\" is in bytes per second (B), but rates are in bits per second (b), as in \"10Mbps\"{hint}"
+    )
+}
+
+/// Writes bits per second in the largest unit that divides them exactly ("80Mbps").
+pub fn format_rate(bps: u64) -> String {
+    let (name, scale) = [
+        ("Gbps", 1_000_000_000),
+        ("Mbps", 1_000_000),
+        ("kbps", 1_000),
+    ]
+    .into_iter()
+    .find(|(_, scale)| bps.is_multiple_of(*scale))
+    .unwrap_or(("bps", 1));
+    format!("\"{}{name}\"", bps / scale)
 }
 
 /// Writes nanoseconds in the largest unit that divides them exactly ("1500ms", "2min"),
@@ -310,6 +358,12 @@ mod tests {
                 .unwrap_err()
                 .contains("too large")
         );
+        assert_eq!(parse_duration("100000h"), Ok(MAX_DURATION_NS));
+        assert_eq!(
+            parse_duration("100000.000000001h").unwrap_err(),
+            r#"duration "100000.000000001h" is too large: durations are from 0 to 100000h (about 11 years)"#
+        );
+        assert!(parse_duration("18446744073s").is_err());
         assert!(
             parse_duration("99999999999999999999999999999999999999999999ns")
                 .unwrap_err()
@@ -350,6 +404,22 @@ mod tests {
         assert!(parse_rate("10").unwrap_err().contains("unit is missing"));
         assert!(parse_rate("-1Mbps").unwrap_err().contains("negative"));
         assert!(parse_rate("10MB/s").is_err());
+        assert_eq!(
+            parse_rate("10MBps").unwrap_err(),
+            r#"rate "10MBps" is in bytes per second (B), but rates are in bits per second (b), as in "10Mbps": 10MBps is "80Mbps""#
+        );
+        assert!(
+            parse_rate("1.5kBps")
+                .unwrap_err()
+                .ends_with(r#"is "12kbps""#)
+        );
+        assert!(parse_rate("3Bps").unwrap_err().ends_with(r#"is "24bps""#));
+        assert_eq!(parse_rate("1000Gbps"), Ok(MAX_RATE_BPS));
+        assert!(
+            parse_rate("1001Gbps")
+                .unwrap_err()
+                .contains("1bps to 1000Gbps")
+        );
         assert!(
             parse_rate("99999999999999Gbps")
                 .unwrap_err()

@@ -204,6 +204,10 @@ pub struct Outcome {
     pub integrity_failures: u64,
     pub invariant_failures: u64,
     pub budget_exhausted: bool,
+    /// The run stopped at `end_time` with events still to come (its duration, `--until`,
+    /// or the event budget), so nothing after `end_time` is known; a run that ends because
+    /// nothing is left to happen stays in its final state for ever.
+    pub cut_short: bool,
     pub stats: RunStats,
 }
 
@@ -223,6 +227,8 @@ pub struct World<'a> {
     stats: RunStats,
     integrity_failures: u64,
     invariant_failures: u64,
+    /// The run stopped at its end time with events still queued.
+    cut_short: bool,
     /// The run's seed, keying RFC 6528's ISN hash.
     seed: u64,
 }
@@ -267,6 +273,7 @@ impl<'a> World<'a> {
             stats: RunStats::default(),
             integrity_failures: 0,
             invariant_failures: 0,
+            cut_short: false,
             seed,
         };
         w.schedule_setup();
@@ -373,8 +380,15 @@ impl<'a> World<'a> {
     /// Returns true when the event budget ran out.
     fn run_until(&mut self, end: u64) -> bool {
         while let Some(t) = self.queue.peek_time() {
+            // A time that saturated at 2^64 - 1 ns lies past the end of the clock: such an
+            // event never happens, and the clock stays at the last one that did.
+            if t == u64::MAX {
+                self.cut_short = true;
+                break;
+            }
             if t > end {
                 self.now = end;
+                self.cut_short = true;
                 break;
             }
             if self.stats.events >= self.sc.max_events {
@@ -1290,7 +1304,8 @@ impl<'a> World<'a> {
                         self.app_read(id, u64::MAX);
                     }
                     ServerRead::Paced { every, .. } if !reading => {
-                        self.queue.push(self.now + every, Ev::AppRead { conn: id });
+                        self.queue
+                            .push(self.now.saturating_add(every), Ev::AppRead { conn: id });
                         if let App::Server { reading, .. } = &mut self.slots[id as usize].app {
                             *reading = true;
                         }
@@ -1350,7 +1365,8 @@ impl<'a> World<'a> {
         self.emit_app(id, AppEvent::Read { bytes });
         let more = self.unread(id) > 0;
         if more {
-            self.queue.push(self.now + every, Ev::AppRead { conn: id });
+            self.queue
+                .push(self.now.saturating_add(every), Ev::AppRead { conn: id });
         }
         if let App::Server { reading, .. } = &mut self.slots[id as usize].app {
             *reading = more;
@@ -1419,7 +1435,8 @@ impl<'a> World<'a> {
             };
             let next_wait = match action {
                 Action::Wait(d) => {
-                    self.queue.push(self.now + d, Ev::AppWake { conn: id });
+                    let at = self.now.saturating_add(d);
+                    self.queue.push(at, Ev::AppWake { conn: id });
                     Wait::Timer
                 }
                 Action::Recv(n) if slot.record.stats.bytes_delivered < n => Wait::Recv(n),
@@ -1485,6 +1502,7 @@ impl<'a> World<'a> {
             integrity_failures: self.integrity_failures,
             invariant_failures: self.invariant_failures,
             budget_exhausted,
+            cut_short: self.cut_short || budget_exhausted,
             stats: self.stats,
         }
     }

@@ -313,7 +313,7 @@ impl Config {
 
     /// How long TIME_WAIT lasts.
     pub fn time_wait_len(&self) -> u64 {
-        self.time_wait.unwrap_or(2 * self.msl)
+        self.time_wait.unwrap_or(self.msl.saturating_mul(2))
     }
 
     /// The largest receive buffer the window field can describe.

@@ -93,8 +93,13 @@ pub struct ConnStats {
     /// Bytes delivered in order to the application.
     pub bytes_delivered: u64,
     pub segments_sent: u64,
-    /// Segments sent again: after a timeout, by fast retransmit or in fast recovery.
+    /// Segments sent again, what tshark calls retransmissions: every segment that starts
+    /// below SND.NXT (a resent SYN, SYN,ACK or FIN, go-back-N resends after a timeout,
+    /// fast retransmits, partial-ACK retransmits), but not a zero-window probe or its
+    /// re-send (the probe is not data in flight).
     pub retransmits: u64,
+    /// Retransmission timeouts: how often the retransmission timer expired.
+    pub timeouts: u64,
     /// Congestion window and slow-start threshold in bytes (0 without congestion control).
     pub cwnd: u32,
     pub ssthresh: u32,

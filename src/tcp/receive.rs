@@ -188,7 +188,9 @@ impl Connection {
         let full = self.eff_snd_mss();
         match self.cfg.delayed_ack {
             Some(delay) if self.unacked_bytes < 2 * full => {
-                self.timers.delayed_ack.get_or_insert(now + delay);
+                self.timers
+                    .delayed_ack
+                    .get_or_insert(now.saturating_add(delay));
             }
             _ => self.send_ack(Why::AckData),
         }

@@ -100,13 +100,15 @@ impl RtoEstimator {
             Some(srtt) => {
                 // §2.3: RTTVAR <- 3/4 RTTVAR + 1/4 |SRTT - R'|; SRTT <- 7/8 SRTT + 1/8 R'
                 let delta = srtt.abs_diff(r);
-                self.rttvar = (3 * self.rttvar + delta) / 4;
-                self.srtt = Some((7 * srtt + r) / 8);
+                // Saturating: a sample is as long as the scenario's link delays make it.
+                self.rttvar = self.rttvar.saturating_mul(3).saturating_add(delta) / 4;
+                self.srtt = Some(srtt.saturating_mul(7).saturating_add(r) / 8);
             }
         }
         // RTO <- SRTT + max(G, K*RTTVAR) with K = 4; §2.4 minimum, §2.5 maximum.
         let srtt = self.srtt.unwrap_or(r);
-        self.base = (srtt + GRANULARITY.max(4 * self.rttvar)).clamp(self.min, self.max);
+        let variance = GRANULARITY.max(self.rttvar.saturating_mul(4));
+        self.base = srtt.saturating_add(variance).clamp(self.min, self.max);
         self.backoffs = 0;
     }
 

@@ -124,6 +124,11 @@ impl Connection {
         let mut seg = self.segment(p.seq, flags, p.len, why);
         seg.tag = self.send_buf.tag_at((p.seq - (self.iss + 1)) as u64);
         if resend {
+            // The segment resuming at a refused probe's octet re-sends the probe, which
+            // was never data in flight (tshark does not count it either).
+            if why != Why::ResumeAfterProbe {
+                self.stats.retransmits += 1;
+            }
             self.resend_from = self.resend_from.filter(|_| end.lt(self.snd_nxt));
             if let Some((at, _)) = self.resend_from.as_mut() {
                 *at = end;
@@ -362,9 +367,11 @@ impl Connection {
         }
         let (len, flags) = if self.snd_una.lt(self.data_end()) {
             (1, Flags::ACK)
-        } else if self.fin_queued {
+        } else if self.fin_queued && !self.fin_acked() {
             (0, Flags::ACK | Flags::FIN)
         } else {
+            // Nothing left to probe with: a FIN the peer acknowledged (with a zero
+            // window) is not sent again past itself.
             self.zero_window = None;
             return self.arm_send_timer(now, false);
         };
@@ -406,7 +413,7 @@ impl Connection {
             self.rto.back_off();
         }
         self.rtt_probe = None; // Karn's rule: no RTT sample from retransmitted segments.
-        self.stats.retransmits += 1;
+        self.stats.timeouts += 1;
         self.events.push(ConnEvent::Retransmit {
             rto: self.rto.rto(),
             attempt: self.timeouts,
@@ -563,6 +570,11 @@ impl Connection {
         } else {
             Flags::SYN
         };
+        // Only the OPEN sends the SYN first: any later one (a retransmission, or the
+        // SYN,ACK of a simultaneous open) repeats ISS, below SND.NXT.
+        if !matches!(why, Why::ActiveOpen | Why::PassiveOpen) {
+            self.stats.retransmits += 1;
+        }
         let mut seg = self.segment(self.iss, flags, 0, why);
         seg.mss = Some(self.cfg.mss);
         (seg.wscale, seg.ts) = self.opts.syn_options(&self.cfg, answering, now);

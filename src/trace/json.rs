@@ -65,6 +65,7 @@ pub fn event(n: &Names, e: &Event) -> Value {
         } => {
             let mut v = segment(n, &seg, "segment");
             v["link"] = json!(n.link(from, to));
+            v["hop"] = json!(n.hop(&seg, from, to, &fate));
             v["fate"] = json!(fate.word());
             v["dropped_by"] = json!(fate.dropped.map(|c| cause(n, c)));
             v["duplicated_by"] = json!(fate.duplicated.map(|c| cause(n, c)));

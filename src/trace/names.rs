@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
+use super::{Cause, Fate};
 use crate::scenario::model::{NodeKind, Scenario};
-use crate::tcp::Endpoint;
+use crate::tcp::{Endpoint, Segment};
 
 pub struct Names {
     nodes: Vec<String>,
@@ -48,6 +49,17 @@ impl Names {
             Some(&n) => format!("{}:{}", self.node(n), e.port),
             None => format!("{}:{}", std::net::Ipv4Addr::from(e.addr), e.port),
         }
+    }
+
+    /// Where a segment event happened when it is not its host's own send: the router or
+    /// host it was passing (`from`, when that is not the node owning the source address),
+    /// or the crashed host it reached (`to`). None for the send itself, so a transcript
+    /// line at a later hop does not read as a second send.
+    pub fn hop(&self, seg: &Segment, from: u32, to: u32, fate: &Fate) -> Option<&str> {
+        if matches!(fate.dropped, Some(Cause::HostDown(_))) {
+            return Some(self.node(to));
+        }
+        (self.node_of_addr(seg.src.addr) != Some(from)).then(|| self.node(from))
     }
 
     /// "a->b" for a link direction.

@@ -63,7 +63,12 @@ impl<'a> TextRenderer<'a> {
                 from,
                 to,
                 fate,
-            } => self.segment(&mut s, &seg, from, to, &fate, options),
+            } => {
+                if let Some(hop) = n.hop(&seg, from, to, &fate) {
+                    let _ = write!(s, "at {hop}: ");
+                }
+                self.segment(&mut s, &seg, from, to, &fate, options)
+            }
             EventKind::State { conn, from, to, .. } => {
                 let _ = write!(s, "{} {} -> {}", n.endpoint(conn.local), from, to);
             }

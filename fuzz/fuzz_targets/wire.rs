@@ -1,0 +1,4 @@
+//! libFuzzer entry point; the body is `tcpsim::fuzzing::wire`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tcpsim::fuzzing::wire(data));
