@@ -207,6 +207,30 @@ fn apply_opts(fd: &OwnedFd, o: &SockOpts) -> Result<(), String> {
     if let Some(c) = o.window_clamp {
         set_int(fd, libc::IPPROTO_TCP, libc::TCP_WINDOW_CLAMP, clamp(c))?;
     }
+    if let Some(name) = o.congestion {
+        set_congestion(fd, name)?;
+    }
+    Ok(())
+}
+
+/// TCP_CONGESTION, whose value is the algorithm's name.
+fn set_congestion(fd: &OwnedFd, name: &str) -> Result<(), String> {
+    // SAFETY: the option value is a live byte string of the length passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            name.as_ptr().cast(),
+            name.len() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(format!(
+            "setsockopt(TCP_CONGESTION, {name}): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
     Ok(())
 }
 

@@ -30,6 +30,8 @@ pub struct SockOpts {
     pub rcvbuf: Option<u32>,
     /// TCP_WINDOW_CLAMP = 65535 << S, so the kernel picks window shift S.
     pub window_clamp: Option<u32>,
+    /// TCP_CONGESTION: the algorithm, by name.
+    pub congestion: Option<&'static str>,
 }
 
 /// Everything one host's namespace gets from the scenario's TCP settings.
@@ -122,6 +124,15 @@ pub fn for_hosts(
         };
         let mut hs = HostSettings {
             mtu: 1500,
+            // CUBIC, a 6.x kernel's usual default and what the linux profile models. This
+            // machine's kernel was built with BBR as its default (CONFIG_DEFAULT_TCP_CONG),
+            // which a new namespace inherits and, as a restricted algorithm, may not change
+            // (tcp_set_default_congestion_control): each socket asks for CUBIC instead
+            // (allowed with CAP_NET_ADMIN), and accepted sockets inherit the listener's.
+            sockopts: SockOpts {
+                congestion: Some("cubic"),
+                ..SockOpts::default()
+            },
             ..HostSettings::default()
         };
         for (key, (span, value)) in &keys[node] {
@@ -208,9 +219,7 @@ fn apply(
         ),
         "delayed_ack" if cfg.delayed_ack.is_none() => hs.route_metrics.push((RTAX_QUICKACK, 1)),
         "nagle" => hs.sockopts.nodelay = Some(!cfg.nagle),
-        "congestion_control" if cfg.congestion_control => {
-            sysctl("tcp_congestion_control", "reno".into())
-        }
+        "congestion_control" if cfg.congestion_control => hs.sockopts.congestion = Some("reno"),
         "initial_window" => hs
             .route_metrics
             .push((RTAX_INITCWND, cfg.initial_window.unwrap_or(10))),

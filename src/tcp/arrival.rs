@@ -9,8 +9,8 @@ use std::ops::ControlFlow::{self, Break, Continue};
 use super::conn::Connection;
 use super::options::Paws;
 use super::receive::TextAck;
-use super::rules::acceptable;
-use super::{ConnEvent, Flags, SECOND, Segment, Seq, State, SynData, Why};
+use super::rules::{OowRateLimit, acceptable};
+use super::{ConnEvent, Flags, Segment, Seq, State, SynData, Why};
 
 /// A step either lets the segment go on to the next one or ends its processing.
 type Step = ControlFlow<()>;
@@ -177,11 +177,7 @@ impl Connection {
         if !repeated {
             return Continue(());
         }
-        if self
-            .dup_syn_answered
-            .is_none_or(|at| now >= at.saturating_add(SECOND / 2))
-        {
-            self.dup_syn_answered = Some(now);
+        if self.oow.allow(now) {
             self.syn_retransmits += 1;
             self.rtt_probe = None;
             self.send_syn(now, Why::SynRetransmit);
@@ -226,10 +222,21 @@ impl Connection {
             self.opts.update_recent(&a.seg, now);
             return Continue(());
         }
-        if !a.seg.has(Flags::RST) {
-            if self.linux_acks() && a.seg.len > 0 {
-                self.linux_unexpected_data();
-            }
+        if a.seg.has(Flags::RST) {
+            return Break(());
+        }
+        if self.cfg.rfc5961 && a.seg.has(Flags::SYN) {
+            // RFC 5961 §4.2: a SYN draws a challenge ACK "irrespective of the sequence
+            // number" (Linux tcp_validate_incoming: `goto syn_challenge`).
+            self.challenge_ack(now);
+            return Break(());
+        }
+        if self.linux_acks() && a.seg.len > 0 {
+            self.linux_unexpected_data();
+        }
+        // Linux tcp_validate_incoming: the duplicate ACK is rate-limited.
+        let limited = self.cfg.oow_rate_limit && OowRateLimit::applies_to(&a.seg);
+        if !limited || self.oow.allow(now) {
             self.send_ack(Why::AckUnacceptable);
         }
         Break(())

@@ -206,6 +206,10 @@ pub struct Config {
     /// Duplicate SACK blocks (RFC 2883) for duplicate data, when SACK is on (Linux
     /// `tcp_dsack`).
     pub dsack: bool,
+    /// Linux's out-of-window rate limit (`tcp_oow_rate_limited`, `tcp_invalid_ratelimit`
+    /// = 500 ms) on an established connection: at most one duplicate ACK per 500 ms to
+    /// unacceptable pure ACKs and SYNs, and challenge ACKs under the same limit.
+    pub oow_rate_limit: bool,
 }
 
 pub const SECOND: u64 = 1_000_000_000;
@@ -259,6 +263,7 @@ impl Default for Config {
             push_per_gso: false,
             sack: false,
             dsack: false,
+            oow_rate_limit: false,
         }
     }
 }
@@ -293,6 +298,10 @@ impl Config {
             push_per_gso: true,
             sack: true,
             dsack: true,
+            oow_rate_limit: true,
+            // tcp_challenge_ack_limit's 6.x default, INT_MAX: the per-socket 500 ms limit
+            // is the one that bites.
+            challenge_ack_limit: i32::MAX as u32,
             time_wait: Some(60 * SECOND),
             fin_wait_2_timeout: Some(60 * SECOND),
             rto_min: SECOND / 5,

@@ -16,7 +16,7 @@ use super::linux_ack::LinuxAcks;
 use super::linux_window::LinuxWindow;
 use super::options::Options;
 use super::rto::RtoEstimator;
-use super::rules::ChallengeLimiter;
+use super::rules::{ChallengeLimiter, OowRateLimit};
 use super::time_wait::{TimeWait, TimeWaitSeed};
 use super::timers::Timers;
 use super::{AckPolicy, Config, Endpoint, Flags, SECOND, Segment, Seq, State, SynData, Tag, Why};
@@ -181,8 +181,9 @@ pub struct Connection {
     pub(super) arrival_tsecr: Option<u32>,
     /// Linux's `snd_sml`: the end of the last short segment sent (Minshall's Nagle).
     pub(super) snd_sml: Seq,
-    /// When a retransmitted SYN last drew a SYN,ACK (Linux's 500 ms rate limit).
-    pub(super) dup_syn_answered: Option<u64>,
+    /// Linux's out-of-window rate limit (`tp->last_oow_ack_time`, and the request
+    /// socket's for a repeated SYN in SYN_RECEIVED).
+    pub(super) oow: OowRateLimit,
     /// When the first SYN went (Linux gives a SYN up by time too).
     pub(super) syn_sent_at: u64,
     /// The application called CLOSE and reads nothing more (half-duplex close).
@@ -259,7 +260,7 @@ impl Connection {
             syn_retransmits: 0,
             arrival_tsecr: None,
             snd_sml: iss,
-            dup_syn_answered: None,
+            oow: OowRateLimit::default(),
             syn_sent_at: 0,
             rcv_shutdown: false,
             segs_since_push: 0,

@@ -45,6 +45,36 @@ impl ChallengeLimiter {
     }
 }
 
+/// Linux `tcp_oow_rate_limited` (`tcp_invalid_ratelimit`, 500 ms): at most one reply per
+/// interval to segments that could be part of an ACK loop — an unacceptable pure ACK or
+/// SYN, a duplicate SYN, a challenge ACK (`tcp_send_challenge_ack`). Segments with data
+/// and no SYN are never limited ("not likely part of an ACK loop").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OowRateLimit {
+    last: Option<u64>,
+}
+
+impl OowRateLimit {
+    pub const INTERVAL: u64 = SECOND / 2;
+
+    /// Whether `seg` is the kind of segment the limit applies to.
+    pub fn applies_to(seg: &Segment) -> bool {
+        seg.seg_len() == 0 || seg.has(Flags::SYN)
+    }
+
+    /// Whether a reply may go now (and notes it when it may).
+    pub fn allow(&mut self, now: u64) -> bool {
+        if self
+            .last
+            .is_some_and(|at| now < at.saturating_add(Self::INTERVAL))
+        {
+            return false;
+        }
+        self.last = Some(now);
+        true
+    }
+}
+
 /// `<SEQ=seq><ACK=RCV.NXT><CTL=ACK>` from `local` to `remote`, before [`stamp`].
 pub fn ack(local: Endpoint, remote: Endpoint, seq: Seq, rcv_nxt: Seq, why: Why) -> Segment {
     Segment {

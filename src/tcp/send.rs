@@ -593,9 +593,11 @@ impl Connection {
         self.emit(seg);
     }
 
-    /// RFC 5961 §7: a challenge ACK, unless the rate limit swallows it.
+    /// RFC 5961 §7: a challenge ACK, unless the rate limit swallows it (with
+    /// `oow_rate_limit`, first the connection's own: Linux `tcp_send_challenge_ack`).
     pub(super) fn challenge_ack(&mut self, now: u64) {
-        let allowed = self.challenges.allow(now, self.cfg.challenge_ack_limit);
+        let allowed = (!self.cfg.oow_rate_limit || self.oow.allow(now))
+            && self.challenges.allow(now, self.cfg.challenge_ack_limit);
         self.events.push(ConnEvent::ChallengeAck {
             suppressed: !allowed,
         });

@@ -10,7 +10,7 @@
 use std::ops::ControlFlow::{self, Break, Continue};
 
 use super::options::{Paws, Timestamps};
-use super::rules::{self, ChallengeLimiter, acceptable};
+use super::rules::{self, ChallengeLimiter, OowRateLimit, acceptable};
 use super::{
     Config, ConnEvent, Endpoint, Flags, Reopen, SECOND, Segment, Seq, State, TimeWaitInWindow, Why,
 };
@@ -41,8 +41,8 @@ pub struct TimeWait {
     /// Segments sent while in TIME_WAIT (for the connection's statistics).
     pub segments_sent: u32,
     closed: bool,
-    /// Linux's out-of-window ACK rate limit: when the last rate-limited ACK went.
-    oow_ack_at: Option<u64>,
+    /// Linux's out-of-window ACK rate limit.
+    oow: OowRateLimit,
 }
 
 const FLAG_RFC1337: u8 = 1;
@@ -53,8 +53,6 @@ const FLAG_TIMESTAMPS: u8 = 8;
 const FLAG_ACK_RESTARTS: u8 = 16;
 /// Linux's time-wait socket rules (`tcp_timewait_state_process`) instead of RFC 9293's.
 const FLAG_MINISOCK: u8 = 32;
-/// Linux `tcp_invalid_ratelimit`: at most one ACK to a pure ACK or SYN per 500 ms.
-const OOW_ACK_INTERVAL: u64 = SECOND / 2;
 
 /// What a connection hands over when it enters TIME_WAIT.
 pub struct TimeWaitSeed<'a> {
@@ -108,7 +106,7 @@ impl TimeWait {
             challenge_limit: cfg.challenge_ack_limit,
             segments_sent: 0,
             closed: false,
-            oow_ack_at: None,
+            oow: OowRateLimit::default(),
         }
     }
 
@@ -226,16 +224,8 @@ impl TimeWait {
         if paws_reject || seg.has(Flags::ACK) {
             self.expiry = now.saturating_add(self.length);
         }
-        let limited = seg.len == 0 && !seg.has(Flags::FIN);
-        if limited
-            && self
-                .oow_ack_at
-                .is_some_and(|at| now < at.saturating_add(OOW_ACK_INTERVAL))
-        {
+        if OowRateLimit::applies_to(seg) && !self.oow.allow(now) {
             return;
-        }
-        if limited {
-            self.oow_ack_at = Some(now);
         }
         let why = if seg.has(Flags::FIN) && seg.seq + seg.len + 1 == self.rcv_nxt {
             out.events.push(ConnEvent::TimeWaitRestart { fin: true });
