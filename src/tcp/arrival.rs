@@ -438,7 +438,10 @@ impl Connection {
             // is now acknowledged, then enter FIN-WAIT-2 and continue processing."
             State::FinWait1 if fin_acked => {
                 self.set_state(State::FinWait2, Why::FinAcked);
-                self.timers.fin_wait_2 = self.cfg.fin_wait_2_timeout.map(|d| now.saturating_add(d));
+                self.timers.fin_wait_2 = self
+                    .cfg
+                    .fin_wait_2_timeout
+                    .map(|d| self.cfg.timer_at(now, d));
                 Continue(())
             }
             // CLOSING: "if the ACK acknowledges our FIN, then enter the TIME-WAIT state;

@@ -210,6 +210,10 @@ pub struct Config {
     /// = 500 ms) on an established connection: at most one duplicate ACK per 500 ms to
     /// unacceptable pure ACKs and SYNs, and challenge ACKs under the same limit.
     pub oow_rate_limit: bool,
+    /// Timers fire as on Linux's timer wheel (`calc_index`, kernel/time/timer.c): on the
+    /// tick after their expiry, rounded up to their wheel level's granularity (1 jiffy
+    /// below 252 ms at HZ=250, 32 ms below 2 s, 256 ms below 16 s, 2.048 s below 129 s).
+    pub timer_wheel: bool,
 }
 
 pub const SECOND: u64 = 1_000_000_000;
@@ -264,6 +268,7 @@ impl Default for Config {
             sack: false,
             dsack: false,
             oow_rate_limit: false,
+            timer_wheel: false,
         }
     }
 }
@@ -299,6 +304,7 @@ impl Config {
             sack: true,
             dsack: true,
             oow_rate_limit: true,
+            timer_wheel: true,
             // tcp_challenge_ack_limit's 6.x default, INT_MAX: the per-socket 500 ms limit
             // is the one that bites.
             challenge_ack_limit: i32::MAX as u32,
@@ -317,6 +323,21 @@ impl Config {
             delayed_ack: Some(SECOND / 25),
             initial_window: Some(10),
             ..Config::default()
+        }
+    }
+
+    /// One jiffy in ns.
+    pub fn jiffy(&self) -> u64 {
+        SECOND / u64::from(self.hz.max(1))
+    }
+
+    /// When a timer armed at `now` for `delay` fires: at once on the deadline, or on
+    /// Linux's timer wheel with `timer_wheel`.
+    pub fn timer_at(&self, now: u64, delay: u64) -> u64 {
+        if self.timer_wheel {
+            super::wheel::expiry(now, delay, self.jiffy())
+        } else {
+            now.saturating_add(delay)
         }
     }
 

@@ -210,10 +210,8 @@ impl LinuxAcks {
     /// `tcp_send_delayed_ack`: the ATO, capped at 200 ms when interactive or pushed (else
     /// 500 ms) and by the smoothed RTT, and at tcp_delack_max (200 ms less a jiffy); an
     /// already pending timer is never pushed later, and one due within a quarter of the
-    /// new timeout is replaced by an ACK now. The kernel's timer wheel fires a level-0
-    /// timer one jiffy after its expiry.
+    /// new timeout is replaced by an ACK now. The timer sits on the kernel's timer wheel.
     fn delayed(&self, now: u64, srtt: Option<u64>, pending: Option<u64>) -> AckNow {
-        let now_j = self.jiffies(now);
         let ato_min = self.ato_min();
         let mut a = self.ato.max(ato_min);
         if a > ato_min {
@@ -229,7 +227,7 @@ impl LinuxAcks {
         }
         let delack_max = self.jiffies(200_000_000).saturating_sub(1).max(1);
         a = a.min(delack_max);
-        let at = (now_j + a + 1) * self.jiffy;
+        let at = super::wheel::expiry(now, a * self.jiffy, self.jiffy);
         match pending {
             Some(p) if p <= now + a * self.jiffy / 4 => AckNow::Now,
             Some(p) => AckNow::At(p.min(at)),

@@ -20,6 +20,7 @@ mod seq;
 mod state;
 mod time_wait;
 mod timers;
+mod wheel;
 mod why;
 
 pub use buffers::SendBuffer;

@@ -190,7 +190,7 @@ impl Connection {
             Some(delay) if self.unacked_bytes < 2 * full => {
                 self.timers
                     .delayed_ack
-                    .get_or_insert(now.saturating_add(delay));
+                    .get_or_insert(self.cfg.timer_at(now, delay));
             }
             _ => self.send_ack(Why::AckData),
         }

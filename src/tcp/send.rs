@@ -291,14 +291,14 @@ impl Connection {
         }
         let keep_persist = |at: u64| match current {
             SendTimer::Persist(t) => SendTimer::Persist(t),
-            _ => SendTimer::Persist(now.saturating_add(at)),
+            _ => SendTimer::Persist(self.cfg.timer_at(now, at)),
         };
         self.timers.send = if self.zero_window.is_some() {
             keep_persist(self.probe_interval())
         } else if self.snd_una != self.snd_nxt {
             match current {
                 SendTimer::Retransmit(t) if !restart => SendTimer::Retransmit(t),
-                _ => SendTimer::Retransmit(now.saturating_add(self.rto.rto())),
+                _ => SendTimer::Retransmit(self.cfg.timer_at(now, self.rto.rto())),
             }
         } else if self.state.is_synchronized() && self.plan().err() == Some(Blocked::Held) {
             keep_persist(self.rto.rto())

@@ -36,6 +36,9 @@ pub struct TimeWait {
     /// When TIME_WAIT ends, and how long it lasts when a retransmitted FIN restarts it.
     expiry: u64,
     length: u64,
+    /// One jiffy (ns) when the timer sits on Linux's timer wheel (`inet_twsk_schedule`
+    /// arms it with `mod_timer`), else 0: it fires on the dot.
+    wheel_jiffy: u32,
     challenges: ChallengeLimiter,
     challenge_limit: u32,
     /// Segments sent while in TIME_WAIT (for the connection's statistics).
@@ -100,8 +103,13 @@ impl TimeWait {
                 )
                 | bit(cfg.time_wait_minisock, FLAG_MINISOCK),
             ts: s.ts,
-            expiry: s.now.saturating_add(cfg.time_wait_len()),
+            expiry: cfg.timer_at(s.now, cfg.time_wait_len()),
             length: cfg.time_wait_len(),
+            wheel_jiffy: if cfg.timer_wheel {
+                u32::try_from(cfg.jiffy()).unwrap_or(u32::MAX)
+            } else {
+                0
+            },
             challenges: ChallengeLimiter::default(),
             challenge_limit: cfg.challenge_ack_limit,
             segments_sent: 0,
@@ -214,7 +222,7 @@ impl TimeWait {
                 }
             } else {
                 self.ts.update(seg, self.rcv_nxt, now);
-                self.expiry = now.saturating_add(self.length);
+                self.restart_timer(now);
             }
             return;
         }
@@ -222,7 +230,7 @@ impl TimeWait {
             return;
         }
         if paws_reject || seg.has(Flags::ACK) {
-            self.expiry = now.saturating_add(self.length);
+            self.restart_timer(now);
         }
         if OowRateLimit::applies_to(seg) && !self.oow.allow(now) {
             return;
@@ -328,9 +336,17 @@ impl TimeWait {
         Break(())
     }
 
+    /// TIME_WAIT's timer starts over (`inet_twsk_reschedule`).
+    fn restart_timer(&mut self, now: u64) {
+        self.expiry = match self.wheel_jiffy {
+            0 => now.saturating_add(self.length),
+            j => super::wheel::expiry(now, self.length, u64::from(j)),
+        };
+    }
+
     /// ACK, and TIME_WAIT starts over.
     fn restart(&mut self, now: u64, why: Why, out: &mut Outputs) {
-        self.expiry = now.saturating_add(self.length);
+        self.restart_timer(now);
         let fin = why == Why::TimeWaitReAck;
         out.events.push(ConnEvent::TimeWaitRestart { fin });
         self.ack(now, why, out);
