@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::scenario::model::Scenario;
-use crate::tcp::{Endpoint, Flags, Why};
+use crate::tcp::{Endpoint, Flags, Segment, Why};
 use crate::trace::text::{fate_phrases, time};
 use crate::trace::{Event, EventKind, Names};
 
@@ -71,6 +71,9 @@ pub struct Seg {
     pub seq: u32,
     pub ack: Option<u32>,
     pub len: u32,
+    /// The SACK blocks, numbered like `ack`, as the transcript shows them (" <sack 1
+    /// {a:b}>"), or empty.
+    pub sack: String,
     /// What the network did to it, in the transcript's words (not compared).
     pub fate: String,
 }
@@ -81,13 +84,14 @@ impl Seg {
         Flags(self.flags.0 & !Flags::PSH.0)
     }
 
-    fn key(&self) -> (&str, Flags, u32, Option<u32>, u32) {
+    fn key(&self) -> (&str, Flags, u32, Option<u32>, u32, &str) {
         (
             &self.dir,
             self.compared_flags(),
             self.seq,
             self.ack,
             self.len,
+            &self.sack,
         )
     }
 
@@ -95,12 +99,13 @@ impl Seg {
     pub fn line(&self) -> String {
         let ack = self.ack.map(|a| format!(" ack={a}")).unwrap_or_default();
         format!(
-            "{} {} [{}] seq={}{ack} len={}{}",
+            "{} {} [{}] seq={}{ack} len={}{}{}",
             time(self.t),
             self.dir,
             self.flags,
             self.seq,
             self.len,
+            self.sack,
             self.fate
         )
     }
@@ -117,6 +122,8 @@ impl Seg {
             "ack"
         } else if self.len != other.len {
             "length"
+        } else if self.sack != other.sack {
+            "SACK blocks"
         } else {
             "time"
         }
@@ -208,10 +215,22 @@ pub fn segments(events: &[Event], sc: &Scenario, names: &Names) -> Vec<Seg> {
                 .has(Flags::ACK)
                 .then(|| rel((seg.dst, seg.src), seg.ack.0)),
             len: seg.len,
+            sack: sack_blocks(&seg, |v| rel((seg.dst, seg.src), v)),
             fate,
         });
     }
     out
+}
+
+/// " <sack N {l:r}…>" with the blocks numbered by `rel`, or "" without blocks.
+fn sack_blocks(seg: &Segment, rel: impl Fn(u32) -> u32) -> String {
+    if seg.sack.is_empty() {
+        return String::new();
+    }
+    let blocks: String = (seg.sack.iter())
+        .map(|(l, r)| format!("{{{}:{}}}", rel(l.0), rel(r.0)))
+        .collect();
+    format!(" <sack {} {blocks}>", seg.sack.len())
 }
 
 /// `v` relative to the nearest of `bases` (the incarnation it belongs to), or absolute.
@@ -397,8 +416,27 @@ mod tests {
             seq,
             ack: Some(1),
             len,
+            sack: String::new(),
             fate: String::new(),
         }
+    }
+
+    #[test]
+    fn sack_blocks_are_compared() {
+        let a = vec![seg(0, "s > c", Flags::ACK, 1, 0)];
+        let mut b = a.clone();
+        b[0].sack = " <sack 1 {100:200}>".into();
+        let v = compare(&a, &b, Tolerance::default());
+        assert!(
+            matches!(
+                v,
+                Verdict::Differ {
+                    what: "SACK blocks",
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
     }
 
     const MS: u64 = 1_000_000;

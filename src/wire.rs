@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::tcp::{Endpoint, Flags, Segment, Seq, Tag};
+use crate::tcp::{Endpoint, Flags, SackBlocks, Segment, Seq, Tag};
 
 /// IPv4 header without options (RFC 791 IHL = 5).
 pub const IPV4_HEADER_LEN: usize = 20;
@@ -21,6 +21,8 @@ const OPT_EOL: u8 = 0;
 const OPT_NOP: u8 = 1;
 const OPT_MSS: u8 = 2;
 const OPT_WSCALE: u8 = 3;
+const OPT_SACK_OK: u8 = 4;
+const OPT_SACK: u8 = 5;
 const OPT_TS: u8 = 8;
 
 /// The byte at the position `tag` names: a small multiplicative hash (the 64-bit
@@ -117,21 +119,36 @@ fn pseudo_header_sum(src: u32, dst: u32, tcp_len: usize) -> u64 {
     acc + PROTO_TCP as u64 + tcp_len as u64
 }
 
-/// TCP options of `seg`, each padded with NOPs to 4 bytes so the total matches
-/// [`Segment::wire_len`]: MSS (4), NOP + window scale (1 + 3), NOP NOP + timestamps
-/// (2 + 10), the layout RFC 7323 Appendix A recommends.
+/// TCP options of `seg` in the order and layout Linux writes them (`tcp_options_write`),
+/// each padded with NOPs to 4 bytes so the total matches [`Segment::wire_len`]: MSS (4);
+/// sackOK + timestamps (2 + 10) or NOP NOP + timestamps; NOP NOP + sackOK without
+/// timestamps; NOP + window scale (1 + 3); NOP NOP + SACK blocks (2 + 2 + 8 each). The
+/// timestamps land 4-byte aligned, as RFC 7323 Appendix A recommends.
 fn write_options(seg: &Segment, out: &mut Vec<u8>) {
     if let Some(mss) = seg.mss {
         out.extend([OPT_MSS, 4]);
         out.extend(mss.to_be_bytes());
     }
+    if let Some((tsval, tsecr)) = seg.ts {
+        if seg.sack_ok {
+            out.extend([OPT_SACK_OK, 2, OPT_TS, 10]);
+        } else {
+            out.extend([OPT_NOP, OPT_NOP, OPT_TS, 10]);
+        }
+        out.extend(tsval.to_be_bytes());
+        out.extend(tsecr.to_be_bytes());
+    } else if seg.sack_ok {
+        out.extend([OPT_NOP, OPT_NOP, OPT_SACK_OK, 2]);
+    }
     if let Some(shift) = seg.wscale {
         out.extend([OPT_NOP, OPT_WSCALE, 3, shift]);
     }
-    if let Some((tsval, tsecr)) = seg.ts {
-        out.extend([OPT_NOP, OPT_NOP, OPT_TS, 10]);
-        out.extend(tsval.to_be_bytes());
-        out.extend(tsecr.to_be_bytes());
+    if !seg.sack.is_empty() {
+        out.extend([OPT_NOP, OPT_NOP, OPT_SACK, 2 + 8 * seg.sack.len() as u8]);
+        for (l, r) in seg.sack.iter() {
+            out.extend(l.0.to_be_bytes());
+            out.extend(r.0.to_be_bytes());
+        }
     }
 }
 
@@ -141,9 +158,10 @@ fn write_options(seg: &Segment, out: &mut Vec<u8>) {
 /// leave it), so the receiver must drop the packet.
 pub fn encode(seg: &Segment, corrupt: bool, out: &mut Vec<u8>) {
     let start = out.len();
-    let mut opts = Vec::with_capacity(20);
+    let mut opts = Vec::with_capacity(40);
     write_options(seg, &mut opts);
     debug_assert!(opts.len() % 4 == 0 && opts.len() <= 40);
+    debug_assert_eq!(40 + opts.len() + seg.len as usize, seg.wire_len() as usize);
     let tcp_len = TCP_HEADER_LEN + opts.len() + seg.len as usize;
     let total = IPV4_HEADER_LEN + tcp_len;
     let total16 = u16::try_from(total).expect("segment larger than an IPv4 packet");
@@ -190,9 +208,11 @@ pub struct TcpOptions {
     pub mss: Option<u16>,
     pub wscale: Option<u8>,
     pub ts: Option<(u32, u32)>,
+    pub sack_ok: bool,
+    pub sack: SackBlocks,
 }
 
-/// Parses the option bytes of a TCP header. Unknown options (SACK-permitted, SACK, …)
+/// Parses the option bytes of a TCP header. Unknown options
 /// are skipped by their length, as RFC 9293 §3.1 requires ("must be prepared to handle
 /// an illegal option length ... without crashing": here an error).
 pub fn parse_options(mut opts: &[u8]) -> Result<TcpOptions, WireError> {
@@ -219,7 +239,16 @@ pub fn parse_options(mut opts: &[u8]) -> Result<TcpOptions, WireError> {
                 let tsecr = u32::from_be_bytes([body[4], body[5], body[6], body[7]]);
                 out.ts = Some((tsval, tsecr));
             }
-            (OPT_MSS | OPT_WSCALE | OPT_TS, _) => return Err(WireError::BadOption),
+            (OPT_SACK_OK, 0) => out.sack_ok = true,
+            // RFC 2018 §3: 8·n + 2 bytes, n ≥ 1; at most four fit in the option space.
+            (OPT_SACK, n) if n > 0 && n % 8 == 0 => {
+                for b in body.chunks_exact(8) {
+                    out.sack.push(Seq(be32(b, 0)), Seq(be32(b, 4)));
+                }
+            }
+            (OPT_MSS | OPT_WSCALE | OPT_TS | OPT_SACK_OK | OPT_SACK, _) => {
+                return Err(WireError::BadOption);
+            }
             _ => {}
         }
         opts = &opts[len..];
@@ -302,6 +331,8 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, WireError> {
         mss: opts.mss,
         wscale: opts.wscale,
         ts: opts.ts,
+        sack_ok: opts.sack_ok,
+        sack: opts.sack,
         ..Segment::default()
     };
     Ok(Decoded { seg, payload })
@@ -339,8 +370,20 @@ mod tests {
     }
 
     fn all_combinations() -> impl Iterator<Item = Segment> {
-        (0..8u8).flat_map(|bits| {
-            [0, 1, 3, 1000].map(|len| sample(bits & 1 != 0, bits & 2 != 0, bits & 4 != 0, len))
+        (0..32u8).flat_map(|bits| {
+            [0, 1, 3, 1000].map(|len| {
+                let mut seg = sample(bits & 1 != 0, bits & 2 != 0, bits & 4 != 0, len);
+                seg.sack_ok = bits & 8 != 0;
+                if bits & 16 != 0 {
+                    // As many blocks as fit beside the other options.
+                    let room = if seg.ts.is_some() { 2 } else { 3 };
+                    for i in 0..room {
+                        seg.sack
+                            .push(Seq(u32::MAX - 10 + 100 * i), Seq(50 + 100 * i));
+                    }
+                }
+                seg
+            })
         })
     }
 
@@ -394,6 +437,10 @@ mod tests {
             assert_eq!(repr.max_seg_size, seg.mss);
             assert_eq!(repr.window_scale, seg.wscale);
             assert_eq!(repr.timestamp.map(|t| (t.tsval, t.tsecr)), seg.ts);
+            assert_eq!(repr.sack_permitted, seg.sack_ok);
+            let blocks: Vec<_> = seg.sack.iter().map(|(l, r)| (l.0, r.0)).collect();
+            let theirs: Vec<_> = repr.sack_ranges.iter().flatten().copied().collect();
+            assert_eq!(theirs, blocks);
             assert_eq!(repr.payload, expected_payload(&seg));
         }
     }
@@ -450,11 +497,21 @@ mod tests {
         assert_eq!(parse_options(&[OPT_TS, 40]), Err(WireError::BadOption));
         assert_eq!(parse_options(&[99, 0, 1, 1]), Err(WireError::BadOption));
         assert_eq!(parse_options(&[99, 1]), Err(WireError::BadOption));
-        // SACK-permitted (kind 4) is skipped; EOL ends the list whatever follows.
+        assert_eq!(parse_options(&[OPT_SACK, 2]), Err(WireError::BadOption));
         assert_eq!(
-            parse_options(&[4, 2, OPT_WSCALE, 3, 5, OPT_EOL, 0xff]),
+            parse_options(&[OPT_SACK, 6, 0, 0, 0, 0]),
+            Err(WireError::BadOption)
+        );
+        assert_eq!(
+            parse_options(&[OPT_SACK_OK, 3, 0]),
+            Err(WireError::BadOption)
+        );
+        // An unknown kind is skipped by its length; EOL ends the list whatever follows.
+        assert_eq!(
+            parse_options(&[4, 2, 30, 3, 1, OPT_WSCALE, 3, 5, OPT_EOL, 0xff]),
             Ok(TcpOptions {
                 wscale: Some(5),
+                sack_ok: true,
                 ..TcpOptions::default()
             })
         );

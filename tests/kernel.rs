@@ -580,7 +580,7 @@ fn agreement_table(rows: &[(String, String)]) -> String {
     t.push_str("# Kernel agreement\n\n");
     t.push_str("`tcpsim diff FILE --profile linux` on every scenario of `sims/kernel/`: the simulated run against the same\n");
     t.push_str("scenario on the real Linux TCP (`tcpsim kernel`), segment by segment (direction, flags but PSH, relative seq\n");
-    t.push_str("and ack, length, in order; times within 10 ms + 10 % of the simulated time). A row gives\n");
+    t.push_str("and ack, length, SACK blocks, in order; times within 10 ms + 10 % of the simulated time). A row gives\n");
     t.push_str("`agree` or the first divergence, with both sides' segment there (times left out: they vary from run to run).\n\n");
     let _ = writeln!(
         t,

@@ -71,9 +71,8 @@ struct RawTable {
     tcp: BTreeMap<Spanned<String>, toml::Value>,
 }
 
-/// The keys of a host's layered settings: where each was written (innermost layer) and
-/// its value as written (only `sack`, which the simulator's config does not carry, reads it).
-type Keys = BTreeMap<String, (Range<usize>, toml::Value)>;
+/// The keys of a host's layered settings and where each was written (innermost layer).
+type Keys = BTreeMap<String, Range<usize>>;
 
 /// Refuses what a kernel run cannot do: crash faults (a namespace cannot lose its TCP
 /// state the way a crashed host does) and more than [`super::MAX_HOSTS`] hosts.
@@ -135,8 +134,8 @@ pub fn for_hosts(
             },
             ..HostSettings::default()
         };
-        for (key, (span, value)) in &keys[node] {
-            apply(key, value, tcp, &mut hs, &mut notes).map_err(|msg| {
+        for (key, span) in &keys[node] {
+            apply(key, tcp, &mut hs, &mut notes).map_err(|msg| {
                 ScenarioError::at(src, &sc.origin, span.clone(), Some(key.clone()), msg)
             })?;
         }
@@ -149,13 +148,13 @@ pub fn for_hosts(
 
 /// Per node, the keys set for it: `[tcp]`, then its `[[host]]`'s or `[[group]]`'s table.
 fn layered_keys(sc: &Scenario, raw: &RawFile) -> Vec<Keys> {
-    let global: Keys = (raw.tcp.iter())
-        .map(|(k, v)| (k.get_ref().clone(), (k.span(), v.clone())))
+    let global: Keys = (raw.tcp.keys())
+        .map(|k| (k.get_ref().clone(), k.span()))
         .collect();
     let mut per_node = vec![global; sc.nodes.len()];
     let add = |keys: &mut Keys, table: &RawTable| {
-        for (k, v) in &table.tcp {
-            keys.insert(k.get_ref().clone(), (k.span(), v.clone()));
+        for k in table.tcp.keys() {
+            keys.insert(k.get_ref().clone(), k.span());
         }
     };
     // `[[host]]` entries are the first nodes, in file order.
@@ -175,7 +174,6 @@ fn layered_keys(sc: &Scenario, raw: &RawFile) -> Vec<Keys> {
 /// Applies one key; an error message says why it has no Linux counterpart.
 fn apply(
     key: &str,
-    value: &toml::Value,
     cfg: &Config,
     hs: &mut HostSettings,
     notes: &mut Vec<String>,
@@ -189,10 +187,12 @@ fn apply(
         "rto_initial" if cfg.rto_initial == SECOND => {}
         "rto_min" => sysctl("tcp_rto_min_us", (cfg.rto_min / 1_000).to_string()),
         "rto_max" => sysctl("tcp_rto_max_ms", rto_max(cfg.rto_max)?),
-        "syn_retries" => {
-            sysctl("tcp_syn_retries", cfg.syn_retries.min(127).to_string());
-            sysctl("tcp_synack_retries", cfg.syn_retries.min(255).to_string());
-        }
+        "syn_retries" => sysctl("tcp_syn_retries", cfg.syn_retries.min(127).to_string()),
+        "synack_retries" => sysctl("tcp_synack_retries", cfg.synack_retries.to_string()),
+        "syn_linear_timeouts" => sysctl(
+            "tcp_syn_linear_timeouts",
+            cfg.syn_linear_timeouts.min(10).to_string(),
+        ),
         "retries" => sysctl("tcp_retries2", cfg.retries.to_string()),
         "mss" => {
             hs.sockopts.mss = Some(cfg.mss);
@@ -207,7 +207,14 @@ fn apply(
             }
         },
         "timestamps" => sysctl("tcp_timestamps", flag(cfg.timestamps)),
-        "sack" => sysctl("tcp_sack", flag(value.as_bool().unwrap_or(true))),
+        "sack" => sysctl("tcp_sack", flag(cfg.sack)),
+        "dsack" => sysctl("tcp_dsack", flag(cfg.dsack)),
+        "oow_rate_limit" => sysctl(
+            "tcp_invalid_ratelimit",
+            if cfg.oow_rate_limit { "500" } else { "0" }.into(),
+        ),
+        "rcv_autotune" => sysctl("tcp_moderate_rcvbuf", flag(cfg.rcv_autotune)),
+        "tlp" => sysctl("tcp_early_retrans", if cfg.tlp { "3" } else { "0" }.into()),
         "rfc5961" if cfg.rfc5961 => {}
         "challenge_ack_limit" => sysctl("tcp_challenge_ack_limit", cfg.challenge_ack_limit.to_string()),
         "rfc1337" => sysctl("tcp_rfc1337", flag(cfg.rfc1337)),
@@ -241,6 +248,19 @@ fn linux_behaviour(key: &str, cfg: &Config) -> bool {
         "syn_data" => cfg.syn_data == linux.syn_data,
         "time_wait_in_window" => cfg.time_wait_in_window == linux.time_wait_in_window,
         "reopen_old_duplicate" => cfg.reopen_old_duplicate == linux.reopen_old_duplicate,
+        "ack_policy" => cfg.ack_policy == linux.ack_policy,
+        "rtt_estimator" => cfg.rtt_estimator == linux.rtt_estimator,
+        "rtt_from_handshake" => cfg.rtt_from_handshake == linux.rtt_from_handshake,
+        "hz" => cfg.hz == linux.hz,
+        "timer_wheel" => cfg.timer_wheel == linux.timer_wheel,
+        "nagle_minshall" => cfg.nagle_minshall == linux.nagle_minshall,
+        "dup_syn_resends_syn_ack" => cfg.dup_syn_resends_syn_ack == linux.dup_syn_resends_syn_ack,
+        "reset_with_ack" => cfg.reset_with_ack == linux.reset_with_ack,
+        "syn_loss_cwnd_one" => cfg.syn_loss_cwnd_one == linux.syn_loss_cwnd_one,
+        "half_duplex_close" => cfg.half_duplex_close == linux.half_duplex_close,
+        "syn_give_up_by_time" => cfg.syn_give_up_by_time == linux.syn_give_up_by_time,
+        "time_wait_minisock" => cfg.time_wait_minisock == linux.time_wait_minisock,
+        "push_per_gso" => cfg.push_per_gso == linux.push_per_gso,
         _ => false,
     }
 }
@@ -308,7 +328,7 @@ mod tests {
     #[test]
     fn keys_map_to_sysctls_sockopts_and_routes() {
         let src = format!(
-            "[tcp]\nmsl = \"1s\"\ntimestamps = false\nnagle = false\nsyn_retries = 2\n{HOSTS}[host.tcp]\nmss = 9000\ndelayed_ack = \"none\"\n"
+            "[tcp]\nmsl = \"1s\"\ntimestamps = false\nnagle = false\nsyn_retries = 2\nsynack_retries = 3\nsack = false\noow_rate_limit = false\n{HOSTS}[host.tcp]\nmss = 9000\ndelayed_ack = \"none\"\n"
         );
         let (hosts, notes) = settings(&src).expect("all keys have counterparts");
         let b = hosts[1].as_ref().expect("host b");
@@ -316,7 +336,10 @@ mod tests {
         assert_eq!(b.mtu, 9040);
         assert_eq!(b.route_metrics, vec![(RTAX_QUICKACK, 1)]);
         assert!(b.sysctls.contains(&("tcp_timestamps", "0".into())));
-        assert!(b.sysctls.contains(&("tcp_synack_retries", "2".into())));
+        assert!(b.sysctls.contains(&("tcp_syn_retries", "2".into())));
+        assert!(b.sysctls.contains(&("tcp_synack_retries", "3".into())));
+        assert!(b.sysctls.contains(&("tcp_sack", "0".into())));
+        assert!(b.sysctls.contains(&("tcp_invalid_ratelimit", "0".into())));
         let a = hosts[0].as_ref().expect("host a");
         assert_eq!(a.sockopts.nodelay, Some(true));
         assert_eq!(a.mtu, 1500);
@@ -337,5 +360,10 @@ mod tests {
         let src =
             format!("[tcp]\nrto_initial = \"1s\"\nisn = \"rfc6528\"\nrfc5961 = true\n{HOSTS}");
         assert!(settings(&src).is_ok());
+        let src = format!("[tcp]\nack_policy = \"linux\"\ntimer_wheel = true\n{HOSTS}");
+        assert!(settings(&src).is_ok());
+        let src = format!("[tcp]\nack_policy = \"rfc\"\n{HOSTS}");
+        let e = settings(&src).expect_err("the kernel's ACKs are Linux's");
+        assert_eq!(e.key.as_deref(), Some("ack_policy"));
     }
 }

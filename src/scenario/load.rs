@@ -25,7 +25,8 @@ use super::schema::{
 };
 use super::units::{Duration, DurationOrNone, format_duration, parse_duration};
 use crate::tcp::{
-    Config, Flags, IsnMode, Profile, ReopenOldDuplicate, State, SynData, TimeWaitInWindow,
+    AckPolicy, Config, Flags, IsnMode, Profile, ReopenOldDuplicate, RttEstimator, State, SynData,
+    TimeWaitInWindow,
 };
 
 type Result<T> = std::result::Result<T, ScenarioError>;
@@ -454,6 +455,12 @@ impl Loader<'_> {
         let retries = [
             (&s.syn_retries, "syn_retries", &mut cfg.syn_retries),
             (&s.retries, "retries", &mut cfg.retries),
+            (&s.synack_retries, "synack_retries", &mut cfg.synack_retries),
+            (
+                &s.syn_linear_timeouts,
+                "syn_linear_timeouts",
+                &mut cfg.syn_linear_timeouts,
+            ),
         ];
         for (value, key, slot) in retries {
             if let Some(n) = value {
@@ -556,6 +563,21 @@ impl Loader<'_> {
             (s.congestion_control, &mut cfg.congestion_control),
             (s.limited_transmit, &mut cfg.limited_transmit),
             (s.restart_after_idle, &mut cfg.restart_after_idle),
+            (s.sack, &mut cfg.sack),
+            (s.dsack, &mut cfg.dsack),
+            (s.rtt_from_handshake, &mut cfg.rtt_from_handshake),
+            (s.timer_wheel, &mut cfg.timer_wheel),
+            (s.tlp, &mut cfg.tlp),
+            (s.oow_rate_limit, &mut cfg.oow_rate_limit),
+            (s.nagle_minshall, &mut cfg.nagle_minshall),
+            (s.dup_syn_resends_syn_ack, &mut cfg.dup_syn_resends_syn_ack),
+            (s.reset_with_ack, &mut cfg.reset_with_ack),
+            (s.syn_loss_cwnd_one, &mut cfg.syn_loss_cwnd_one),
+            (s.half_duplex_close, &mut cfg.half_duplex_close),
+            (s.syn_give_up_by_time, &mut cfg.syn_give_up_by_time),
+            (s.time_wait_minisock, &mut cfg.time_wait_minisock),
+            (s.rcv_autotune, &mut cfg.rcv_autotune),
+            (s.push_per_gso, &mut cfg.push_per_gso),
         ];
         for (value, slot) in flags {
             if let Some(b) = value {
@@ -613,6 +635,29 @@ impl Loader<'_> {
                 ],
             )?;
         }
+        if let Some(v) = &s.ack_policy {
+            cfg.ack_policy = self.choice(
+                v,
+                "ack_policy",
+                &[
+                    ("rfc", AckPolicy::Rfc, "RFC 1122 §4.2.3.2, RFC 5681 §4.2"),
+                    ("linux", AckPolicy::Linux, "quick ACKs, pingpong, ATO"),
+                ],
+            )?;
+        }
+        if let Some(v) = &s.rtt_estimator {
+            cfg.rtt_estimator = self.choice(
+                v,
+                "rtt_estimator",
+                &[
+                    ("rfc6298", RttEstimator::Rfc6298, ""),
+                    ("linux", RttEstimator::Linux, "tcp_rtt_estimator"),
+                ],
+            )?;
+        }
+        if let Some(v) = &s.hz {
+            cfg.hz = self.hz(v)?;
+        }
         if let Some(v) = &s.reopen_old_duplicate {
             cfg.reopen_old_duplicate = self.choice(
                 v,
@@ -628,6 +673,20 @@ impl Loader<'_> {
             )?;
         }
         Ok(())
+    }
+
+    /// CONFIG_HZ: one of the values Linux offers.
+    fn hz(&self, v: &Spanned<u32>) -> Result<u32> {
+        match *v.get_ref() {
+            hz @ (100 | 250 | 300 | 1000) => Ok(hz),
+            other => Err(self.err(
+                v.span(),
+                "hz",
+                format!(
+                    "`hz` must be 100, 250, 300 or 1000 (Linux's CONFIG_HZ choices), found {other}"
+                ),
+            )),
+        }
     }
 
     /// One of `options` (name, value, what it means), or an error listing them.

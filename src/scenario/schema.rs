@@ -114,9 +114,46 @@ pub struct TcpSettings {
     pub time_wait_in_window: Option<Spanned<String>>,
     /// A reopened TIME_WAIT whose SYN was an old duplicate: "time_wait" or "listen".
     pub reopen_old_duplicate: Option<Spanned<String>>,
-    /// SACK (RFC 2018) for `tcpsim kernel`, which sets net.ipv4.tcp_sack. tcpsim's own TCP
-    /// does not implement SACK and never offers it, whatever this says.
+    /// SACK (RFC 2018): sackOK in the SYN, SACK blocks on our ACKs.
     pub sack: Option<bool>,
+    /// D-SACK (RFC 2883) blocks for data that arrived twice, when SACK is on.
+    pub dsack: Option<bool>,
+    /// When the receiver ACKs and the window it offers: "rfc" or "linux".
+    pub ack_policy: Option<Spanned<String>>,
+    /// The RTO estimator: "rfc6298" or "linux".
+    pub rtt_estimator: Option<Spanned<String>>,
+    /// An RTT sample from the handshake (and from timestamps' echo).
+    pub rtt_from_handshake: Option<bool>,
+    /// Linux's tcp_syn_linear_timeouts: SYN timeouts that do not double the RTO.
+    pub syn_linear_timeouts: Option<Spanned<u32>>,
+    /// SYN,ACK retransmissions before a passive open gives up.
+    pub synack_retries: Option<Spanned<u32>>,
+    /// Linux's timer tick (CONFIG_HZ): 100, 250, 300 or 1000.
+    pub hz: Option<Spanned<u32>>,
+    /// Timers fire as on Linux's timer wheel.
+    pub timer_wheel: Option<bool>,
+    /// Tail loss probe (RFC 8985 §7), with SACK.
+    pub tlp: Option<bool>,
+    /// Linux's 500 ms out-of-window ACK rate limit.
+    pub oow_rate_limit: Option<bool>,
+    /// Linux's Nagle test (Minshall's variant; a FIN never waits).
+    pub nagle_minshall: Option<bool>,
+    /// A repeated SYN in SYN_RECEIVED draws the SYN,ACK again (Linux tcp_check_req).
+    pub dup_syn_resends_syn_ack: Option<bool>,
+    /// An ABORT's RST carries ACK = RCV.NXT (Linux tcp_send_active_reset).
+    pub reset_with_ack: Option<bool>,
+    /// cwnd starts at one segment after two or more SYN retransmissions (Linux).
+    pub syn_loss_cwnd_one: Option<bool>,
+    /// RFC 1122 §4.2.2.13's half-duplex close: RST for data after CLOSE.
+    pub half_duplex_close: Option<bool>,
+    /// A SYN also gives up once its retries' time has passed (Linux).
+    pub syn_give_up_by_time: Option<bool>,
+    /// TIME_WAIT as Linux's time-wait socket (tcp_minisocks.c).
+    pub time_wait_minisock: Option<bool>,
+    /// Receive-buffer autotuning (Linux tcp_rcv_space_adjust).
+    pub rcv_autotune: Option<bool>,
+    /// PSH on the last segment of each GSO packet (Linux).
+    pub push_per_gso: Option<bool>,
 }
 
 /// `window_scale` as written: an integer (range-checked by the loader, so the message

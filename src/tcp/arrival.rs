@@ -195,6 +195,8 @@ impl Connection {
             Paws::Drop => Break(()),
             Paws::AckAndDrop => {
                 self.events.push(ConnEvent::PawsRejected);
+                // tcp_validate_incoming → tcp_send_dupack: the copy is a D-SACK.
+                self.report_old_text(seg);
                 self.send_ack(Why::PawsAck);
                 Break(())
             }
@@ -237,6 +239,8 @@ impl Connection {
         // Linux tcp_validate_incoming: the duplicate ACK is rate-limited.
         let limited = self.cfg.oow_rate_limit && OowRateLimit::applies_to(&a.seg);
         if !limited || self.oow.allow(now) {
+            // tcp_send_dupack: data below RCV.NXT came again.
+            self.report_old_text(&a.seg);
             self.send_ack(Why::AckUnacceptable);
         }
         Break(())

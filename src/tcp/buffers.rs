@@ -112,6 +112,15 @@ impl Reassembly {
         None
     }
 
+    /// The first held range that [seq, seq+len) overlaps: bytes that arrived twice.
+    pub fn overlap(&self, seq: Seq, len: u32) -> Option<(Seq, Seq)> {
+        let end = seq + len;
+        self.segs.iter().find_map(|&(s, l, _)| {
+            let (lo, hi) = (s.max(seq), (s + l).min(end));
+            lo.lt(hi).then_some((lo, hi))
+        })
+    }
+
     pub fn set_fin(&mut self, seq: Seq) {
         self.fin = Some(seq);
     }
@@ -157,5 +166,14 @@ mod tests {
         assert_eq!(r.pop_at(Seq(150)), Some((100, Tag::new(1, 150))));
         assert_eq!(r.pop_at(Seq(250)), Some((50, Tag::new(1, 250))));
         assert_eq!(r.pop_at(Seq(300)), None);
+    }
+
+    #[test]
+    fn overlap_names_the_bytes_held_twice() {
+        let mut r = Reassembly::default();
+        r.insert(Seq(200), 100, Tag::new(1, 200));
+        assert_eq!(r.overlap(Seq(250), 100), Some((Seq(250), Seq(300))));
+        assert_eq!(r.overlap(Seq(300), 100), None);
+        assert_eq!(r.overlap(Seq(100), 100), None);
     }
 }

@@ -214,6 +214,11 @@ pub struct Config {
     /// tick after their expiry, rounded up to their wheel level's granularity (1 jiffy
     /// below 252 ms at HZ=250, 32 ms below 2 s, 256 ms below 16 s, 2.048 s below 129 s).
     pub timer_wheel: bool,
+    /// Tail loss probe (RFC 8985 §7; Linux `tcp_schedule_loss_probe`, on with SACK): with
+    /// data in flight and no loss being repaired, a probe after 2·SRTT (+200 ms when one
+    /// segment is out, else +2 jiffies; never later than the RTO) sends new data or the
+    /// last segment again, and the RTO restarts from it unbacked-off.
+    pub tlp: bool,
 }
 
 pub const SECOND: u64 = 1_000_000_000;
@@ -269,6 +274,7 @@ impl Default for Config {
             dsack: false,
             oow_rate_limit: false,
             timer_wheel: false,
+            tlp: false,
         }
     }
 }
@@ -305,6 +311,7 @@ impl Config {
             dsack: true,
             oow_rate_limit: true,
             timer_wheel: true,
+            tlp: true,
             // tcp_challenge_ack_limit's 6.x default, INT_MAX: the per-socket 500 ms limit
             // is the one that bites.
             challenge_ack_limit: i32::MAX as u32,

@@ -163,6 +163,12 @@ impl NewReno {
         self.in_recovery = true;
     }
 
+    /// Linux's `TCP_CA_Open`: no duplicate ACK counted, not in fast recovery, and not
+    /// repairing a timeout (SND.UNA has reached `recover`).
+    pub fn is_open(&self, snd_una: Seq) -> bool {
+        self.dupacks == 0 && !self.in_recovery && snd_una.ge(self.recover)
+    }
+
     /// The retransmission timer expired (RFC 5681 §3.1 eq. 4 and "cwnd ... to no more
     /// than the loss window, LW, which equals 1 full-sized segment"; RFC 6582 §3.2 step 4:
     /// record `recover`).

@@ -17,6 +17,7 @@ use super::linux_window::LinuxWindow;
 use super::options::Options;
 use super::rto::RtoEstimator;
 use super::rules::{ChallengeLimiter, OowRateLimit};
+use super::sack::ReceiverSack;
 use super::time_wait::{TimeWait, TimeWaitSeed};
 use super::timers::Timers;
 use super::{AckPolicy, Config, Endpoint, Flags, SECOND, Segment, Seq, State, SynData, Tag, Why};
@@ -165,6 +166,16 @@ pub struct Connection {
     pub(super) unread: u64,
     pub(super) send_buf: SendBuffer,
     pub(super) reasm: Reassembly,
+    /// The SACK blocks our ACKs carry (RFC 2018 §4), once negotiated.
+    pub(super) rsack: ReceiverSack,
+    /// Linux `tlp_high_seq`: SND.NXT when the outstanding tail loss probe went.
+    pub(super) tlp_high_seq: Option<Seq>,
+    /// New data went out since the send timer was last armed (a loss probe restarts).
+    pub(super) sent_new_data: bool,
+    /// A loss probe is being sent: one new segment may go beyond cwnd and Nagle.
+    pub(super) probing_loss: bool,
+    /// Where the most recently sent new segment starts (the one a loss probe resends).
+    pub(super) last_seg_start: Seq,
     /// Text and FIN that came on the peer's SYN, "queued for processing after the
     /// ESTABLISHED state has been reached" (RFC 9293 §3.10.7.2–3).
     pub(super) syn_text: Option<Box<Segment>>,
@@ -242,6 +253,11 @@ impl Connection {
             unread: 0,
             send_buf: SendBuffer::new(stream),
             reasm: Reassembly::default(),
+            rsack: ReceiverSack::default(),
+            tlp_high_seq: None,
+            sent_new_data: false,
+            probing_loss: false,
+            last_seg_start: iss,
             syn_text: None,
             fin_queued: false,
             timers: Timers::default(),

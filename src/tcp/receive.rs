@@ -5,7 +5,7 @@
 use super::arrival::Arrival;
 use super::conn::Connection;
 use super::linux_ack::{AckNow, MAX_QUICKACKS, Received};
-use super::{ConnEvent, Flags, Seq, State, Tag, Why};
+use super::{ConnEvent, Flags, Segment, Seq, State, Tag, Why};
 
 /// The acknowledgment the text step asks for; the FIN step sends it, or the FIN's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,27 +38,67 @@ impl Connection {
         if !receiving || (seg.len == 0 && !seg.has(Flags::FIN)) {
             return TextAck::None;
         }
+        // tcp_data_queue: "Partial packet, seq < rcv_next < end_seq".
+        self.report_old_text(seg);
         let (start, len, tag) = self.trim_to_window(seg.seq, seg.len, seg.tag);
+        let fin_held = seg.has(Flags::FIN) && self.reasm.fin() == Some(seg.seq + seg.len);
         self.note_fin(seg.seq + seg.len, seg.has(Flags::FIN));
         let len = self.trim_to_fin(start, len);
         // RFC 5681 §4.2: out-of-order data, and data that fills a gap, is ACKed at once.
         let in_order = start == self.rcv_nxt && self.reasm.is_empty();
-        if len > 0 {
-            if start == self.rcv_nxt {
-                self.deliver(len, tag);
-                if self.linux_acks() {
-                    self.linux_data_received(now, len, seg.flags);
-                }
-            } else {
-                self.reasm.insert(start, len, tag);
+        if len > 0 && start == self.rcv_nxt {
+            self.deliver(len, tag);
+            if self.linux_acks() {
+                self.linux_data_received(now, len, seg.flags);
             }
+        } else if start.gt(self.rcv_nxt) {
+            self.hold_out_of_order(start, len, tag, seg.has(Flags::FIN), fin_held);
         }
         self.deliver_reassembled();
+        if self.opts.sack {
+            self.rsack.on_rcv_nxt(self.rcv_nxt);
+        }
         if in_order && len > 0 {
             TextAck::Later(len)
         } else {
             // "...send an acknowledgment of the form <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
             TextAck::Now(Why::AckOutOfOrder)
+        }
+    }
+
+    /// Queues text beyond RCV.NXT and, with SACK, reports it (`tcp_data_queue_ofo`): bytes
+    /// (or a FIN, `fin_held`) already held are a D-SACK, and the block holding the segment
+    /// (its FIN included) goes first on the ACK.
+    fn hold_out_of_order(&mut self, start: Seq, len: u32, tag: Tag, fin: bool, fin_held: bool) {
+        let end = start + len;
+        let dup = match (self.reasm.overlap(start, len), fin_held) {
+            (Some((l, r)), true) if r == end => Some((l, r + 1)),
+            (None, true) if len == 0 => Some((start, start + 1)),
+            (d, _) => d,
+        };
+        if let Some((l, r)) = dup {
+            self.report_duplicate(l, r);
+        }
+        if len > 0 {
+            self.reasm.insert(start, len, tag);
+        }
+        let end = start + len + (fin && self.reasm.fin() == Some(start + len)) as u32;
+        if self.opts.sack && end.gt(start) {
+            self.rsack.on_out_of_order(start, end);
+        }
+    }
+
+    /// The part of `seg`'s text below RCV.NXT arrived before: a D-SACK.
+    pub(super) fn report_old_text(&mut self, seg: &Segment) {
+        if seg.len > 0 && seg.seq.lt(self.rcv_nxt) {
+            self.report_duplicate(seg.seq, (seg.seq + seg.len).min(self.rcv_nxt));
+        }
+    }
+
+    /// RFC 2883 §4 (1) with `dsack`: the next ACK reports [seq, end) as received twice.
+    fn report_duplicate(&mut self, seq: Seq, end: Seq) {
+        if self.opts.sack && self.cfg.dsack {
+            self.rsack.on_duplicate(seq, end);
         }
     }
 
@@ -144,6 +184,7 @@ impl Connection {
     fn receive_fin(&mut self, now: u64) {
         self.rcv_nxt = self.rcv_nxt + 1;
         self.reasm.clear();
+        self.rsack.clear();
         let passive = matches!(self.state, State::SynReceived | State::Established);
         if self.linux_acks() && passive {
             self.lack.on_fin_received();

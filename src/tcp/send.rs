@@ -69,9 +69,8 @@ impl Connection {
             return Err(Blocked::Nothing);
         }
         let wnd_end = self.snd_una + self.snd_wnd;
-        let limit = self
-            .cc
-            .as_ref()
+        let limit = (self.cc.as_ref())
+            .filter(|_| !self.probing_loss)
             .map_or(u32::MAX, |c| c.send_limit(self.cfg.limited_transmit));
         let cc_end = self.snd_una + self.snd_wnd.min(limit);
         let room = if cc_end.gt(from) { cc_end - from } else { 0 };
@@ -102,6 +101,17 @@ impl Connection {
             fin,
             push: len > 0 && len == avail,
         })
+    }
+
+    /// Sends the next new segment (from SND.NXT) if the windows allow one.
+    pub(super) fn send_one_new(&mut self, now: u64) -> bool {
+        match self.plan() {
+            Ok(plan) if plan.seq == self.snd_nxt => {
+                self.send_planned(now, plan);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Where the next segment starts: below SND.NXT while resending, else SND.NXT.
@@ -135,6 +145,8 @@ impl Connection {
             }
         }
         if end.gt(self.snd_nxt) {
+            self.sent_new_data = true;
+            self.last_seg_start = p.seq;
             // Karn's rule: only a segment sent for the first time is timed.
             if !resend && self.rtt_probe.is_none() {
                 self.rtt_probe = Some((end, now));
@@ -184,6 +196,7 @@ impl Connection {
             .is_some_and(|c| flight_after > c.cwnd && p.len > 0);
         match (p.len > 0, p.fin) {
             _ if resend => self.resend_from.map_or(Why::RtoResend, |(_, why)| why),
+            _ if self.probing_loss => Why::LossProbe,
             _ if self.sws_override => Why::SwsOverride,
             _ if beyond_cwnd => Why::LimitedTransmit,
             (true, true) => Why::DataFin,
@@ -207,6 +220,7 @@ impl Connection {
             || len >= self.max_snd_wnd / 2
             || (len == avail && (idle || !self.cfg.nagle || minshall))
             || self.sws_override
+            || self.probing_loss
     }
 
     /// Linux `retransmits_timed_out` for a SYN: `syn_retries` backoffs from `rto_initial`,
@@ -285,6 +299,7 @@ impl Connection {
     /// - otherwise none.
     pub(super) fn arm_send_timer(&mut self, now: u64, restart: bool) {
         let current = self.timers.send;
+        let fresh = restart || std::mem::take(&mut self.sent_new_data);
         if matches!(self.state, State::Closed | State::Listen | State::TimeWait) {
             self.timers.send = SendTimer::Off;
             return;
@@ -296,10 +311,7 @@ impl Connection {
         self.timers.send = if self.zero_window.is_some() {
             keep_persist(self.probe_interval())
         } else if self.snd_una != self.snd_nxt {
-            match current {
-                SendTimer::Retransmit(t) if !restart => SendTimer::Retransmit(t),
-                _ => SendTimer::Retransmit(self.cfg.timer_at(now, self.rto.rto())),
-            }
+            self.retransmit_or_probe(now, restart, fresh)
         } else if self.state.is_synchronized() && self.plan().err() == Some(Blocked::Held) {
             keep_persist(self.rto.rto())
         } else {
@@ -322,6 +334,10 @@ impl Connection {
             SendTimer::Retransmit(t) if t <= now => {
                 self.timers.send = SendTimer::Off;
                 self.on_retransmit_timeout(now);
+            }
+            SendTimer::LossProbe { at, rto_at } if at <= now => {
+                self.timers.send = SendTimer::Off;
+                self.send_loss_probe(now, rto_at);
             }
             SendTimer::Persist(t) if t <= now => {
                 self.timers.send = SendTimer::Off;
@@ -408,6 +424,7 @@ impl Connection {
             return;
         }
         self.timeouts += 1;
+        self.tlp_high_seq = None;
         // Linux's tcp_syn_linear_timeouts: the first SYN timeouts do not back off.
         if !active_syn || self.timeouts > self.cfg.syn_linear_timeouts {
             self.rto.back_off();
@@ -444,6 +461,7 @@ impl Connection {
         self.stats.bytes_acked += data_acked as u64;
         self.snd_una = ack;
         self.timeouts = 0;
+        self.end_loss_probe_episode(ack);
         // Resending never goes below SND.UNA.
         self.resend_from = self
             .resend_from
@@ -658,6 +676,11 @@ impl Connection {
             self.lack.on_data_sent(self.last_now);
         }
         self.opts.stamp(&mut seg, self.rcv_wnd, self.last_now);
+        if self.opts.sack && seg.has(Flags::ACK) && !seg.flags.intersects(Flags::SYN | Flags::RST) {
+            // tcp_established_options: three blocks fit beside timestamps, four without.
+            let room = if seg.ts.is_some() { 3 } else { 4 };
+            seg.sack = self.rsack.take_option(room);
+        }
         self.stats.segments_sent += 1;
         self.out.push(seg);
     }

@@ -32,6 +32,9 @@ impl Seq {
     pub fn max(self, other: Seq) -> Seq {
         if self.ge(other) { self } else { other }
     }
+    pub fn min(self, other: Seq) -> Seq {
+        if self.le(other) { self } else { other }
+    }
 }
 
 impl Add<u32> for Seq {

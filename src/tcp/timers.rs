@@ -10,6 +10,12 @@ pub enum SendTimer {
     Off,
     Retransmit(u64),
     Persist(u64),
+    /// With `tlp`: a tail loss probe at `at`, the retransmission timeout it stands in
+    /// front of at `rto_at` (RFC 8985 §7.2, Linux `ICSK_TIME_LOSS_PROBE`).
+    LossProbe {
+        at: u64,
+        rto_at: u64,
+    },
 }
 
 impl SendTimer {
@@ -17,6 +23,7 @@ impl SendTimer {
         match self {
             SendTimer::Off => None,
             SendTimer::Retransmit(t) | SendTimer::Persist(t) => Some(t),
+            SendTimer::LossProbe { at, .. } => Some(at),
         }
     }
 }

@@ -21,6 +21,7 @@ pub enum Why {
     Fin,
     RtoResend,
     FastRetransmit,
+    LossProbe,
     PartialAck,
     SwsOverride,
     WindowProbe,
@@ -118,6 +119,10 @@ impl Why {
             FastRetransmit => (
                 "third duplicate ACK: retransmit the segment at SND.UNA",
                 "RFC 5681 §3.2",
+            ),
+            LossProbe => (
+                "tail loss probe: new data, else the last segment again, before the RTO",
+                "RFC 8985 §7.3; tcp_output.c: tcp_send_loss_probe()",
             ),
             PartialAck => (
                 "partial ACK in fast recovery: retransmit the next hole",

@@ -39,8 +39,18 @@ fn app_name(what: AppEvent) -> (&'static str, Option<u64>) {
     }
 }
 
-/// The header fields of a segment, under `kind`.
+/// The header fields of a segment, under `kind`; `sack` (absolute [left, right] pairs,
+/// a D-SACK first) only when the segment carries blocks.
 fn segment(n: &Names, seg: &Segment, kind: &str) -> Value {
+    let mut v = header(n, seg, kind);
+    if !seg.sack.is_empty() {
+        let blocks: Vec<[u32; 2]> = seg.sack.iter().map(|(l, r)| [l.0, r.0]).collect();
+        v["sack"] = json!(blocks);
+    }
+    v
+}
+
+fn header(n: &Names, seg: &Segment, kind: &str) -> Value {
     json!({
         "kind": kind,
         "src": n.endpoint(seg.src),

@@ -192,6 +192,15 @@ impl<'a> TextRenderer<'a> {
                 if let Some(mss) = seg.mss {
                     let _ = write!(s, " <mss {mss}>");
                 }
+                if !seg.sack.is_empty() {
+                    // tcpdump's form, numbered like the ACK field.
+                    let base = self.isn.get(&(seg.dst, seg.src));
+                    let _ = write!(s, " <sack {} ", seg.sack.len());
+                    for (l, r) in seg.sack.iter() {
+                        let _ = write!(s, "{{{}:{}}}", rel(base, l.0), rel(base, r.0));
+                    }
+                    s.push('>');
+                }
             }
         }
         for (marker, phrase) in fate_phrases(n, from, to, fate) {

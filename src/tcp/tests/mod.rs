@@ -413,4 +413,5 @@ mod common {
 mod data_path;
 mod fuzz;
 mod rfc_details;
+mod sack;
 mod states;

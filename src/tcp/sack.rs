@@ -1,0 +1,168 @@
+//! The receiver's SACK blocks (RFC 2018 §4) and D-SACK (RFC 2883 §4), kept as Linux keeps
+//! them (`tcp_input.c`: `tcp_sack_new_ofo_skb`, `tcp_sack_remove`, `tcp_dsack_set`) and
+//! written onto every ACK once both SYNs carried sackOK.
+
+use super::{SackBlocks, Seq};
+
+/// Linux `TCP_NUM_SACKS`: the blocks remembered, most recent first.
+const REMEMBERED: usize = 4;
+
+/// What the receiver reports: out-of-order runs in the order RFC 2018 §4 asks ("the
+/// first SACK block ... MUST specify the contiguous block of data containing the segment
+/// which triggered this ACK"; the others repeat the most recently reported blocks), and
+/// one duplicate range to report once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReceiverSack {
+    len: u8,
+    blocks: [(Seq, Seq); REMEMBERED],
+    dsack: Option<(Seq, Seq)>,
+}
+
+/// `tcp_sack_extend`: [seq, end) touches or overlaps `b`, which grows to cover both.
+fn extend(b: &mut (Seq, Seq), seq: Seq, end: Seq) -> bool {
+    if seq.gt(b.1) || b.0.gt(end) {
+        return false;
+    }
+    if seq.lt(b.0) {
+        b.0 = seq;
+    }
+    if end.gt(b.1) {
+        b.1 = end;
+    }
+    true
+}
+
+impl ReceiverSack {
+    fn live(&self) -> &[(Seq, Seq)] {
+        &self.blocks[..self.len as usize]
+    }
+
+    fn remove(&mut self, i: usize) {
+        let n = self.len as usize;
+        self.blocks.copy_within(i + 1..n, i);
+        self.len -= 1;
+    }
+
+    /// `tcp_sack_new_ofo_skb`: out-of-order data [seq, end) was queued. The block that
+    /// holds it moves to the front (merging any other it now reaches); otherwise a new
+    /// block goes in front and, when all four are in use, the oldest is forgotten.
+    pub fn on_out_of_order(&mut self, seq: Seq, end: Seq) {
+        let n = self.len as usize;
+        if let Some(i) = (0..n).find(|&i| extend(&mut self.blocks[i], seq, end)) {
+            self.blocks[..=i].rotate_right(1);
+            self.coalesce_front();
+            return;
+        }
+        let kept = n.min(REMEMBERED - 1);
+        self.blocks.copy_within(0..kept, 1);
+        self.blocks[0] = (seq, end);
+        self.len = kept as u8 + 1;
+    }
+
+    /// `tcp_sack_maybe_coalesce`: the front block swallows the others it now touches.
+    fn coalesce_front(&mut self) {
+        let mut i = 1;
+        while i < self.len as usize {
+            let (l, r) = self.blocks[i];
+            if extend(&mut self.blocks[0], l, r) {
+                self.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// `tcp_sack_remove`: RCV.NXT advanced; a block it reaches is no longer out of order.
+    pub fn on_rcv_nxt(&mut self, rcv_nxt: Seq) {
+        let mut i = 0;
+        while i < self.len as usize {
+            if self.blocks[i].0.le(rcv_nxt) {
+                self.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// `tcp_dsack_set` (RFC 2883 §4 (1)): [seq, end) arrived again; the next ACK reports it
+    /// first, once.
+    pub fn on_duplicate(&mut self, seq: Seq, end: Seq) {
+        if seq.lt(end) {
+            self.dsack = Some((seq, end));
+        }
+    }
+
+    /// `tcp_fin` (`tcp_sack_reset`): the FIN arrived in order; nothing is out of order.
+    pub fn clear(&mut self) {
+        *self = ReceiverSack::default();
+    }
+
+    /// The SACK option for the next ACK, at most `room` blocks (`tcp_established_options`:
+    /// three beside timestamps, four without): the D-SACK block first, then the blocks
+    /// most recent first. Writing the D-SACK block uses it up (`tcp_options_write`).
+    pub fn take_option(&mut self, room: usize) -> SackBlocks {
+        let mut out = SackBlocks::default();
+        if let Some((l, r)) = self.dsack.take() {
+            out.push(l, r);
+        }
+        for &(l, r) in self.live() {
+            out.push(l, r);
+        }
+        out.truncated(room)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(s: &mut ReceiverSack) -> Vec<(u32, u32)> {
+        s.take_option(4).iter().map(|(l, r)| (l.0, r.0)).collect()
+    }
+
+    #[test]
+    fn the_block_holding_the_newest_segment_comes_first() {
+        let mut s = ReceiverSack::default();
+        s.on_out_of_order(Seq(200), Seq(300));
+        s.on_out_of_order(Seq(400), Seq(500));
+        assert_eq!(blocks(&mut s), [(400, 500), (200, 300)]);
+        s.on_out_of_order(Seq(300), Seq(350)); // extends the older block, which moves up
+        assert_eq!(blocks(&mut s), [(200, 350), (400, 500)]);
+        s.on_out_of_order(Seq(350), Seq(400)); // fills the hole between them: one block
+        assert_eq!(blocks(&mut s), [(200, 500)]);
+    }
+
+    #[test]
+    fn a_fifth_block_forgets_the_oldest() {
+        let mut s = ReceiverSack::default();
+        for i in 0..5 {
+            s.on_out_of_order(Seq(1000 + 200 * i), Seq(1100 + 200 * i));
+        }
+        assert_eq!(
+            blocks(&mut s),
+            [(1800, 1900), (1600, 1700), (1400, 1500), (1200, 1300)]
+        );
+        assert_eq!(s.take_option(3).len(), 3, "three fit beside timestamps");
+    }
+
+    #[test]
+    fn rcv_nxt_removes_what_it_reaches_and_dsack_goes_once() {
+        let mut s = ReceiverSack::default();
+        s.on_out_of_order(Seq(200), Seq(300));
+        s.on_out_of_order(Seq(400), Seq(500));
+        s.on_rcv_nxt(Seq(300));
+        s.on_duplicate(Seq(100), Seq(150));
+        assert_eq!(blocks(&mut s), [(100, 150), (400, 500)]);
+        assert_eq!(blocks(&mut s), [(400, 500)]);
+    }
+
+    #[test]
+    fn blocks_work_across_the_sequence_wrap() {
+        let mut s = ReceiverSack::default();
+        s.on_out_of_order(Seq(u32::MAX - 99), Seq(50));
+        s.on_out_of_order(Seq(50), Seq(150));
+        assert_eq!(blocks(&mut s), [(u32::MAX - 99, 150)]);
+        s.on_rcv_nxt(Seq(u32::MAX - 99));
+        assert!(s.take_option(4).is_empty());
+    }
+}

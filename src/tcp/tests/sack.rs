@@ -1,0 +1,175 @@
+//! The receiver's SACK blocks (RFC 2018 §4) and D-SACK (RFC 2883 §4) on our ACKs.
+
+use super::*;
+
+/// ESTABLISHED with SACK offered by us (`sack`, `dsack`) and, when `peer_sack_ok`, by the
+/// peer's SYN,ACK too.
+fn established_sack(peer_sack_ok: bool) -> (Connection, Peer) {
+    let cfg = Config {
+        sack: true,
+        dsack: true,
+        ..cfg()
+    };
+    let mut c = Connection::connect(0, LOCAL, REMOTE, ISS, &cfg, STREAM);
+    assert!(one(&mut c).sack_ok, "RFC 2018 §2: sackOK in the SYN");
+    events(&mut c);
+    let mut p = Peer {
+        nxt: PEER_ISS,
+        ack: ISS + 1,
+    };
+    let sa = Segment {
+        mss: Some(1460),
+        sack_ok: peer_sack_ok,
+        ..p.seg(Flags::SYN | Flags::ACK)
+    };
+    feed(&mut c, &sa);
+    p.nxt = p.nxt + 1;
+    assert_eq!(c.state(), State::Established);
+    quiet(&mut c);
+    (c, p)
+}
+
+fn blocks(s: &Segment) -> Vec<(u32, u32)> {
+    s.sack.iter().map(|(l, r)| (l.0, r.0)).collect()
+}
+
+const D: Seq = Seq(PEER_ISS.0 + 1);
+
+#[test]
+fn out_of_order_data_is_reported_newest_block_first() {
+    let (mut c, p) = established_sack(true);
+    feed(&mut c, &p.data_at(D + 100, 100));
+    assert_eq!(blocks(&assert_ack(&mut c)), [(D.0 + 100, D.0 + 200)]);
+    feed(&mut c, &p.data_at(D + 300, 100));
+    let ack = assert_ack(&mut c);
+    assert_eq!(ack.ack, D, "the hole at RCV.NXT is still open");
+    assert_eq!(
+        blocks(&ack),
+        [(D.0 + 300, D.0 + 400), (D.0 + 100, D.0 + 200)]
+    );
+    // The first hole fills: RCV.NXT reaches the older block, which goes.
+    feed(&mut c, &p.data_at(D, 100));
+    let ack = assert_ack(&mut c);
+    assert_eq!(ack.ack, D + 200);
+    assert_eq!(blocks(&ack), [(D.0 + 300, D.0 + 400)]);
+    feed(&mut c, &p.data_at(D + 200, 100));
+    let ack = assert_ack(&mut c);
+    assert_eq!((ack.ack, ack.sack.is_empty()), (D + 400, true));
+}
+
+#[test]
+fn an_out_of_order_fin_counts_in_its_block() {
+    let (mut c, p) = established_sack(true);
+    let fin = Segment {
+        flags: Flags::FIN | Flags::ACK,
+        ..p.data_at(D + 100, 100)
+    };
+    feed(&mut c, &fin);
+    assert_eq!(blocks(&assert_ack(&mut c)), [(D.0 + 100, D.0 + 201)]);
+}
+
+#[test]
+fn without_the_peers_sack_ok_acks_carry_no_blocks() {
+    let (mut c, p) = established_sack(false);
+    feed(&mut c, &p.data_at(D + 100, 100));
+    assert!(
+        assert_ack(&mut c).sack.is_empty(),
+        "RFC 2018 §2: not permitted"
+    );
+}
+
+#[test]
+fn data_that_came_twice_is_a_dsack_reported_once() {
+    let (mut c, p) = established_sack(true);
+    feed(&mut c, &p.data_at(D, 100));
+    assert_ack(&mut c);
+    // Wholly below RCV.NXT: unacceptable, answered with a D-SACK (RFC 2883 §4 (1)).
+    feed(&mut c, &p.data_at(D, 100));
+    assert_eq!(blocks(&assert_ack(&mut c)), [(D.0, D.0 + 100)]);
+    // Held out of order and sent again: the D-SACK above the ACK, then the block itself.
+    feed(&mut c, &p.data_at(D + 200, 100));
+    assert_ack(&mut c);
+    feed(&mut c, &p.data_at(D + 200, 100));
+    assert_eq!(
+        blocks(&assert_ack(&mut c)),
+        [(D.0 + 200, D.0 + 300), (D.0 + 200, D.0 + 300)]
+    );
+    feed(&mut c, &p.data_at(D + 400, 100));
+    assert_eq!(
+        blocks(&assert_ack(&mut c)),
+        [(D.0 + 400, D.0 + 500), (D.0 + 200, D.0 + 300)],
+        "the D-SACK went once"
+    );
+}
+
+/// ESTABLISHED with SACK and `tlp`, an RTT sample of 20 ms from the handshake, sent at
+/// 0 and answered at 20 ms.
+fn established_tlp() -> (Connection, Peer) {
+    let cfg = Config {
+        sack: true,
+        tlp: true,
+        rtt_from_handshake: true,
+        rto_min: SECOND / 5,
+        ..cfg()
+    };
+    let mut c = Connection::connect(0, LOCAL, REMOTE, ISS, &cfg, STREAM);
+    quiet(&mut c);
+    let mut p = Peer {
+        nxt: PEER_ISS,
+        ack: ISS + 1,
+    };
+    let sa = Segment {
+        mss: Some(1000),
+        sack_ok: true,
+        ..p.seg(Flags::SYN | Flags::ACK)
+    };
+    c.handle_segment(20_000_000, &sa);
+    p.nxt = p.nxt + 1;
+    quiet(&mut c);
+    (c, p)
+}
+
+const MS: u64 = 1_000_000;
+
+#[test]
+fn a_lost_tail_is_probed_before_the_rto_and_the_rto_restarts_unbacked() {
+    let (mut c, _) = established_tlp();
+    let now = 30 * MS;
+    c.send(now, 2000, Tag::new(STREAM, 0));
+    assert_eq!(out(&mut c).len(), 2);
+    // RFC 8985 §7.2: PTO = 2·SRTT + 2 ms with two segments out, before the RTO, in
+    // whole jiffies (4 ms at HZ = 250).
+    let probe_at = c.poll_timeout().expect("a timer");
+    assert_eq!(probe_at, now + 44 * MS);
+    c.handle_timeout(probe_at);
+    let probe = one(&mut c);
+    assert_eq!(
+        (probe.seq, probe.len, probe.why),
+        (ISS + 1001, 1000, Why::LossProbe)
+    );
+    assert!(
+        events(&mut c)
+            .iter()
+            .all(|e| !matches!(e, ConnEvent::Retransmit { .. }))
+    );
+    // The RTO restarts from the probe with its unbacked value (RFC 6298: max(SRTT +
+    // 4·RTTVAR, rto_min) = 200 ms here).
+    let rto_at = c.poll_timeout().expect("the RTO");
+    assert_eq!(rto_at, probe_at + 200 * MS);
+    c.handle_timeout(rto_at);
+    assert_eq!(out(&mut c)[0].seq, ISS + 1, "the RTO resends from SND.UNA");
+}
+
+#[test]
+fn without_sack_there_is_no_probe() {
+    let (mut c, _) = established_with(&Config { tlp: true, ..cfg() }, ISS, Some(1000), 65535);
+    c.send(0, 2000, Tag::new(STREAM, 0));
+    out(&mut c);
+    c.handle_timeout(c.poll_timeout().unwrap());
+    assert!(
+        events(&mut c)
+            .iter()
+            .any(|e| matches!(e, ConnEvent::Retransmit { .. })),
+        "the first timer is the RTO"
+    );
+}
