@@ -330,6 +330,11 @@ impl Connection {
             self.challenge_ack(now);
             return Break(());
         }
+        if self.opts.sack {
+            // RFC 2018 §4 / RFC 6675 §5: record what the receiver holds above the ACK.
+            self.scoreboard
+                .on_ack(&a.seg.sack, ack.max(self.snd_una), self.snd_nxt);
+        }
         let dupack = self.is_duplicate_ack(a);
         // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. ... If the ACK is
         // a duplicate (SEG.ACK =< SND.UNA), it can be ignored."

@@ -17,7 +17,7 @@ use super::linux_window::LinuxWindow;
 use super::options::Options;
 use super::rto::RtoEstimator;
 use super::rules::{ChallengeLimiter, OowRateLimit};
-use super::sack::ReceiverSack;
+use super::sack::{ReceiverSack, Scoreboard};
 use super::time_wait::{TimeWait, TimeWaitSeed};
 use super::timers::Timers;
 use super::{AckPolicy, Config, Endpoint, Flags, SECOND, Segment, Seq, State, SynData, Tag, Why};
@@ -168,6 +168,8 @@ pub struct Connection {
     pub(super) reasm: Reassembly,
     /// The SACK blocks our ACKs carry (RFC 2018 §4), once negotiated.
     pub(super) rsack: ReceiverSack,
+    /// What the peer SACKed of ours (RFC 6675 §3), once SACK is negotiated.
+    pub(super) scoreboard: Scoreboard,
     /// Linux `tlp_high_seq`: SND.NXT when the outstanding tail loss probe went.
     pub(super) tlp_high_seq: Option<Seq>,
     /// New data went out since the send timer was last armed (a loss probe restarts).
@@ -254,6 +256,7 @@ impl Connection {
             send_buf: SendBuffer::new(stream),
             reasm: Reassembly::default(),
             rsack: ReceiverSack::default(),
+            scoreboard: Scoreboard::default(),
             tlp_high_seq: None,
             sent_new_data: false,
             probing_loss: false,

@@ -112,6 +112,71 @@ impl ReceiverSack {
     }
 }
 
+/// The sender's record of what the peer SACKed above SND.UNA (RFC 6675 §3's scoreboard,
+/// Linux's `TCPCB_SACKED_ACKED` marks): disjoint [left, right) ranges, ascending, at most
+/// [`Scoreboard::MAX`] (a peer cannot make it grow without bound). Retransmissions skip
+/// what it holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scoreboard {
+    ranges: Vec<(Seq, Seq)>,
+}
+
+impl Scoreboard {
+    /// Ranges kept; beyond it the highest are forgotten (and resent if need be).
+    pub const MAX: usize = 64;
+
+    /// Takes the blocks of an ACK (RFC 2018 §3): only what lies in (SND.UNA, SND.NXT] is
+    /// believed, which leaves out a D-SACK below the ACK (RFC 2883 §4) and blocks for
+    /// data never sent. A D-SACK inside the window repeats what is already marked.
+    pub fn on_ack(&mut self, blocks: &SackBlocks, snd_una: Seq, snd_nxt: Seq) {
+        for (l, r) in blocks.iter() {
+            if l.lt(r) && l.gt(snd_una) && r.le(snd_nxt) {
+                self.insert(l, r);
+            }
+        }
+    }
+
+    fn insert(&mut self, l: Seq, r: Seq) {
+        let at = self.ranges.partition_point(|&(_, e)| e.lt(l));
+        let mut end = at;
+        let (mut lo, mut hi) = (l, r);
+        while let Some(&(s, e)) = self.ranges.get(end)
+            && s.le(hi)
+        {
+            lo = lo.min(s);
+            hi = hi.max(e);
+            end += 1;
+        }
+        self.ranges.splice(at..end, [(lo, hi)]);
+        self.ranges.truncate(Self::MAX);
+    }
+
+    /// SND.UNA advanced: what lies below it is acknowledged outright.
+    pub fn on_snd_una(&mut self, snd_una: Seq) {
+        self.ranges.retain_mut(|(l, r)| {
+            *l = l.max(snd_una);
+            l.lt(*r)
+        });
+    }
+
+    /// The first sequence number at or after `seq` that was not SACKed.
+    pub fn skip(&self, seq: Seq) -> Seq {
+        self.ranges
+            .iter()
+            .find(|&&(l, r)| seq.ge(l) && seq.lt(r))
+            .map_or(seq, |&(_, r)| r)
+    }
+
+    /// Where the next SACKed range above `seq` begins, if any.
+    pub fn next_sacked(&self, seq: Seq) -> Option<Seq> {
+        self.ranges.iter().map(|&(l, _)| l).find(|l| l.gt(seq))
+    }
+
+    pub fn is_sacked(&self, seq: Seq) -> bool {
+        self.skip(seq) != seq
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +219,24 @@ mod tests {
         s.on_duplicate(Seq(100), Seq(150));
         assert_eq!(blocks(&mut s), [(100, 150), (400, 500)]);
         assert_eq!(blocks(&mut s), [(400, 500)]);
+    }
+
+    #[test]
+    fn the_scoreboard_merges_believes_only_the_window_and_skips() {
+        let mut b = Scoreboard::default();
+        let mut blocks = SackBlocks::default();
+        blocks.push(Seq(50), Seq(80)); // a D-SACK below SND.UNA
+        blocks.push(Seq(300), Seq(400));
+        blocks.push(Seq(200), Seq(300));
+        blocks.push(Seq(900), Seq(2000)); // beyond SND.NXT
+        b.on_ack(&blocks, Seq(100), Seq(1000));
+        assert_eq!(b.ranges, [(Seq(200), Seq(400))]);
+        assert_eq!((b.skip(Seq(250)), b.skip(Seq(150))), (Seq(400), Seq(150)));
+        assert_eq!(b.next_sacked(Seq(100)), Some(Seq(200)));
+        b.on_snd_una(Seq(300));
+        assert_eq!(b.ranges, [(Seq(300), Seq(400))]);
+        b.on_snd_una(Seq(400));
+        assert!(b.ranges.is_empty());
     }
 
     #[test]

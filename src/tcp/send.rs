@@ -63,8 +63,10 @@ impl Connection {
         } else {
             0
         };
-        // The FIN goes after the last byte, unless it has been sent from here already.
-        let fin_due = self.fin_queued && from.le(data_end);
+        // The FIN goes after the last byte, unless it has been sent from here already (or,
+        // resending, the peer SACKed it).
+        let fin_sacked = from.lt(self.snd_nxt) && self.scoreboard.is_sacked(data_end);
+        let fin_due = self.fin_queued && from.le(data_end) && !fin_sacked;
         if avail == 0 && !fin_due {
             return Err(Blocked::Nothing);
         }
@@ -77,6 +79,7 @@ impl Connection {
         let offset = (from - (self.iss + 1)) as u64;
         let len = avail
             .min(room)
+            .min(self.unsacked_run(from))
             .min(self.eff_snd_mss())
             .min(self.send_buf.run_len_at(offset));
         // The FIN occupies a sequence number, which must lie inside the peer's window like
@@ -115,8 +118,28 @@ impl Connection {
     }
 
     /// Where the next segment starts: below SND.NXT while resending, else SND.NXT.
+    /// Resending passes over what the peer SACKed (RFC 6675 §5.1; Linux resends only what
+    /// `tcp_timeout_mark_lost` marked, never a SACKed segment).
     fn send_point(&self) -> Seq {
-        self.resend_from.map_or(self.snd_nxt, |(seq, _)| seq)
+        match self.resend_from {
+            Some((seq, _)) => {
+                let seq = self.scoreboard.skip(seq);
+                if seq.lt(self.snd_nxt) {
+                    seq
+                } else {
+                    self.snd_nxt
+                }
+            }
+            None => self.snd_nxt,
+        }
+    }
+
+    /// Bytes from `from` up to the next SACKed range (a resent segment stops there).
+    fn unsacked_run(&self, from: Seq) -> u32 {
+        match self.scoreboard.next_sacked(from) {
+            Some(l) if from.lt(self.snd_nxt) => l - from,
+            _ => u32::MAX,
+        }
     }
 
     fn send_planned(&mut self, now: u64, p: Plan) {
@@ -460,6 +483,7 @@ impl Connection {
         let data_acked = acked - syn_acked as u32 - fin_now_acked as u32;
         self.stats.bytes_acked += data_acked as u64;
         self.snd_una = ack;
+        self.scoreboard.on_snd_una(ack);
         self.timeouts = 0;
         self.end_loss_probe_episode(ack);
         // Resending never goes below SND.UNA.
@@ -548,8 +572,12 @@ impl Connection {
         };
         let len = avail
             .min(self.eff_snd_mss())
+            .min(self.unsacked_run(self.snd_una))
             .min(self.send_buf.run_len_at(offset));
-        let fin = self.fin_queued && len == avail && self.snd_nxt.gt(data_end);
+        let fin = self.fin_queued
+            && len == avail
+            && self.snd_nxt.gt(data_end)
+            && !self.scoreboard.is_sacked(data_end);
         if len == 0 && !fin {
             return;
         }

@@ -173,3 +173,22 @@ fn without_sack_there_is_no_probe() {
         "the first timer is the RTO"
     );
 }
+
+#[test]
+fn a_retransmission_timeout_skips_what_the_peer_sacked() {
+    let (mut c, p) = established_sack(true);
+    c.send(0, 3000, Tag::new(STREAM, 0));
+    assert_eq!(out(&mut c).len(), 3, "three 1000-byte segments");
+    // The first is lost; the peer SACKs the second (RFC 2018 §4).
+    let mut ack = p.acking(ISS + 1);
+    ack.sack.push(ISS + 1001, ISS + 2001);
+    feed(&mut c, &ack);
+    quiet(&mut c);
+    c.handle_timeout(c.poll_timeout().unwrap());
+    let resent: Vec<(Seq, u32)> = out(&mut c).iter().map(|s| (s.seq, s.len)).collect();
+    assert_eq!(
+        resent,
+        [(ISS + 1, 1000), (ISS + 2001, 1000)],
+        "RFC 6675 §5.1: the SACKed segment is not sent again"
+    );
+}
