@@ -378,8 +378,8 @@ mod tests {
                     // As many blocks as fit beside the other options.
                     let room = if seg.ts.is_some() { 2 } else { 3 };
                     for i in 0..room {
-                        seg.sack
-                            .push(Seq(u32::MAX - 10 + 100 * i), Seq(50 + 100 * i));
+                        let left = Seq(u32::MAX - 10) + 100 * i; // across the wrap
+                        seg.sack.push(left, Seq(50 + 100 * i));
                     }
                 }
                 seg

@@ -172,6 +172,18 @@ impl Scoreboard {
         self.ranges.iter().map(|&(l, _)| l).find(|l| l.gt(seq))
     }
 
+    /// RFC 6675 §4 IsLost(seq): DupThresh (3) discontiguous SACKed ranges above `seq`,
+    /// or more than (DupThresh − 1)·SMSS bytes SACKed above it.
+    pub fn is_lost(&self, seq: Seq, smss: u32) -> bool {
+        let above = self.ranges.iter().filter(|&&(_, r)| r.gt(seq));
+        let (mut ranges, mut bytes) = (0u32, 0u32);
+        for &(l, r) in above {
+            ranges += 1;
+            bytes = bytes.saturating_add(r - l.max(seq));
+        }
+        ranges >= 3 || bytes > 2 * smss
+    }
+
     pub fn is_sacked(&self, seq: Seq) -> bool {
         self.skip(seq) != seq
     }
@@ -233,6 +245,11 @@ mod tests {
         assert_eq!(b.ranges, [(Seq(200), Seq(400))]);
         assert_eq!((b.skip(Seq(250)), b.skip(Seq(150))), (Seq(400), Seq(150)));
         assert_eq!(b.next_sacked(Seq(100)), Some(Seq(200)));
+        assert!(
+            !b.is_lost(Seq(100), 100),
+            "200 bytes SACKed above: not more than 2·SMSS"
+        );
+        assert!(b.is_lost(Seq(100), 99));
         b.on_snd_una(Seq(300));
         assert_eq!(b.ranges, [(Seq(300), Seq(400))]);
         b.on_snd_una(Seq(400));

@@ -501,7 +501,11 @@ impl Connection {
             if let Some(phase) = phase {
                 self.report_congestion(phase);
             }
-            if reaction == Reaction::RetransmitFirst {
+            // RFC 6675 §5 (4): with SACK, a hole is resent only once IsLost says so; a
+            // partial ACK that reordering explains resends nothing.
+            let lost =
+                !self.opts.sack || (self.scoreboard).is_lost(self.snd_una, self.eff_snd_mss());
+            if reaction == Reaction::RetransmitFirst && lost {
                 self.retransmit_first(now, Why::PartialAck);
             }
         }
