@@ -219,7 +219,7 @@ fn apply(
         "challenge_ack_limit" => sysctl("tcp_challenge_ack_limit", cfg.challenge_ack_limit.to_string()),
         "rfc1337" => sysctl("tcp_rfc1337", flag(cfg.rfc1337)),
         "tw_reuse" => sysctl("tcp_tw_reuse", flag(cfg.tw_reuse)),
-        "isn" if cfg.isn == IsnMode::Rfc6528 => {}
+        "isn" if matches!(cfg.isn, IsnMode::Rfc6528 | IsnMode::Linux) => {}
         "ephemeral_ports" => sysctl(
             "ip_local_port_range",
             format!("{} {}", cfg.ephemeral_ports.0, cfg.ephemeral_ports.1),

@@ -603,6 +603,11 @@ impl Loader<'_> {
                         IsnMode::Rfc6528,
                         "clock plus keyed hash of the 4-tuple",
                     ),
+                    (
+                        "linux",
+                        IsnMode::Linux,
+                        "secure_tcp_seq's 64 ns clock; a reused 4-tuple at old SND.NXT + 65537",
+                    ),
                     ("random", IsnMode::Random, ""),
                 ],
             )?;

@@ -742,17 +742,31 @@ impl<'a> World<'a> {
         let iss = match host.cfg.isn {
             // RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),
             // M a timer ticking every 4 microseconds.
-            IsnMode::Rfc6528 => {
+            // Linux's secure_tcp_seq: the same with a 64 ns clock.
+            IsnMode::Rfc6528 | IsnMode::Linux => {
                 let mut tuple = [0u8; 12];
                 tuple[..4].copy_from_slice(&local.addr.to_be_bytes());
                 tuple[4..6].copy_from_slice(&local.port.to_be_bytes());
                 tuple[6..10].copy_from_slice(&remote.addr.to_be_bytes());
                 tuple[10..].copy_from_slice(&remote.port.to_be_bytes());
-                Seq((now / 4_000) as u32) + rng::keyed_hash(seed, "isn-secret", &tuple)
+                let clock = if host.cfg.isn == IsnMode::Linux {
+                    now >> 6
+                } else {
+                    now / 4_000
+                };
+                Seq(clock as u32) + rng::keyed_hash(seed, "isn-secret", &tuple)
             }
             IsnMode::Random => Seq(host.isn_rng.random()),
         };
         match floor {
+            // tcp_twsk_unique / tcp_timewait_state_process: exactly there (0 becomes 1).
+            Some(f) if host.cfg.isn == IsnMode::Linux => {
+                if f == Seq(0) {
+                    Seq(1)
+                } else {
+                    f
+                }
+            }
             Some(f) if iss.lt(f) => f,
             _ => iss,
         }

@@ -6,6 +6,10 @@ pub enum IsnMode {
     /// RFC 6528: a 4 µs clock plus a keyed hash of the 4-tuple, so a new incarnation of
     /// a 4-tuple starts above the old one's sequence numbers.
     Rfc6528,
+    /// Linux's `secure_tcp_seq`: RFC 6528 with a 64 ns clock (`ktime_get_real_ns() >> 6`),
+    /// and a 4-tuple reused from TIME_WAIT starts exactly at the old SND.NXT + 65537
+    /// (`tcp_twsk_unique`, `tcp_timewait_state_process`), not merely above it.
+    Linux,
     /// A fresh random number per connection (from the host's seeded stream).
     Random,
 }
@@ -290,6 +294,7 @@ impl Config {
     pub fn linux() -> Self {
         Config {
             syn_retries: 6,
+            isn: IsnMode::Linux,
             syn_data: SynData::Drop,
             time_wait_in_window: TimeWaitInWindow::Ignore,
             reopen_old_duplicate: ReopenOldDuplicate::Listen,

@@ -29,7 +29,7 @@ impl Connection {
                 let rto_left = if restart {
                     rto
                 } else {
-                    rto_at.saturating_sub(now)
+                    rto_at.saturating_sub(now).max(1)
                 };
                 SendTimer::LossProbe {
                     at: self.cfg.timer_at(now, self.probe_timeout().min(rto_left)),
@@ -72,7 +72,9 @@ impl Connection {
     /// probe is outstanding; either way the retransmission timer then restarts from now.
     pub(super) fn send_loss_probe(&mut self, now: u64, rto_at: u64) {
         if self.tlp_high_seq.is_some() {
-            self.timers.send = SendTimer::Retransmit(rto_at);
+            // tcp_rearm_rto: what is left of the RTO, at least one tick (never due now).
+            let left = rto_at.saturating_sub(now).max(1);
+            self.timers.send = SendTimer::Retransmit(self.cfg.timer_at(now, left));
             return;
         }
         self.probing_loss = true;
