@@ -2,15 +2,15 @@
 
 use super::*;
 
-/// ESTABLISHED with SACK offered by us (`sack`, `dsack`) and, when `peer_sack_ok`, by the
-/// peer's SYN,ACK too.
-fn established_sack(peer_sack_ok: bool) -> (Connection, Peer) {
-    let cfg = Config {
-        sack: true,
-        dsack: true,
-        ..cfg()
-    };
-    let mut c = Connection::connect(0, LOCAL, REMOTE, ISS, &cfg, STREAM);
+/// ESTABLISHED under `cfg` (which offers SACK), the peer's SYN,ACK (MSS `mss`, sackOK
+/// when `peer_sack_ok`) answering at `at` the SYN sent at 0.
+fn established_sack_with(
+    cfg: &Config,
+    peer_sack_ok: bool,
+    mss: u16,
+    at: u64,
+) -> (Connection, Peer) {
+    let mut c = Connection::connect(0, LOCAL, REMOTE, ISS, cfg, STREAM);
     assert!(one(&mut c).sack_ok, "RFC 2018 §2: sackOK in the SYN");
     events(&mut c);
     let mut p = Peer {
@@ -18,15 +18,25 @@ fn established_sack(peer_sack_ok: bool) -> (Connection, Peer) {
         ack: ISS + 1,
     };
     let sa = Segment {
-        mss: Some(1460),
+        mss: Some(mss),
         sack_ok: peer_sack_ok,
         ..p.seg(Flags::SYN | Flags::ACK)
     };
-    feed(&mut c, &sa);
+    c.handle_segment(at, &sa);
     p.nxt = p.nxt + 1;
     assert_eq!(c.state(), State::Established);
     quiet(&mut c);
     (c, p)
+}
+
+/// ESTABLISHED with SACK and D-SACK offered by us and, when `peer_sack_ok`, by the peer.
+fn established_sack(peer_sack_ok: bool) -> (Connection, Peer) {
+    let cfg = Config {
+        sack: true,
+        dsack: true,
+        ..cfg()
+    };
+    established_sack_with(&cfg, peer_sack_ok, 1460, 1)
 }
 
 fn blocks(s: &Segment) -> Vec<(u32, u32)> {
@@ -102,8 +112,7 @@ fn data_that_came_twice_is_a_dsack_reported_once() {
     );
 }
 
-/// ESTABLISHED with SACK and `tlp`, an RTT sample of 20 ms from the handshake, sent at
-/// 0 and answered at 20 ms.
+/// ESTABLISHED with SACK and `tlp`, an RTT sample of 20 ms from the handshake.
 fn established_tlp() -> (Connection, Peer) {
     let cfg = Config {
         sack: true,
@@ -112,21 +121,7 @@ fn established_tlp() -> (Connection, Peer) {
         rto_min: SECOND / 5,
         ..cfg()
     };
-    let mut c = Connection::connect(0, LOCAL, REMOTE, ISS, &cfg, STREAM);
-    quiet(&mut c);
-    let mut p = Peer {
-        nxt: PEER_ISS,
-        ack: ISS + 1,
-    };
-    let sa = Segment {
-        mss: Some(1000),
-        sack_ok: true,
-        ..p.seg(Flags::SYN | Flags::ACK)
-    };
-    c.handle_segment(20_000_000, &sa);
-    p.nxt = p.nxt + 1;
-    quiet(&mut c);
-    (c, p)
+    established_sack_with(&cfg, true, 1000, 20 * MS)
 }
 
 const MS: u64 = 1_000_000;
