@@ -4,9 +4,9 @@
 //! being repaired, so that a lost tail is found after about two round trips instead of
 //! an RTO, and the RTO after a probe starts afresh rather than backed off.
 
+use super::Why;
 use super::conn::Connection;
 use super::timers::SendTimer;
-use super::{Flags, Why};
 
 impl Connection {
     /// The send timer while data is in flight: the retransmission timer (RFC 6298 §5.1:
@@ -95,20 +95,9 @@ impl Connection {
         if start == self.snd_nxt {
             return false;
         }
-        let data_end = self.data_end();
-        let fin = self.fin_queued && self.snd_nxt.gt(data_end);
+        let fin = self.fin_queued && self.snd_nxt.gt(self.data_end());
         let len = (self.snd_nxt - start) - fin as u32;
-        let flags = if fin {
-            Flags::ACK | Flags::FIN
-        } else {
-            Flags::ACK
-        };
-        let offset = (start - (self.iss + 1)) as u64;
-        let mut seg = self.segment(start, flags, len, Why::LossProbe);
-        seg.tag = self.send_buf.tag_at(offset);
-        self.rtt_probe = None; // Karn's rule
-        self.stats.retransmits += 1;
-        self.emit(seg);
+        self.resend(start, len, fin, Why::LossProbe);
         true
     }
 

@@ -585,17 +585,23 @@ impl Connection {
         if len == 0 && !fin {
             return;
         }
+        self.resend(self.snd_una, len, fin, why);
+        self.arm_send_timer(now, false);
+    }
+
+    /// Sends `len` bytes at `seq` (and the FIN after them) once more, outside the send
+    /// point: fast retransmit, a partial ACK's hole, a loss probe.
+    pub(super) fn resend(&mut self, seq: Seq, len: u32, fin: bool, why: Why) {
         let flags = if fin {
             Flags::ACK | Flags::FIN
         } else {
             Flags::ACK
         };
-        let mut seg = self.segment(self.snd_una, flags, len, why);
-        seg.tag = self.send_buf.tag_at(offset);
+        let mut seg = self.segment(seq, flags, len, why);
+        seg.tag = self.send_buf.tag_at((seq - (self.iss + 1)) as u64);
         self.rtt_probe = None; // Karn's rule
         self.stats.retransmits += 1;
         self.emit(seg);
-        self.arm_send_timer(now, false);
     }
 
     pub(super) fn report_congestion(&mut self, phase: Phase) {
