@@ -226,7 +226,12 @@ fn apply(
         ),
         "delayed_ack" if cfg.delayed_ack.is_none() => hs.route_metrics.push((RTAX_QUICKACK, 1)),
         "nagle" => hs.sockopts.nodelay = Some(!cfg.nagle),
-        "congestion_control" if cfg.congestion_control => hs.sockopts.congestion = Some("reno"),
+        "congestion_control" | "congestion" if cfg.congestion_control => {
+            hs.sockopts.congestion = Some(match cfg.congestion {
+                crate::tcp::CongestionAlgorithm::NewReno => "reno",
+                crate::tcp::CongestionAlgorithm::Cubic => "cubic",
+            })
+        }
         "initial_window" => hs
             .route_metrics
             .push((RTAX_INITCWND, cfg.initial_window.unwrap_or(10))),

@@ -25,8 +25,8 @@ use super::schema::{
 };
 use super::units::{Duration, DurationOrNone, format_duration, parse_duration};
 use crate::tcp::{
-    AckPolicy, Config, Flags, IsnMode, Profile, ReopenOldDuplicate, RttEstimator, State, SynData,
-    TimeWaitInWindow,
+    AckPolicy, Config, CongestionAlgorithm, Flags, IsnMode, Profile, ReopenOldDuplicate,
+    RttEstimator, State, SynData, TimeWaitInWindow,
 };
 
 type Result<T> = std::result::Result<T, ScenarioError>;
@@ -647,6 +647,20 @@ impl Loader<'_> {
                 &[
                     ("rfc", AckPolicy::Rfc, "RFC 1122 §4.2.3.2, RFC 5681 §4.2"),
                     ("linux", AckPolicy::Linux, "quick ACKs, pingpong, ATO"),
+                ],
+            )?;
+        }
+        if let Some(v) = &s.congestion {
+            cfg.congestion = self.choice(
+                v,
+                "congestion",
+                &[
+                    (
+                        "newreno",
+                        CongestionAlgorithm::NewReno,
+                        "RFC 5681, RFC 6582",
+                    ),
+                    ("cubic", CongestionAlgorithm::Cubic, "RFC 9438, tcp_cubic.c"),
                 ],
             )?;
         }

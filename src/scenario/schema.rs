@@ -120,6 +120,8 @@ pub struct TcpSettings {
     pub dsack: Option<bool>,
     /// When the receiver ACKs and the window it offers: "rfc" or "linux".
     pub ack_policy: Option<Spanned<String>>,
+    /// The congestion controller: "newreno" or "cubic".
+    pub congestion: Option<Spanned<String>>,
     /// The RTO estimator: "rfc6298" or "linux".
     pub rtt_estimator: Option<Spanned<String>>,
     /// An RTT sample from the handshake (and from timestamps' echo).

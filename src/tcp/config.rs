@@ -56,6 +56,15 @@ pub enum RttEstimator {
     Linux,
 }
 
+/// Which congestion controller decides the window's growth and reduction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CongestionAlgorithm {
+    /// RFC 5681 and RFC 6582.
+    NewReno,
+    /// RFC 9438 CUBIC with Linux's HyStart (`tcp_cubic.c`), recovery as NewReno's.
+    Cubic,
+}
+
 /// How the receiver decides when to ACK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AckPolicy {
@@ -143,6 +152,8 @@ pub struct Config {
     pub nagle: bool,
     /// RFC 5681 / RFC 6582 NewReno congestion control; off, only the peer's window limits.
     pub congestion_control: bool,
+    /// The controller when `congestion_control` is on.
+    pub congestion: CongestionAlgorithm,
     /// Initial congestion window in segments; None: RFC 5681's min(4·MSS, max(2·MSS, 4380 B)).
     pub initial_window: Option<u32>,
     /// RFC 3042 / RFC 5681 §3.2 step 1 (SHOULD): send one new segment on each of the first
@@ -252,6 +263,7 @@ impl Default for Config {
             delayed_ack: Some(SECOND / 5),
             nagle: true,
             congestion_control: true,
+            congestion: CongestionAlgorithm::NewReno,
             initial_window: None,
             limited_transmit: true,
             restart_after_idle: true,
@@ -317,6 +329,7 @@ impl Config {
             oow_rate_limit: true,
             timer_wheel: true,
             tlp: true,
+            congestion: CongestionAlgorithm::Cubic,
             // tcp_challenge_ack_limit's 6.x default, INT_MAX: the per-socket 500 ms limit
             // is the one that bites.
             challenge_ack_limit: i32::MAX as u32,

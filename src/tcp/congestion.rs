@@ -1,7 +1,11 @@
-//! NewReno congestion control: RFC 5681 slow start, congestion avoidance, fast
-//! retransmit and fast recovery, with RFC 6582's handling of partial acknowledgments.
+//! Congestion control: RFC 5681 slow start, congestion avoidance, fast retransmit and
+//! fast recovery, with RFC 6582's handling of partial acknowledgments (NewReno); with
+//! `congestion = "cubic"`, the window grows and shrinks as CUBIC (RFC 9438, [`Cubic`])
+//! says, counted in segments as Linux counts it (`tcp_cong.c`, `tcp_cubic.c`).
 
 use super::Seq;
+use super::config::CongestionAlgorithm;
+use super::cubic::Cubic;
 
 /// What the sender should do after an acknowledgment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,15 +45,51 @@ pub struct NewReno {
     /// Bytes sent beyond cwnd by limited transmit since the last new ACK (RFC 3042):
     /// left out of FlightSize when ssthresh is computed (RFC 5681 §3.2 step 2).
     limited_sent: u32,
+    /// CUBIC's state, when it decides the window's growth and reduction.
+    cubic: Option<Box<Cubic>>,
+    /// Linux's `snd_cwnd_cnt`: segments ACKed since cwnd last grew in avoidance.
+    cwnd_cnt: u32,
+    /// ACKed bytes not yet a whole segment (Linux counts ACKed segments).
+    acked_rem: u32,
+    /// Linux's `tcp_cwnd_validate`: whether the window limited sending lately, the most
+    /// segments in flight, and the SND.NXT that ends the current measurement.
+    cwnd_limited: bool,
+    max_flight: u32,
+    usage_seq: Seq,
+    /// A retransmission timeout is being repaired (Linux's `TCP_CA_Loss`).
+    in_loss: bool,
+    /// Timer ticks per second, for CUBIC's clock.
+    hz: u64,
+    last_send: u64,
 }
 
 impl NewReno {
-    /// `iw_segments`: None for RFC 5681's IW = min(4·SMSS, max(2·SMSS, 4380)).
+    /// NewReno; `iw_segments`: None for RFC 5681's IW = min(4·SMSS, max(2·SMSS, 4380)).
+    #[cfg(test)]
     pub fn new(smss: u32, iw_segments: Option<u32>, iss: Seq) -> Self {
+        Self::with(
+            smss,
+            iw_segments,
+            iss,
+            CongestionAlgorithm::NewReno,
+            (0, 1000),
+        )
+    }
+
+    /// With the chosen algorithm; `(now, hz)`: the time it starts and the timer tick.
+    pub fn with(
+        smss: u32,
+        iw_segments: Option<u32>,
+        iss: Seq,
+        algorithm: CongestionAlgorithm,
+        (now, hz): (u64, u32),
+    ) -> Self {
         let iw = match iw_segments {
             Some(n) => n.max(1) * smss,
             None => (4 * smss).min((2 * smss).max(4380)),
         };
+        let cubic = (algorithm == CongestionAlgorithm::Cubic)
+            .then(|| Box::new(Cubic::new(now / 1000, iss + 1)));
         NewReno {
             cwnd: iw,
             ssthresh: u32::MAX / 2,
@@ -60,6 +100,15 @@ impl NewReno {
             ca_acked: 0,
             iw,
             limited_sent: 0,
+            cubic,
+            cwnd_cnt: 0,
+            acked_rem: 0,
+            cwnd_limited: false,
+            max_flight: 0,
+            usage_seq: iss,
+            in_loss: false,
+            hz: u64::from(hz.max(1)),
+            last_send: now,
         }
     }
 
@@ -84,6 +133,110 @@ impl NewReno {
         }
     }
 
+    /// With CUBIC, what Linux notes of each transmission: `tcp_cwnd_validate` (was the
+    /// window the limit?) and `CA_EVENT_TX_START` (sending resumes with nothing in
+    /// flight: the cubic epoch skips the idle time). `flight` counts what is out after
+    /// the segment of `len` bytes; `(snd_una, snd_nxt)` as they are after it.
+    pub fn on_transmit_at(&mut self, now: u64, flight: u32, len: u32, (una, nxt): (Seq, Seq)) {
+        let Some(cubic) = self.cubic.as_mut() else {
+            return;
+        };
+        let jiffy = 1_000_000_000 / self.hz;
+        if flight == len && len > 0 {
+            let idle = now.saturating_sub(self.last_send) / jiffy;
+            cubic.on_restart(idle, now / jiffy);
+        }
+        self.last_send = now;
+        let limited = flight >= self.cwnd;
+        let packets = flight.div_ceil(self.smss);
+        if una.ge(self.usage_seq) || limited || (!self.cwnd_limited && packets > self.max_flight) {
+            self.cwnd_limited = limited;
+            self.max_flight = packets;
+            self.usage_seq = nxt;
+        }
+    }
+
+    /// Whether per-segment RTT samples are wanted (CUBIC's HyStart and minimum RTT).
+    pub fn wants_rtt_samples(&self) -> bool {
+        self.cubic.is_some()
+    }
+
+    /// `tcp_is_cwnd_limited`: in slow start, while cwnd is below twice what was in
+    /// flight; in avoidance, while the window was the limit. CUBIC grows only then.
+    fn is_cwnd_limited(&self) -> bool {
+        if self.cwnd < self.ssthresh {
+            return self.cwnd / self.smss < 2 * self.max_flight;
+        }
+        self.cwnd_limited
+    }
+
+    /// An RTT sample of `rtt` ns at `now`: CUBIC's minimum RTT and HyStart, which may end
+    /// slow start here (ssthresh = cwnd, `hystart_update`).
+    pub fn on_rtt_sample(&mut self, rtt: u64, now: u64, una_nxt: (Seq, Seq)) {
+        let slow_start = self.cwnd < self.ssthresh;
+        let (smss, hz) = (self.smss, self.hz);
+        let Some(cubic) = self.cubic.as_mut() else {
+            return;
+        };
+        let now_j = now / (1_000_000_000 / hz);
+        let cwnd = self.cwnd / smss;
+        if let Some(exit) =
+            cubic.on_rtt_sample(rtt / 1000, now / 1000, now_j, hz, slow_start, cwnd, una_nxt)
+        {
+            self.ssthresh = exit * smss;
+        }
+    }
+
+    /// ACKed bytes as whole segments, the remainder kept for the next ACK.
+    fn acked_segments(&mut self, acked: u32) -> u32 {
+        let total = self.acked_rem.saturating_add(acked);
+        self.acked_rem = total % self.smss;
+        total / self.smss
+    }
+
+    /// `cubictcp_cong_avoid`: slow start by ACKed segments up to ssthresh
+    /// (`tcp_slow_start`), the rest by the cubic curve (`tcp_cong_avoid_ai`).
+    fn cubic_cong_avoid(&mut self, acked: u32, now: u64) {
+        let mut acked = self.acked_segments(acked);
+        if !self.is_cwnd_limited() || acked == 0 {
+            return;
+        }
+        let (smss, hz) = (self.smss, self.hz);
+        let mut cwnd = self.cwnd / smss;
+        let ssthresh = self.ssthresh / smss;
+        if cwnd < ssthresh {
+            let grown = cwnd.saturating_add(acked).min(ssthresh);
+            acked -= grown - cwnd;
+            cwnd = grown;
+        }
+        if acked > 0
+            && let Some(cubic) = self.cubic.as_mut()
+        {
+            let cnt = cubic
+                .update(cwnd, acked, now / (1_000_000_000 / hz), hz)
+                .max(1);
+            if self.cwnd_cnt >= cnt {
+                self.cwnd_cnt = 0;
+                cwnd += 1;
+            }
+            self.cwnd_cnt += acked;
+            if self.cwnd_cnt >= cnt {
+                cwnd += self.cwnd_cnt / cnt;
+                self.cwnd_cnt %= cnt;
+            }
+        }
+        self.cwnd = cwnd.saturating_mul(smss);
+    }
+
+    /// ssthresh after a loss: β·cwnd with CUBIC (`cubictcp_recalc_ssthresh`), else
+    /// RFC 5681 eq. 4's max(FlightSize / 2, 2·SMSS).
+    fn reduced_ssthresh(&mut self, flight: u32) -> u32 {
+        match self.cubic.as_mut() {
+            Some(c) => c.ssthresh(self.cwnd / self.smss) * self.smss,
+            None => (flight / 2).max(2 * self.smss),
+        }
+    }
+
     /// RFC 5681 §4.1: "a TCP SHOULD set cwnd to no more than RW before beginning
     /// transmission if the TCP has not sent data in an interval exceeding the
     /// retransmission timeout", RW = min(IW, cwnd).
@@ -96,15 +249,30 @@ impl NewReno {
 
     /// New data was acknowledged: `acked` bytes, SND.UNA now `ack`, `flight` bytes still
     /// outstanding.
-    pub fn on_ack(&mut self, acked: u32, ack: Seq, flight: u32) -> (Reaction, Option<Phase>) {
+    /// `now` matters to CUBIC, whose curve is a function of time.
+    pub fn on_ack(
+        &mut self,
+        acked: u32,
+        ack: Seq,
+        flight: u32,
+        now: u64,
+    ) -> (Reaction, Option<Phase>) {
         self.dupacks = 0;
         self.limited_sent = 0;
+        if self.in_loss && ack.ge(self.recover) {
+            self.in_loss = false;
+        }
         if self.in_recovery {
             if ack.ge(self.recover) {
                 // RFC 6582 §3.2 step 3, full acknowledgment: set cwnd to
                 // min(ssthresh, max(FlightSize, SMSS) + SMSS) and leave fast recovery.
+                // With CUBIC, cwnd = ssthresh (RFC 9438 §4.6; Linux
+                // `tcp_end_cwnd_reduction`).
                 self.in_recovery = false;
-                self.cwnd = self.ssthresh.min(flight.max(self.smss) + self.smss);
+                self.cwnd = match self.cubic {
+                    Some(_) => self.ssthresh,
+                    None => self.ssthresh.min(flight.max(self.smss) + self.smss),
+                };
                 return (Reaction::Nothing, Some(Phase::RecoveryEnd));
             }
             // Step 3, partial acknowledgment: retransmit the first unacknowledged segment,
@@ -113,7 +281,9 @@ impl NewReno {
                 self.cwnd.saturating_sub(acked) + if acked >= self.smss { self.smss } else { 0 };
             return (Reaction::RetransmitFirst, None);
         }
-        if self.cwnd < self.ssthresh {
+        if self.cubic.is_some() {
+            self.cubic_cong_avoid(acked, now);
+        } else if self.cwnd < self.ssthresh {
             // RFC 5681 §3.1 slow start: cwnd += min(N, SMSS).
             self.cwnd += acked.min(self.smss);
         } else {
@@ -157,7 +327,8 @@ impl NewReno {
         // step 3: cwnd = ssthresh + 3*SMSS.
         let flight = flight.saturating_sub(self.limited_sent);
         self.limited_sent = 0;
-        self.ssthresh = (flight / 2).max(2 * self.smss);
+        self.ssthresh = self.reduced_ssthresh(flight);
+        self.cwnd_cnt = 0;
         self.cwnd = self.ssthresh + 3 * self.smss;
         self.recover = snd_nxt;
         self.in_recovery = true;
@@ -172,8 +343,20 @@ impl NewReno {
     /// The retransmission timer expired (RFC 5681 §3.1 eq. 4 and "cwnd ... to no more
     /// than the loss window, LW, which equals 1 full-sized segment"; RFC 6582 §3.2 step 4:
     /// record `recover`).
-    pub fn on_timeout(&mut self, flight: u32, snd_nxt: Seq) -> Phase {
-        self.ssthresh = (flight / 2).max(2 * self.smss);
+    ///
+    /// With CUBIC, as Linux's `tcp_enter_loss`: ssthresh
+    /// is kept when a recovery or an earlier timeout is still being repaired, and the
+    /// cubic state starts over (`cubictcp_state(TCP_CA_Loss)`).
+    pub fn on_timeout(&mut self, flight: u32, snd_nxt: Seq, now: u64) -> Phase {
+        match self.cubic.as_mut() {
+            Some(_) if self.in_loss || self.in_recovery => {}
+            _ => self.ssthresh = self.reduced_ssthresh(flight),
+        }
+        if let Some(c) = self.cubic.as_mut() {
+            c.on_timeout(now / 1000, snd_nxt);
+        }
+        self.in_loss = true;
+        self.cwnd_cnt = 0;
         self.cwnd = self.smss;
         self.dupacks = 0;
         self.limited_sent = 0;
@@ -203,17 +386,17 @@ mod tests {
     #[test]
     fn slow_start_then_congestion_avoidance() {
         let mut r = reno();
-        r.on_ack(MSS, Seq(1001), 0);
+        r.on_ack(MSS, Seq(1001), 0, 0);
         assert_eq!(
             r.cwnd, 5000,
             "slow start: +1 SMSS per ACK of a full segment"
         );
         r.ssthresh = 5000;
         for i in 0..4 {
-            r.on_ack(MSS, Seq(2001 + i * 1000), 0);
+            r.on_ack(MSS, Seq(2001 + i * 1000), 0, 0);
         }
         assert_eq!(r.cwnd, 5000, "avoidance: not yet a whole cwnd acknowledged");
-        r.on_ack(MSS, Seq(6001), 0);
+        r.on_ack(MSS, Seq(6001), 0, 0);
         assert_eq!(r.cwnd, 6000, "one SMSS per cwnd of acknowledged bytes");
     }
 
@@ -232,12 +415,15 @@ mod tests {
         r.on_dupack(10_000, una, max);
         assert_eq!(r.cwnd, 9000, "inflated by one SMSS per further duplicate");
         // Partial ACK: a second hole; retransmit it, deflate.
-        assert_eq!(r.on_ack(2000, Seq(3001), 8000).0, Reaction::RetransmitFirst);
+        assert_eq!(
+            r.on_ack(2000, Seq(3001), 8000, 0).0,
+            Reaction::RetransmitFirst
+        );
         assert_eq!(r.cwnd, 9000 - 2000 + 1000);
         assert!(r.in_recovery);
         // Full ACK ends recovery.
         assert_eq!(
-            r.on_ack(8000, Seq(11_001), 0),
+            r.on_ack(8000, Seq(11_001), 0, 0),
             (Reaction::Nothing, Some(Phase::RecoveryEnd))
         );
         assert_eq!(r.cwnd, 2000, "min(ssthresh, max(FlightSize, SMSS) + SMSS)");
@@ -247,7 +433,7 @@ mod tests {
     #[test]
     fn dupacks_from_before_recover_do_not_retrigger() {
         let mut r = reno();
-        r.on_timeout(8000, Seq(9001));
+        r.on_timeout(8000, Seq(9001), 0);
         for _ in 0..3 {
             assert_eq!(r.on_dupack(4000, Seq(5001), Seq(9001)).0, Reaction::Nothing);
         }
@@ -292,8 +478,8 @@ mod tests {
     fn timeout_collapses_to_one_segment() {
         let mut r = reno();
         r.cwnd = 20_000;
-        assert_eq!(r.on_timeout(20_000, Seq(20_001)), Phase::Timeout);
+        assert_eq!(r.on_timeout(20_000, Seq(20_001), 0), Phase::Timeout);
         assert_eq!((r.cwnd, r.ssthresh), (1000, 10_000));
-        assert_eq!(reno().on_timeout(1000, Seq(1)), Phase::Timeout);
+        assert_eq!(reno().on_timeout(1000, Seq(1), 0), Phase::Timeout);
     }
 }

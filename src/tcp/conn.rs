@@ -206,6 +206,9 @@ pub struct Connection {
     /// Segment timed for an RTT sample: (sequence number that acknowledges it, send time).
     /// Karn's rule: cleared whenever anything is retransmitted.
     pub(super) rtt_probe: Option<(Seq, u64)>,
+    /// With CUBIC: (end, send time) of each new data segment not yet ACKed, for the
+    /// controller's RTT samples (never resent ones: Karn's rule).
+    pub(super) sent_times: std::collections::VecDeque<(Seq, u64)>,
     /// NewReno state (None when congestion control is off).
     pub(super) cc: Option<NewReno>,
     /// In-order bytes received since our last ACK (delayed ACK: ACK every second segment).
@@ -284,6 +287,7 @@ impl Connection {
             rcv_shutdown: false,
             segs_since_push: 0,
             rtt_probe: None,
+            sent_times: std::collections::VecDeque::new(),
             cc: None,
             unacked_bytes: 0,
             zero_window: None,
@@ -609,10 +613,12 @@ impl Connection {
         self.snd_mss = syn.mss.unwrap_or(DEFAULT_MSS).min(self.cfg.mss).max(1);
         self.opts.on_peer_syn(&self.cfg, syn, self.last_now);
         if self.cfg.congestion_control {
-            self.cc = Some(NewReno::new(
+            self.cc = Some(NewReno::with(
                 self.eff_snd_mss(),
                 self.cfg.initial_window,
                 self.iss,
+                self.cfg.congestion,
+                (self.last_now, self.cfg.hz),
             ));
         }
         self.rcv_wnd = if self.linux_acks() {

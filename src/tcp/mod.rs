@@ -7,6 +7,7 @@ pub mod closed;
 mod config;
 mod congestion;
 mod conn;
+mod cubic;
 mod flags;
 mod linux_ack;
 mod linux_window;
@@ -27,8 +28,8 @@ mod why;
 
 pub use buffers::SendBuffer;
 pub use config::{
-    AckPolicy, Config, IsnMode, Profile, ReopenOldDuplicate, RttEstimator, SECOND, SynData,
-    TimeWaitInWindow,
+    AckPolicy, Config, CongestionAlgorithm, IsnMode, Profile, ReopenOldDuplicate, RttEstimator,
+    SECOND, SynData, TimeWaitInWindow,
 };
 pub use congestion::Phase;
 pub use conn::{ConnEvent, ConnStats, Connection, Reopen};

@@ -162,6 +162,7 @@ impl Connection {
             if why != Why::ResumeAfterProbe {
                 self.stats.retransmits += 1;
             }
+            self.forget_send_times(p.seq, p.len);
             self.resend_from = self.resend_from.filter(|_| end.lt(self.snd_nxt));
             if let Some((at, _)) = self.resend_from.as_mut() {
                 *at = end;
@@ -184,6 +185,10 @@ impl Connection {
         }
         if let Some(cc) = self.cc.as_mut() {
             cc.on_transmit(flight_after);
+            cc.on_transmit_at(now, flight_after, p.len, (self.snd_una, self.snd_nxt));
+        }
+        if !resend && p.len > 0 && self.cc.as_ref().is_some_and(|c| c.wants_rtt_samples()) {
+            self.sent_times.push_back((end, now));
         }
         self.emit(seg);
     }
@@ -464,9 +469,10 @@ impl Connection {
         } else {
             let flight = self.flight_size_to(self.snd_nxt);
             if let Some(cc) = self.cc.as_mut() {
-                let phase = cc.on_timeout(flight, self.snd_nxt);
+                let phase = cc.on_timeout(flight, self.snd_nxt, now);
                 self.report_congestion(phase);
             }
+            self.sent_times.clear();
             // Go back to the oldest unacknowledged octet; cwnd (one segment after a
             // timeout) paces what follows.
             self.resend_from = Some((self.snd_una, Why::RtoResend));
@@ -492,12 +498,13 @@ impl Connection {
             .map(|(at, why)| (at.max(ack), why))
             .filter(|(at, _)| at.lt(self.snd_nxt));
         self.take_rtt_sample(now, ack);
+        self.take_ca_rtt_sample(now, ack);
         if syn_acked {
             self.on_syn_acked();
         }
         let flight = self.flight_size_to(self.snd_nxt);
         if let Some(cc) = self.cc.as_mut().filter(|_| data_acked > 0) {
-            let (reaction, phase) = cc.on_ack(data_acked, ack, flight);
+            let (reaction, phase) = cc.on_ack(data_acked, ack, flight, now);
             if let Some(phase) = phase {
                 self.report_congestion(phase);
             }
@@ -531,6 +538,22 @@ impl Connection {
                 self.rto
                     .on_sample(u64::from(ms) * 1_000_000, ack, self.snd_nxt);
             }
+        }
+    }
+
+    /// Linux's `ca_rtt_us` for the congestion controller (`tcp_clean_rtx_queue`): the
+    /// time since the newest segment this ACK covers was sent, if it was never resent.
+    fn take_ca_rtt_sample(&mut self, now: u64, ack: Seq) {
+        let mut newest = None;
+        while let Some(&(end, at)) = self.sent_times.front() {
+            if end.gt(ack) {
+                break;
+            }
+            newest = Some(at);
+            self.sent_times.pop_front();
+        }
+        if let (Some(at), Some(cc)) = (newest, self.cc.as_mut()) {
+            cc.on_rtt_sample(now - at, now, (self.snd_una, self.snd_nxt));
         }
     }
 
@@ -600,8 +623,17 @@ impl Connection {
         let mut seg = self.segment(seq, flags, len, why);
         seg.tag = self.send_buf.tag_at((seq - (self.iss + 1)) as u64);
         self.rtt_probe = None; // Karn's rule
+        self.forget_send_times(seq, len);
         self.stats.retransmits += 1;
         self.emit(seg);
+    }
+
+    /// Karn's rule for the congestion controller's samples: a resent range is not timed.
+    pub(super) fn forget_send_times(&mut self, seq: Seq, len: u32) {
+        if !self.sent_times.is_empty() {
+            let end = seq + len;
+            self.sent_times.retain(|&(e, _)| e.le(seq) || e.gt(end));
+        }
     }
 
     pub(super) fn report_congestion(&mut self, phase: Phase) {
