@@ -115,13 +115,18 @@ impl Cubic {
             } else {
                 // K = ∛((W_max − cwnd)·RTT/C), in 2^-10 s (RFC 9438 eq. 2).
                 let factor = (1u64 << (TIME_SHIFT * 3 + 10)) / CUBE_RTT_SCALE;
-                self.k = cube_root(factor * u64::from(self.last_max_cwnd - cwnd));
+                self.k = cube_root(factor.saturating_mul(u64::from(self.last_max_cwnd - cwnd)));
                 self.origin = self.last_max_cwnd;
             }
             now_j
         });
-        let delay_j = (self.delay_min_us * hz).div_ceil(1_000_000);
-        let t = ((now_j - epoch + delay_j) << TIME_SHIFT) / hz.max(1);
+        let delay_j = self.delay_min_us.saturating_mul(hz).div_ceil(1_000_000);
+        let t = (now_j
+            .saturating_sub(epoch)
+            .saturating_add(delay_j)
+            .min(1 << 40)
+            << TIME_SHIFT)
+            / hz.max(1);
         let offs = t.abs_diff(self.k).min(1 << 21);
         let delta = ((CUBE_RTT_SCALE * offs * offs * offs) >> (10 + 3 * TIME_SHIFT)) as u32;
         let target = if t < self.k {
