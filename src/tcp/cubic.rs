@@ -127,8 +127,10 @@ impl Cubic {
             .min(1 << 40)
             << TIME_SHIFT)
             / hz.max(1);
-        let offs = t.abs_diff(self.k).min(1 << 21);
-        let delta = ((CUBE_RTT_SCALE * offs * offs * offs) >> (10 + 3 * TIME_SHIFT)) as u32;
+        // u128: offs³ alone may need 63 bits once t is far from K (fuzzing found it).
+        let offs = u128::from(t.abs_diff(self.k));
+        let delta = ((u128::from(CUBE_RTT_SCALE) * offs * offs * offs) >> (10 + 3 * TIME_SHIFT))
+            .min(u128::from(u32::MAX)) as u32;
         let target = if t < self.k {
             self.origin.saturating_sub(delta)
         } else {
