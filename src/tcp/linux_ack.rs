@@ -185,6 +185,13 @@ impl LinuxAcks {
         self.pingpong = self.pingpong.max(PINGPONG_THRESH);
     }
 
+    /// `icsk_ack.pending |= ICSK_ACK_NOW` (tcp_data_queue, when the segment emptied the
+    /// out-of-order queue: RFC 5681 §4.2's "fills in all or part of a gap").
+    pub fn ack_now(&mut self) {
+        self.scheduled = true;
+        self.ack_now = true;
+    }
+
     pub fn scheduled(&self) -> bool {
         self.scheduled
     }

@@ -41,11 +41,13 @@ impl Connection {
         // tcp_data_queue: "Partial packet, seq < rcv_next < end_seq".
         self.report_old_text(seg);
         let (start, len, tag) = self.trim_to_window(seg.seq, seg.len, seg.tag);
+        // A FIN held out of order is part of the queue (Linux keeps it as an skb there).
+        let gap = !self.reasm.is_empty() || self.reasm.fin().is_some();
         let fin_held = seg.has(Flags::FIN) && self.reasm.fin() == Some(seg.seq + seg.len);
         self.note_fin(seg.seq + seg.len, seg.has(Flags::FIN));
         let len = self.trim_to_fin(start, len);
         // RFC 5681 §4.2: out-of-order data, and data that fills a gap, is ACKed at once.
-        let in_order = start == self.rcv_nxt && self.reasm.is_empty();
+        let in_order = start == self.rcv_nxt && !gap;
         if len > 0 && start == self.rcv_nxt {
             self.deliver(len, tag);
             if self.linux_acks() {
@@ -167,7 +169,7 @@ impl Connection {
     /// otherwise the text step's acknowledgment goes out.
     pub(super) fn check_fin(&mut self, now: u64, ack: TextAck) {
         if self.reasm.fin() == Some(self.rcv_nxt) {
-            self.receive_fin(now);
+            self.receive_fin(now, matches!(ack, TextAck::Now(_)));
             return;
         }
         match ack {
@@ -181,13 +183,18 @@ impl Connection {
     /// the FIN, and send an acknowledgment for the FIN", then the per-state transition.
     /// Linux (`tcp_fin`) delays that ACK in ESTABLISHED, so that the application's own FIN
     /// can carry it; in FIN_WAIT_1 and FIN_WAIT_2 it goes at once.
-    fn receive_fin(&mut self, now: u64) {
+    /// `urgent`: the segment also asked for an ACK at once (it was out of order or filled
+    /// a gap), which Linux sends rather than waiting for the application's FIN.
+    fn receive_fin(&mut self, now: u64, urgent: bool) {
         self.rcv_nxt = self.rcv_nxt + 1;
         self.reasm.clear();
         self.rsack.clear();
         let passive = matches!(self.state, State::SynReceived | State::Established);
         if self.linux_acks() && passive {
             self.lack.on_fin_received();
+            if urgent {
+                self.lack.ack_now();
+            }
             self.linux_ack_check(now);
         } else {
             self.send_ack(Why::AckFin);

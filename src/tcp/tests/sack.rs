@@ -187,3 +187,36 @@ fn a_retransmission_timeout_skips_what_the_peer_sacked() {
         "RFC 6675 §5.1: the SACKed segment is not sent again"
     );
 }
+
+/// Linux `tcp_data_queue`: a segment that empties the out-of-order queue is ACKed at
+/// once (RFC 5681 §4.2, "fills in ... a gap"), even when the FIN it completes would
+/// otherwise wait for the application's reply (`tcp_fin` makes the connection
+/// interactive). A FIN held out of order is part of that queue.
+#[test]
+fn linux_acks_at_once_the_segment_that_fills_the_gap_before_a_held_fin() {
+    let (mut c, p) = established_sack_with(&Config::linux(), true, 1460, 1);
+    let fin = Segment {
+        flags: Flags::FIN | Flags::ACK,
+        ..p.data_at(D + 100, 0)
+    };
+    feed(&mut c, &fin);
+    assert_eq!(assert_ack(&mut c).ack, D, "out of order: a duplicate ACK");
+    feed(&mut c, &p.data_at(D, 100));
+    let ack = assert_ack(&mut c);
+    assert_eq!((ack.ack, ack.sack.is_empty()), (D + 101, true));
+    assert_eq!(c.state(), State::CloseWait);
+}
+
+#[test]
+fn linux_delays_the_ack_of_an_in_order_data_and_fin() {
+    let (mut c, p) = established_sack_with(&Config::linux(), true, 1460, 1);
+    feed(&mut c, &p.data_at(D, 100));
+    quiet(&mut c); // the first data: a quick ACK
+    let fin = Segment {
+        flags: Flags::FIN | Flags::ACK,
+        ..p.data_at(D + 100, 100)
+    };
+    feed(&mut c, &fin);
+    assert_silent(&mut c);
+    assert_eq!(c.state(), State::CloseWait);
+}
