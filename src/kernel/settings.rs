@@ -266,6 +266,7 @@ fn linux_behaviour(key: &str, cfg: &Config) -> bool {
         "syn_give_up_by_time" => cfg.syn_give_up_by_time == linux.syn_give_up_by_time,
         "time_wait_minisock" => cfg.time_wait_minisock == linux.time_wait_minisock,
         "push_per_gso" => cfg.push_per_gso == linux.push_per_gso,
+        "fin_needs_cwnd" => cfg.fin_needs_cwnd == linux.fin_needs_cwnd,
         _ => false,
     }
 }

@@ -578,6 +578,7 @@ impl Loader<'_> {
             (s.time_wait_minisock, &mut cfg.time_wait_minisock),
             (s.rcv_autotune, &mut cfg.rcv_autotune),
             (s.push_per_gso, &mut cfg.push_per_gso),
+            (s.fin_needs_cwnd, &mut cfg.fin_needs_cwnd),
         ];
         for (value, slot) in flags {
             if let Some(b) = value {

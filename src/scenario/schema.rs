@@ -156,6 +156,8 @@ pub struct TcpSettings {
     pub rcv_autotune: Option<bool>,
     /// PSH on the last segment of each GSO packet (Linux).
     pub push_per_gso: Option<bool>,
+    /// A FIN without data waits for room in cwnd, counted in segments (Linux).
+    pub fin_needs_cwnd: Option<bool>,
 }
 
 /// `window_scale` as written: an integer (range-checked by the loader, so the message

@@ -215,6 +215,10 @@ pub struct Config {
     /// software-GSO packet (`tcp_tso_autosize`: about 1 ms of the pacing rate, at least
     /// two segments) carries PSH, which a Linux receiver ACKs when the application reads.
     pub push_per_gso: bool,
+    /// Linux counts the congestion window in packets, and a FIN without data is a packet
+    /// like any other (`tcp_write_xmit`: `tcp_cwnd_test`): it waits while cwnd's segments
+    /// are all in flight. Off, a FIN is not limited by cwnd (it carries no data).
+    pub fin_needs_cwnd: bool,
     /// Selective acknowledgments (RFC 2018): offer sackOK in the SYN; once both SYNs carried
     /// it, send SACK blocks for out-of-order data and use the peer's for loss recovery.
     pub sack: bool,
@@ -286,6 +290,7 @@ impl Default for Config {
             time_wait_minisock: false,
             rcv_autotune: false,
             push_per_gso: false,
+            fin_needs_cwnd: false,
             sack: false,
             dsack: false,
             oow_rate_limit: false,
@@ -324,6 +329,7 @@ impl Config {
             time_wait_minisock: true,
             rcv_autotune: true,
             push_per_gso: true,
+            fin_needs_cwnd: true,
             sack: true,
             dsack: true,
             oow_rate_limit: true,

@@ -203,6 +203,9 @@ pub struct Connection {
     pub(super) rcv_shutdown: bool,
     /// New segments sent since the last PSH (Linux's GSO packets, `push_per_gso`).
     pub(super) segs_since_push: u32,
+    /// With `fin_needs_cwnd`: where each segment sent for the first time ends, while not
+    /// yet acknowledged (Linux's `packets_out`, the retransmission queue's skbs).
+    pub(super) seg_ends: std::collections::VecDeque<Seq>,
     /// Segment timed for an RTT sample: (sequence number that acknowledges it, send time).
     /// Karn's rule: cleared whenever anything is retransmitted.
     pub(super) rtt_probe: Option<(Seq, u64)>,
@@ -286,6 +289,7 @@ impl Connection {
             syn_sent_at: 0,
             rcv_shutdown: false,
             segs_since_push: 0,
+            seg_ends: std::collections::VecDeque::new(),
             rtt_probe: None,
             sent_times: std::collections::VecDeque::new(),
             cc: None,

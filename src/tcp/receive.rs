@@ -60,7 +60,9 @@ impl Connection {
         if self.opts.sack {
             self.rsack.on_rcv_nxt(self.rcv_nxt);
         }
-        if in_order && len > 0 {
+        // A FIN alone at RCV.NXT is in order too: the FIN step decides its ACK.
+        let fin_in_order = seg.has(Flags::FIN) && self.reasm.fin() == Some(self.rcv_nxt);
+        if in_order && (len > 0 || fin_in_order) {
             TextAck::Later(len)
         } else {
             // "...send an acknowledgment of the form <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".

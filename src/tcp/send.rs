@@ -85,7 +85,10 @@ impl Connection {
         // The FIN occupies a sequence number, which must lie inside the peer's window like
         // an octet (the receiver trims a FIN at its right edge): it waits for window space
         // like data, and is not limited by cwnd.
-        let fin = fin_due && len == avail && (from + len).lt(wnd_end);
+        let fin = fin_due
+            && len == avail
+            && (from + len).lt(wnd_end)
+            && (len > 0 || self.fin_fits_cwnd());
         if len == 0 && !fin {
             let waiting = avail > 0 || fin_due;
             let window_full = !from.lt(wnd_end);
@@ -104,6 +107,16 @@ impl Connection {
             fin,
             push: len > 0 && len == avail,
         })
+    }
+
+    /// With `fin_needs_cwnd`, whether a FIN without data fits the congestion window
+    /// counted in segments (Linux `tcp_cwnd_test`: packets in flight below cwnd).
+    fn fin_fits_cwnd(&self) -> bool {
+        let Some(cc) = self.cc.as_ref().filter(|_| self.cfg.fin_needs_cwnd) else {
+            return true;
+        };
+        let cwnd_segs = (cc.cwnd / self.eff_snd_mss().max(1)).max(1) as usize;
+        self.probing_loss || self.resend_from.is_some() || self.seg_ends.len() < cwnd_segs
     }
 
     /// Sends the next new segment (from SND.NXT) if the windows allow one.
@@ -169,6 +182,9 @@ impl Connection {
             }
         }
         if end.gt(self.snd_nxt) {
+            if self.cfg.fin_needs_cwnd {
+                self.seg_ends.push_back(end);
+            }
             self.sent_new_data = true;
             self.last_seg_start = p.seq;
             // Karn's rule: only a segment sent for the first time is timed.
@@ -490,6 +506,9 @@ impl Connection {
         self.stats.bytes_acked += data_acked as u64;
         self.snd_una = ack;
         self.scoreboard.on_snd_una(ack);
+        while self.seg_ends.front().is_some_and(|e| e.le(ack)) {
+            self.seg_ends.pop_front();
+        }
         self.timeouts = 0;
         self.end_loss_probe_episode(ack);
         // Resending never goes below SND.UNA.

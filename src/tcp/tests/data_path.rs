@@ -194,3 +194,33 @@ fn three_duplicate_acks_trigger_fast_retransmit() {
     )));
     assert_eq!(c.stats().retransmits, 1);
 }
+
+/// Linux counts cwnd in packets and a FIN is one (`tcp_write_xmit`, `tcp_cwnd_test`):
+/// with `fin_needs_cwnd`, a FIN behind a full window of short segments waits for an ACK;
+/// without it the FIN, which carries no data, goes at once.
+#[test]
+fn a_fin_waits_for_room_in_cwnd_counted_in_segments() {
+    for (fin_needs_cwnd, fin_at_once) in [(true, false), (false, true)] {
+        let iw2 = Config {
+            initial_window: Some(2),
+            nagle: false,
+            fin_needs_cwnd,
+            ..full()
+        };
+        let (mut c, p) = established_with(&iw2, ISS, Some(1000), 65535);
+        let mut sent = write(&mut c, 1, 1500);
+        c.close(1);
+        sent.extend(out(&mut c));
+        let fins = sent.iter().filter(|s| s.has(Flags::FIN)).count();
+        assert_eq!(
+            (sent.len() - fins, fins == 1),
+            (2, fin_at_once),
+            "{sent:#?}"
+        );
+        if !fin_at_once {
+            feed(&mut c, &p.acking(ISS + 1001));
+            let fin = one(&mut c);
+            assert_eq!((fin.flags, fin.seq), (Flags::FIN | Flags::ACK, ISS + 1501));
+        }
+    }
+}
