@@ -695,3 +695,42 @@ actions = ["at 0: close", "at 1s: send 7"]
     assert_eq!(v["value"], 7);
     assert_eq!(v["error"], "no_connection");
 }
+
+/// `app_after_softirq` (the linux profile's): a server sees a burst of segments that
+/// arrive at one instant (the initial window: two) only after the TCP has taken all of
+/// them, so the ACKs of the burst (quick ACKs at the start of a connection) go before its
+/// reply, as on Linux; off, it replies to the first segment, and the reply carries that
+/// segment's ACK.
+#[test]
+fn the_application_acts_after_the_segments_of_an_instant() {
+    let scenario = |after: bool| {
+        format!(
+            r#"
+[host.tcp]
+ack_policy = "linux"
+app_after_softirq = {after}
+[[server]]
+host = "server"
+port = 80
+reply = 1000
+[[client]]
+host = "client"
+connect = "server:80"
+actions = ["send 4000", "recv 1000", "close"]
+"#
+        )
+    };
+    for (after, acks_before_reply) in [(true, 2), (false, 1)] {
+        let r = run(&scenario(after));
+        let server = sent_by(&r, SERVER);
+        let first_data = server.iter().position(|(_, s)| s.len > 0).expect("a reply");
+        let acks = server[..first_data]
+            .iter()
+            .filter(|(_, s)| s.flags == Flags::ACK)
+            .count();
+        assert_eq!(
+            acks, acks_before_reply,
+            "app_after_softirq = {after}: {server:#?}"
+        );
+    }
+}

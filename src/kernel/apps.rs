@@ -11,9 +11,9 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -51,6 +51,20 @@ pub struct Outbox {
     pub tx: Sender<AppMsg>,
     pub wake: Arc<UnixStream>,
     pub clock: Clock,
+    /// Held for writing while the wire loop hands the kernel the packets due at one
+    /// instant, and for reading while an application acts: as in the simulation
+    /// (`app_after_softirq`), applications see a burst only once all of it went through
+    /// the stack (each TUN write runs the receive softirq before it returns), instead of
+    /// racing it on another CPU.
+    pub softirq: Arc<RwLock<()>>,
+}
+
+impl Outbox {
+    /// Waits for the wire loop to finish the burst it is writing, and keeps the next
+    /// one out until the guard goes.
+    fn act(&self) -> RwLockReadGuard<'_, ()> {
+        self.softirq.read().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// What every application thread of a host shares.
@@ -315,6 +329,7 @@ impl Ctx {
             );
             let next = conns.iter().filter_map(Conn::next_timer).min();
             let revents = wait(&fds, now, next);
+            let _acting = self.out.act();
             if revents[0].contains(PollFlags::POLLIN) {
                 self.accept_all(listener, s, &mut conns);
             }
@@ -388,6 +403,7 @@ impl Ctx {
                 Some(fd) => wait(&[(fd, interest)], now, conn.next_timer()),
                 None => wait(&[], now, conn.next_timer()),
             };
+            let _acting = self.out.act();
             conn.service(self, revents.first().copied().unwrap_or(PollFlags::empty()));
             self.busy.store(conn.busy(), Ordering::Relaxed);
         }

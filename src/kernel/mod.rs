@@ -135,6 +135,7 @@ pub fn run(
         tx,
         wake: Arc::new(wake_tx),
         clock: clock.clone(),
+        softirq: Arc::default(),
     };
     let mut running = apps::Apps::new();
     let started = start_apps(
@@ -146,7 +147,7 @@ pub fn run(
         &clock,
         &mut running,
     );
-    let mut wire = wire::Wire::new(sc, seed, hosts, clock.clone());
+    let mut wire = wire::Wire::new(sc, seed, hosts, clock.clone(), out.softirq.clone());
     let ended = started.and_then(|_| {
         set_timer_slack();
         wire.run(&rx, &wake_rx, &|| running.busy(), until, LIMIT_NS)

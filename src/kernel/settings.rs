@@ -267,6 +267,7 @@ fn linux_behaviour(key: &str, cfg: &Config) -> bool {
         "time_wait_minisock" => cfg.time_wait_minisock == linux.time_wait_minisock,
         "push_per_gso" => cfg.push_per_gso == linux.push_per_gso,
         "fin_needs_cwnd" => cfg.fin_needs_cwnd == linux.fin_needs_cwnd,
+        "app_after_softirq" => cfg.app_after_softirq == linux.app_after_softirq,
         _ => false,
     }
 }

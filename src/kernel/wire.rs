@@ -15,8 +15,8 @@ use std::collections::{BinaryHeap, HashMap};
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::Arc;
 use std::sync::mpsc::Receiver;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use nix::poll::{PollFd, PollFlags, ppoll};
@@ -137,6 +137,10 @@ pub enum End {
     Limit,
 }
 
+/// Packets due this close together are one burst for the applications (the spread of a
+/// burst a Linux sender emits at once is tens of µs).
+const BURST_NS: u64 = 300_000;
+
 /// How long everything must be idle before a run ends on its own.
 pub const QUIET_NS: u64 = 500_000_000;
 
@@ -154,6 +158,7 @@ pub struct Wire<'a> {
     pub stats: WireStats,
     last_activity: u64,
     buf: Vec<u8>,
+    softirq: Arc<RwLock<()>>,
 }
 
 /// Feeds the model's verdicts into the wall-clock queue and the records.
@@ -206,8 +211,16 @@ impl Driver for KDriver<'_> {
 }
 
 impl<'a> Wire<'a> {
-    pub fn new(sc: &'a Scenario, seed: u64, hosts: Vec<Option<HostIo>>, clock: Clock) -> Self {
+    /// `softirq`: held while a burst is written (see `apps::Outbox::softirq`).
+    pub fn new(
+        sc: &'a Scenario,
+        seed: u64,
+        hosts: Vec<Option<HostIo>>,
+        clock: Clock,
+        softirq: Arc<RwLock<()>>,
+    ) -> Self {
         let mut w = Wire {
+            softirq,
             sc,
             net: Network::new(sc, seed),
             hosts,
@@ -281,10 +294,8 @@ impl<'a> Wire<'a> {
     ) -> Result<End, String> {
         let mut next_period = 0;
         loop {
+            self.write_burst()?;
             let now = self.clock.now();
-            while let Some((due, p)) = self.queue.pop_due(now) {
-                self.due(due, p)?;
-            }
             if now >= next_period {
                 self.poll_all()?;
                 next_period = now + PERIOD_NS;
@@ -300,6 +311,26 @@ impl<'a> Wire<'a> {
                 .unwrap_or(now + PERIOD_NS);
             self.wait(next.saturating_sub(self.clock.now()), wake)?;
             self.drain_apps(apps)?;
+        }
+    }
+
+    /// Hands the kernel everything due, and what follows within [`BURST_NS`], with the
+    /// applications held off (`softirq`): a burst the simulation delivers at one instant
+    /// reaches the stack a few µs apart here, and its applications act after all of it.
+    fn write_burst(&mut self) -> Result<(), String> {
+        let gate = Arc::clone(&self.softirq);
+        let _burst = gate.write().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let now = self.clock.now();
+            while let Some((due, p)) = self.queue.pop_due(now) {
+                self.due(due, p)?;
+            }
+            match self.queue.next_due() {
+                Some(t) if t <= self.clock.now() + BURST_NS => {
+                    std::thread::sleep(Duration::from_nanos(t.saturating_sub(self.clock.now())));
+                }
+                _ => return Ok(()),
+            }
         }
     }
 

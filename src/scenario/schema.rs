@@ -158,6 +158,8 @@ pub struct TcpSettings {
     pub push_per_gso: Option<bool>,
     /// A FIN without data waits for room in cwnd, counted in segments (Linux).
     pub fin_needs_cwnd: Option<bool>,
+    /// Applications react after the segments of an instant (Linux softirq).
+    pub app_after_softirq: Option<bool>,
 }
 
 /// `window_scale` as written: an integer (range-checked by the loader, so the message

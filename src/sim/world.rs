@@ -72,6 +72,12 @@ enum Ev {
     AppRead {
         conn: u32,
     },
+    /// With `app_after_softirq`: what a segment delivered, for the application once every
+    /// segment arriving at this instant has been through the TCP.
+    AppNotify {
+        conn: u32,
+        ev: ConnEvent,
+    },
     /// Timed step `step` of the application on connection `conn`.
     TimedStep {
         conn: u32,
@@ -451,6 +457,13 @@ impl<'a> World<'a> {
                 }
             }
             Ev::ClientStart { client } => self.start_client(client),
+            Ev::AppNotify { conn, ev } => {
+                match ev {
+                    ConnEvent::Data { len, tag } => self.on_app_data(conn, len, tag),
+                    _ => self.on_app_eof(conn),
+                }
+                self.after_conn(conn);
+            }
             Ev::AppWake { conn } => {
                 if let App::Client { wait, .. } = &mut self.slots[conn as usize].app {
                     *wait = Wait::Running;
@@ -1140,10 +1153,20 @@ impl<'a> World<'a> {
                     self.run_client(id);
                 }
             }
+            ConnEvent::Data { .. } | ConnEvent::Eof if self.app_after_softirq(id) => {
+                self.queue.push(self.now, Ev::AppNotify { conn: id, ev });
+            }
             ConnEvent::Data { len, tag } => self.on_app_data(id, len, tag),
             ConnEvent::Eof => self.on_app_eof(id),
             _ => {}
         }
+    }
+
+    /// Whether the host runs its applications after the segments of an instant (Linux:
+    /// the softirq handles a burst of packets before the woken process runs).
+    fn app_after_softirq(&self, id: u32) -> bool {
+        let node = self.slots[id as usize].host;
+        self.host(node).cfg.app_after_softirq
     }
 
     // ----- integrity --------------------------------------------------------------------

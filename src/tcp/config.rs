@@ -219,6 +219,11 @@ pub struct Config {
     /// like any other (`tcp_write_xmit`: `tcp_cwnd_test`): it waits while cwnd's segments
     /// are all in flight. Off, a FIN is not limited by cwnd (it carries no data).
     pub fin_needs_cwnd: bool,
+    /// The application learns of received data (and the FIN) only after every segment
+    /// arriving at the host at the same instant has been processed, as on Linux, where
+    /// the softirq handles a burst of packets before the woken process reads: the ACKs of
+    /// a burst go before the reply. Off, the application reacts to each segment at once.
+    pub app_after_softirq: bool,
     /// Selective acknowledgments (RFC 2018): offer sackOK in the SYN; once both SYNs carried
     /// it, send SACK blocks for out-of-order data and use the peer's for loss recovery.
     pub sack: bool,
@@ -291,6 +296,7 @@ impl Default for Config {
             rcv_autotune: false,
             push_per_gso: false,
             fin_needs_cwnd: false,
+            app_after_softirq: false,
             sack: false,
             dsack: false,
             oow_rate_limit: false,
@@ -330,6 +336,7 @@ impl Config {
             rcv_autotune: true,
             push_per_gso: true,
             fin_needs_cwnd: true,
+            app_after_softirq: true,
             sack: true,
             dsack: true,
             oow_rate_limit: true,

@@ -298,7 +298,7 @@ impl Connection {
             sws_override: false,
             last_data_sent: 0,
             opts: Options::default(),
-            lack: LinuxAcks::new(SECOND / u64::from(cfg.hz.max(1))),
+            lack: LinuxAcks::new(SECOND / u64::from(cfg.hz.max(1)), cfg.delayed_ack.is_none()),
             lwin: {
                 let w = LinuxWindow::new(cfg.window);
                 if cfg.rcv_autotune {

@@ -60,13 +60,16 @@ pub struct LinuxAcks {
     pushed: bool,
     pushed2: bool,
     ack_now: bool,
+    /// `icsk_ack.dst_quick_ack`: the route's quickack metric (`delayed_ack = "none"`)
+    /// makes every ACK immediate, interactive or not.
+    dst_quick: bool,
     /// `rcv_wup`: RCV.NXT when we last sent a segment (and so advertised a window).
     pub rcv_wup: Seq,
 }
 
 impl LinuxAcks {
-    /// `jiffy`: 1 s / HZ in ns.
-    pub fn new(jiffy: u64) -> Self {
+    /// `jiffy`: 1 s / HZ in ns; `dst_quick`: the route's quickack metric.
+    pub fn new(jiffy: u64, dst_quick: bool) -> Self {
         LinuxAcks {
             jiffy: jiffy.max(1),
             quick: 0,
@@ -79,6 +82,7 @@ impl LinuxAcks {
             pushed: false,
             pushed2: false,
             ack_now: false,
+            dst_quick,
             rcv_wup: Seq(0),
         }
     }
@@ -100,7 +104,7 @@ impl LinuxAcks {
 
     /// `tcp_in_quickack_mode`.
     pub fn in_quickack(&self) -> bool {
-        self.quick > 0 && self.pingpong < PINGPONG_THRESH
+        self.dst_quick || (self.quick > 0 && self.pingpong < PINGPONG_THRESH)
     }
 
     /// `tcp_incr_quickack`: enough credit for half a window of full segments, at most `max`.
@@ -308,7 +312,7 @@ mod tests {
     }
 
     fn established() -> LinuxAcks {
-        let mut a = LinuxAcks::new(J);
+        let mut a = LinuxAcks::new(J, false);
         a.init_rcv_mss(1448, 64512, Seq(1));
         a
     }
@@ -326,6 +330,18 @@ mod tests {
             a.on_ack_sent(Seq(1449));
         }
         assert!(!a.in_quickack(), "credit spent");
+    }
+
+    /// `delayed_ack = "none"` (the route's quickack metric, `dst_quick_ack`): the FIN's
+    /// ACK goes at once although the FIN made the connection interactive.
+    #[test]
+    fn the_routes_quickack_metric_acks_even_when_interactive() {
+        let mut a = LinuxAcks::new(J, true);
+        a.init_rcv_mss(1448, 64512, Seq(1));
+        a.on_data(10 * MS, rx(300, true), 1448, 64512, 200 * MS);
+        a.on_ack_sent(Seq(301));
+        a.on_fin_received();
+        assert_eq!(a.decide(50 * MS, Seq(302), false, None, None), AckNow::Now);
     }
 
     #[test]
