@@ -458,10 +458,7 @@ impl<'a> World<'a> {
             }
             Ev::ClientStart { client } => self.start_client(client),
             Ev::AppNotify { conn, ev } => {
-                match ev {
-                    ConnEvent::Data { len, tag } => self.on_app_data(conn, len, tag),
-                    _ => self.on_app_eof(conn),
-                }
+                self.notify_app(conn, ev);
                 self.after_conn(conn);
             }
             Ev::AppWake { conn } => {
@@ -1141,8 +1138,26 @@ impl<'a> World<'a> {
         self.emit(kind);
     }
 
-    /// The application's reaction to what the connection said.
+    /// The application's reaction to what the connection said: now, or with
+    /// `app_after_softirq` once the segments of this instant are through.
     fn react_to_conn_event(&mut self, id: u32, ev: ConnEvent) {
+        let for_app = matches!(
+            ev,
+            ConnEvent::Data { .. }
+                | ConnEvent::Eof
+                | ConnEvent::StateChange {
+                    to: State::Established,
+                    ..
+                }
+        );
+        if for_app && self.app_after_softirq(id) {
+            self.queue.push(self.now, Ev::AppNotify { conn: id, ev });
+        } else {
+            self.notify_app(id, ev);
+        }
+    }
+
+    fn notify_app(&mut self, id: u32, ev: ConnEvent) {
         match ev {
             ConnEvent::StateChange {
                 to: State::Established,
@@ -1152,9 +1167,6 @@ impl<'a> World<'a> {
                     *wait = Wait::Running;
                     self.run_client(id);
                 }
-            }
-            ConnEvent::Data { .. } | ConnEvent::Eof if self.app_after_softirq(id) => {
-                self.queue.push(self.now, Ev::AppNotify { conn: id, ev });
             }
             ConnEvent::Data { len, tag } => self.on_app_data(id, len, tag),
             ConnEvent::Eof => self.on_app_eof(id),
