@@ -580,6 +580,7 @@ impl Loader<'_> {
             (s.push_per_gso, &mut cfg.push_per_gso),
             (s.fin_needs_cwnd, &mut cfg.fin_needs_cwnd),
             (s.app_after_softirq, &mut cfg.app_after_softirq),
+            (s.rack, &mut cfg.rack),
         ];
         for (value, slot) in flags {
             if let Some(b) = value {

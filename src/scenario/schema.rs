@@ -160,6 +160,8 @@ pub struct TcpSettings {
     pub fin_needs_cwnd: Option<bool>,
     /// Applications react after the segments of an instant (Linux softirq).
     pub app_after_softirq: Option<bool>,
+    /// RACK loss detection and PRR (Linux's recovery).
+    pub rack: Option<bool>,
 }
 
 /// `window_scale` as written: an integer (range-checked by the loader, so the message

@@ -336,6 +336,7 @@ impl Connection {
                 .on_ack(&a.seg.sack, ack.max(self.snd_una), self.snd_nxt);
         }
         let dupack = self.is_duplicate_ack(a);
+        let prior_una = self.snd_una;
         // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. ... If the ACK is
         // a duplicate (SEG.ACK =< SND.UNA), it can be ignored."
         if ack.gt(self.snd_una) {
@@ -343,6 +344,15 @@ impl Connection {
         }
         if dupack {
             self.on_duplicate_ack(now);
+        }
+        if self.rack_on() && self.state.is_synchronized() {
+            // RFC 2883: a first block below the ACK, or inside the second, is a D-SACK.
+            let mut blocks = a.seg.sack.iter();
+            let first = blocks.next();
+            let dsack = first.is_some_and(|(l, r)| {
+                r.le(ack) || blocks.next().is_some_and(|(l2, r2)| l.ge(l2) && r.le(r2))
+            });
+            self.rack_after_ack(now, prior_una, dupack, dsack);
         }
         self.update_send_window(a);
         self.deliver_syn_text(now);

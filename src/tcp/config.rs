@@ -224,6 +224,13 @@ pub struct Config {
     /// the softirq handles a burst of packets before the woken process reads: the ACKs of
     /// a burst go before the reply. Off, the application reacts to each segment at once.
     pub app_after_softirq: bool,
+    /// With SACK: loss recovery as Linux runs it — RACK loss detection (RFC 8985 §6, a
+    /// segment is lost once one sent after it was delivered and the RTT plus a reordering
+    /// window of min_rtt/4 has passed; a reorder timer when that is still to come), the
+    /// congestion states of `tcp_fastretrans_alert`, PRR (RFC 6937) for cwnd in recovery,
+    /// every lost segment resent as cwnd allows, cwnd counted in segments. Off: RFC 5681
+    /// fast retransmit on three duplicate ACKs, RFC 6582 recovery, RFC 6675's IsLost.
+    pub rack: bool,
     /// Selective acknowledgments (RFC 2018): offer sackOK in the SYN; once both SYNs carried
     /// it, send SACK blocks for out-of-order data and use the peer's for loss recovery.
     pub sack: bool,
@@ -297,6 +304,7 @@ impl Default for Config {
             push_per_gso: false,
             fin_needs_cwnd: false,
             app_after_softirq: false,
+            rack: false,
             sack: false,
             dsack: false,
             oow_rate_limit: false,
@@ -337,6 +345,7 @@ impl Config {
             push_per_gso: true,
             fin_needs_cwnd: true,
             app_after_softirq: true,
+            rack: true,
             sack: true,
             dsack: true,
             oow_rate_limit: true,

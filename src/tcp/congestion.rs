@@ -22,6 +22,9 @@ pub enum Phase {
     FastRetransmit,
     /// An ACK covering `recover` ends fast recovery (RFC 6582 §3.2 step 3).
     RecoveryEnd,
+    /// With `rack`: RACK found a segment lost (sent before one that was SACKed, longer
+    /// ago than the RTT plus the reordering window): recovery, cwnd by PRR.
+    RackRecovery,
     /// A retransmission timeout collapses cwnd to one segment (RFC 5681 §3.1 eq. 4).
     Timeout,
     /// Sending resumes after more than an RTO idle: cwnd restarts from min(IW, cwnd)
@@ -332,6 +335,19 @@ impl NewReno {
         self.cwnd = self.ssthresh + 3 * self.smss;
         self.recover = snd_nxt;
         self.in_recovery = true;
+    }
+
+    /// With `rack`, recovery begins (`tcp_init_cwnd_reduction`): ssthresh from the window
+    /// (`icsk_ca_ops->ssthresh`), cwnd's growth counter reset; PRR then sets cwnd.
+    pub fn begin_reduction(&mut self, flight: u32) {
+        self.ssthresh = self.reduced_ssthresh(flight);
+        self.cwnd_cnt = 0;
+    }
+
+    /// With `rack`: the window PRR computed, or ssthresh once recovery ends
+    /// (`tcp_end_cwnd_reduction`).
+    pub fn set_cwnd(&mut self, cwnd: u32) {
+        self.cwnd = cwnd.max(self.smss);
     }
 
     /// Linux's `TCP_CA_Open`: no duplicate ACK counted, not in fast recovery, and not

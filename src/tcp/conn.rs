@@ -206,6 +206,13 @@ pub struct Connection {
     /// With `fin_needs_cwnd`: where each segment sent for the first time ends, while not
     /// yet acknowledged (Linux's `packets_out`, the retransmission queue's skbs).
     pub(super) seg_ends: std::collections::VecDeque<Seq>,
+    /// With `rack`: the segments in flight, RACK and PRR (Linux's recovery).
+    pub(super) rack: super::rack::Rack,
+    /// With `rack`: when the reorder timer is due (`ICSK_TIME_REO_TIMEOUT`).
+    pub(super) reo_at: Option<u64>,
+    /// With `rack`: data bytes the last ACK acknowledged, for the controller once the
+    /// recovery state is known.
+    pub(super) rack_acked: u32,
     /// Segment timed for an RTT sample: (sequence number that acknowledges it, send time).
     /// Karn's rule: cleared whenever anything is retransmitted.
     pub(super) rtt_probe: Option<(Seq, u64)>,
@@ -290,6 +297,9 @@ impl Connection {
             rcv_shutdown: false,
             segs_since_push: 0,
             seg_ends: std::collections::VecDeque::new(),
+            rack: super::rack::Rack::default(),
+            reo_at: None,
+            rack_acked: 0,
             rtt_probe: None,
             sent_times: std::collections::VecDeque::new(),
             cc: None,

@@ -16,7 +16,13 @@ impl Connection {
         let current = self.timers.send;
         let rto = self.rto.rto();
         let rto_at = match current {
-            SendTimer::Retransmit(t) | SendTimer::LossProbe { rto_at: t, .. } if !restart => t,
+            SendTimer::Retransmit(t)
+            | SendTimer::LossProbe { rto_at: t, .. }
+            | SendTimer::Reorder { rto_at: t, .. }
+                if !restart =>
+            {
+                t
+            }
             _ => self.cfg.timer_at(now, rto),
         };
         if !self.loss_probe_allowed() {
@@ -47,6 +53,7 @@ impl Connection {
             && self.opts.sack
             && self.snd_una != self.iss
             && self.cc.as_ref().is_none_or(|c| c.is_open(self.snd_una))
+            && (!self.rack_on() || self.rack.state() == super::rack::CaState::Open)
     }
 
     /// RFC 8985 §7.2 PTO as Linux computes it: 2·SRTT, plus `rto_min` when one segment
@@ -97,7 +104,7 @@ impl Connection {
         }
         let fin = self.fin_queued && self.snd_nxt.gt(self.data_end());
         let len = (self.snd_nxt - start) - fin as u32;
-        self.resend(start, len, fin, Why::LossProbe);
+        self.resend(self.last_now, start, len, fin, Why::LossProbe);
         true
     }
 

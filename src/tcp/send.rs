@@ -40,6 +40,14 @@ impl Connection {
         }
         self.restart_after_idle(now);
         let blocked = loop {
+            if self.rack_on() {
+                if self.resend_lost(now) {
+                    continue;
+                }
+                if self.rack.in_flight() >= self.cwnd_segments() && !self.probing_loss {
+                    break Blocked::Nothing;
+                }
+            }
             match self.plan() {
                 Ok(plan) => self.send_planned(now, plan),
                 Err(blocked) => break blocked,
@@ -72,7 +80,7 @@ impl Connection {
         }
         let wnd_end = self.snd_una + self.snd_wnd;
         let limit = (self.cc.as_ref())
-            .filter(|_| !self.probing_loss)
+            .filter(|_| !self.probing_loss && !self.rack_on())
             .map_or(u32::MAX, |c| c.send_limit(self.cfg.limited_transmit));
         let cc_end = self.snd_una + self.snd_wnd.min(limit);
         let room = if cc_end.gt(from) { cc_end - from } else { 0 };
@@ -179,6 +187,15 @@ impl Connection {
             self.resend_from = self.resend_from.filter(|_| end.lt(self.snd_nxt));
             if let Some((at, _)) = self.resend_from.as_mut() {
                 *at = end;
+            }
+        }
+        if self.rack_on() {
+            if resend {
+                self.rack.on_retransmit(p.seq, end.min(self.snd_nxt), now);
+            }
+            if end.gt(self.snd_nxt) {
+                self.rack.on_send(p.seq.max(self.snd_nxt), end, now);
+                self.rack.on_new_data_sent();
             }
         }
         if end.gt(self.snd_nxt) {
@@ -355,7 +372,8 @@ impl Connection {
         self.timers.send = if self.zero_window.is_some() {
             keep_persist(self.probe_interval())
         } else if self.snd_una != self.snd_nxt {
-            self.retransmit_or_probe(now, restart, fresh)
+            let timer = self.retransmit_or_probe(now, restart, fresh);
+            self.with_reorder_timer(timer)
         } else if self.state.is_synchronized() && self.plan().err() == Some(Blocked::Held) {
             keep_persist(self.rto.rto())
         } else {
@@ -382,6 +400,10 @@ impl Connection {
             SendTimer::LossProbe { at, rto_at } if at <= now => {
                 self.timers.send = SendTimer::Off;
                 self.send_loss_probe(now, rto_at);
+            }
+            SendTimer::Reorder { at, rto_at } if at <= now => {
+                self.timers.send = SendTimer::Off;
+                self.on_reorder_timeout(now, rto_at);
             }
             SendTimer::Persist(t) if t <= now => {
                 self.timers.send = SendTimer::Off;
@@ -489,9 +511,15 @@ impl Connection {
                 self.report_congestion(phase);
             }
             self.sent_times.clear();
-            // Go back to the oldest unacknowledged octet; cwnd (one segment after a
-            // timeout) paces what follows.
-            self.resend_from = Some((self.snd_una, Why::RtoResend));
+            if self.rack_on() {
+                // tcp_enter_loss: everything not SACKed is lost, resent as cwnd allows.
+                self.rack.on_timeout(self.snd_nxt);
+                self.reo_at = None;
+            } else {
+                // Go back to the oldest unacknowledged octet; cwnd (one segment after a
+                // timeout) paces what follows.
+                self.resend_from = Some((self.snd_una, Why::RtoResend));
+            }
             self.try_send(now);
         }
         self.arm_send_timer(now, true);
@@ -522,7 +550,10 @@ impl Connection {
             self.on_syn_acked();
         }
         let flight = self.flight_size_to(self.snd_nxt);
-        if let Some(cc) = self.cc.as_mut().filter(|_| data_acked > 0) {
+        if self.rack_on() {
+            // The recovery state decides what the controller does (rack_after_ack).
+            self.rack_acked = data_acked;
+        } else if let Some(cc) = self.cc.as_mut().filter(|_| data_acked > 0) {
             let (reaction, phase) = cc.on_ack(data_acked, ack, flight, now);
             if let Some(phase) = phase {
                 self.report_congestion(phase);
@@ -545,6 +576,7 @@ impl Connection {
             && ack.ge(probe)
         {
             self.rto.on_sample(now - sent_at, ack, self.snd_nxt);
+            self.rack.note_rtt(now - sent_at);
             self.rtt_probe = None;
             return;
         }
@@ -595,6 +627,9 @@ impl Connection {
 
     /// A duplicate ACK for congestion control: the third starts fast retransmit.
     pub(super) fn on_duplicate_ack(&mut self, now: u64) {
+        if self.rack_on() {
+            return; // RACK, not the duplicate-ACK count, detects losses
+        }
         let flight = self.flight_size_to(self.snd_nxt);
         let Some(cc) = self.cc.as_mut() else { return };
         let (reaction, phase) = cc.on_dupack(flight, self.snd_una, self.snd_nxt);
@@ -627,13 +662,16 @@ impl Connection {
         if len == 0 && !fin {
             return;
         }
-        self.resend(self.snd_una, len, fin, why);
+        self.resend(now, self.snd_una, len, fin, why);
         self.arm_send_timer(now, false);
     }
 
     /// Sends `len` bytes at `seq` (and the FIN after them) once more, outside the send
     /// point: fast retransmit, a partial ACK's hole, a loss probe.
-    pub(super) fn resend(&mut self, seq: Seq, len: u32, fin: bool, why: Why) {
+    pub(super) fn resend(&mut self, now: u64, seq: Seq, len: u32, fin: bool, why: Why) {
+        if self.rack_on() {
+            self.rack.on_retransmit(seq, seq + len + fin as u32, now);
+        }
         let flags = if fin {
             Flags::ACK | Flags::FIN
         } else {

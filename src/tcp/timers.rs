@@ -16,6 +16,12 @@ pub enum SendTimer {
         at: u64,
         rto_at: u64,
     },
+    /// With `rack`: RACK's reorder timer at `at` (RFC 8985 §6.2, Linux
+    /// `ICSK_TIME_REO_TIMEOUT`), in front of the retransmission timeout at `rto_at`.
+    Reorder {
+        at: u64,
+        rto_at: u64,
+    },
 }
 
 impl SendTimer {
@@ -23,7 +29,7 @@ impl SendTimer {
         match self {
             SendTimer::Off => None,
             SendTimer::Retransmit(t) | SendTimer::Persist(t) => Some(t),
-            SendTimer::LossProbe { at, .. } => Some(at),
+            SendTimer::LossProbe { at, .. } | SendTimer::Reorder { at, .. } => Some(at),
         }
     }
 }

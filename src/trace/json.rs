@@ -128,6 +128,7 @@ pub fn event(n: &Names, e: &Event) -> Value {
                     match phase {
                         Phase::FastRetransmit => "fast_retransmit",
                         Phase::RecoveryEnd => "recovery_end",
+                        Phase::RackRecovery => "rack_recovery",
                         Phase::Timeout => "cwnd_timeout",
                         Phase::IdleRestart => "idle_restart",
                     }

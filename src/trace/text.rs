@@ -334,6 +334,9 @@ fn tcp_note(s: &mut String, note: TcpNote) {
                     "3 duplicate ACKs: fast retransmit, fast recovery (RFC 5681 §3.2)"
                 }
                 Phase::RecoveryEnd => "full ACK: fast recovery ends (RFC 6582 §3.2)",
+                Phase::RackRecovery => {
+                    "RACK: a segment sent before one SACKed is lost: fast recovery, cwnd by PRR (RFC 8985 §6.2, RFC 6937)"
+                }
                 Phase::Timeout => "timeout: cwnd back to one segment (RFC 5681 §3.1)",
                 Phase::IdleRestart => {
                     "idle for longer than an RTO: cwnd restarts from min(IW, cwnd) (RFC 5681 §4.1)"

@@ -1,0 +1,175 @@
+//! The connection's side of `rack` (Linux's SACK-based recovery, [`super::rack`]): what
+//! an ACK does to the recovery state and cwnd (`tcp_ack`: `tcp_fastretrans_alert`, then
+//! `tcp_cong_control`), the reorder timer (`tcp_rack_reo_timeout`), and resending the
+//! segments marked lost (`tcp_xmit_retransmit_queue`).
+
+use super::Why;
+use super::congestion::Phase;
+use super::conn::Connection;
+use super::rack::{CaState, Delivered};
+use super::timers::SendTimer;
+
+impl Connection {
+    /// `rack` applies: the setting, SACK negotiated and congestion control on.
+    pub(super) fn rack_on(&self) -> bool {
+        self.cfg.rack && self.opts.sack && self.cc.is_some()
+    }
+
+    /// cwnd in segments (Linux counts packets).
+    pub(super) fn cwnd_segments(&self) -> u32 {
+        let smss = self.eff_snd_mss().max(1);
+        self.cc
+            .as_ref()
+            .map_or(u32::MAX, |c| (c.cwnd / smss).max(1))
+    }
+
+    /// After an ACK's SACK blocks and SND.UNA are taken (`prior_una`: SND.UNA before it):
+    /// what it delivered marks the record, RACK looks for losses, the congestion state
+    /// moves (`tcp_fastretrans_alert` runs on a duplicate ACK, new SACKs, or outside
+    /// Open), then cwnd follows PRR in recovery or grows as the controller says.
+    pub(super) fn rack_after_ack(
+        &mut self,
+        now: u64,
+        prior_una: super::Seq,
+        dupack: bool,
+        dsack: bool,
+    ) {
+        let una = self.snd_una;
+        self.rack.note_srtt(self.rto.srtt());
+        let d = self.rack.on_ack(now, una, &self.scoreboard, dsack);
+        let lost_before = self.rack.lost_out();
+        let wait = self.rack.mark_lost(now);
+        let newly_lost = self.rack.lost_out() > lost_before;
+        let advanced = una != prior_una;
+        if dupack || d.sacked > 0 || dsack || self.rack.state() != CaState::Open {
+            self.rack_state_after(una);
+        }
+        self.rack_cwnd(now, d, advanced, newly_lost);
+        self.reo_at = wait.map(|w| self.reorder_deadline(now, w));
+    }
+
+    /// `tcp_fastretrans_alert`: recovery ends at `high_seq` (cwnd = ssthresh,
+    /// `tcp_end_cwnd_reduction`), and begins when RACK marked a segment lost.
+    fn rack_state_after(&mut self, una: super::Seq) {
+        let t = self.rack.update_state(una);
+        if t.ended == Some(CaState::Recovery)
+            && let Some(cc) = self.cc.as_mut()
+        {
+            let ssthresh = cc.ssthresh;
+            cc.set_cwnd(ssthresh);
+            self.report_congestion(Phase::RecoveryEnd);
+        }
+        if t.recovery_began {
+            self.begin_recovery();
+        }
+    }
+
+    /// `tcp_enter_recovery` → `tcp_init_cwnd_reduction`.
+    fn begin_recovery(&mut self) {
+        let cwnd = self.cwnd_segments();
+        let flight = self.rack.in_flight().saturating_mul(self.eff_snd_mss());
+        if let Some(cc) = self.cc.as_mut() {
+            cc.begin_reduction(flight);
+        }
+        self.rack.start_reduction(cwnd, self.snd_nxt);
+        self.tlp_high_seq = None;
+        self.report_congestion(Phase::RackRecovery);
+    }
+
+    /// `tcp_cong_control`: PRR while in recovery (`tcp_cwnd_reduction`), else the
+    /// controller's growth when SND.UNA advanced (`tcp_may_raise_cwnd`).
+    fn rack_cwnd(&mut self, now: u64, d: Delivered, advanced: bool, newly_lost: bool) {
+        let acked = std::mem::take(&mut self.rack_acked);
+        let smss = self.eff_snd_mss().max(1);
+        if self.rack.state() == CaState::Recovery {
+            let ssthresh = self.cc.as_ref().map_or(1, |c| c.ssthresh / smss);
+            if let Some(cwnd) = self.rack.prr_cwnd(d, ssthresh, advanced, newly_lost)
+                && let Some(cc) = self.cc.as_mut()
+            {
+                cc.set_cwnd(cwnd.saturating_mul(smss));
+            }
+            return;
+        }
+        if advanced && acked > 0 {
+            let flight = self.rack.in_flight().saturating_mul(smss);
+            let ack = self.snd_una;
+            if let Some((_, Some(phase))) =
+                self.cc.as_mut().map(|c| c.on_ack(acked, ack, flight, now))
+            {
+                self.report_congestion(phase);
+            }
+        }
+    }
+
+    /// `tcp_rack_mark_lost`: the reorder timer `wait` ns from now, in whole jiffies plus
+    /// `TCP_TIMEOUT_MIN` (two), on the timer wheel; never later than the RTO.
+    fn reorder_deadline(&self, now: u64, wait: u64) -> u64 {
+        let jiffy = self.cfg.jiffy().max(1);
+        let delay = (wait.div_ceil(jiffy) + 2) * jiffy;
+        self.cfg.timer_at(now, delay.min(self.rto.rto()))
+    }
+
+    /// The reorder timer fired (`tcp_rack_reo_timeout`): what is now past its window is
+    /// lost; recovery begins if it had not (cwnd by PRR for one segment delivered) and the
+    /// lost segments go; then the retransmission timer runs again.
+    pub(super) fn on_reorder_timeout(&mut self, now: u64, rto_at: u64) {
+        self.reo_at = None;
+        let before = self.rack.in_flight();
+        self.rack.detect_loss(now);
+        self.timers.send = SendTimer::Retransmit(rto_at.max(now + 1));
+        if self.rack.in_flight() != before {
+            if self.rack.state() != CaState::Recovery {
+                self.rack.update_state(self.snd_una);
+                if self.rack.state() == CaState::Recovery {
+                    self.begin_recovery();
+                    let one = Delivered {
+                        segments: 1,
+                        sacked: 0,
+                    };
+                    self.rack_cwnd(now, one, false, false);
+                }
+            }
+            self.try_send(now);
+        }
+        self.arm_send_timer(now, false);
+    }
+
+    /// `tcp_xmit_retransmit_queue`, one segment: the first marked lost and not resent, if
+    /// cwnd has room for it. Returns whether one went.
+    pub(super) fn resend_lost(&mut self, now: u64) -> bool {
+        if self.rack.in_flight() >= self.cwnd_segments() {
+            return false;
+        }
+        let Some((seq, end)) = self.rack.next_lost() else {
+            return false;
+        };
+        let data_end = self.data_end();
+        let fin = self.fin_queued && end == data_end + 1;
+        let len = (end - seq) - fin as u32;
+        let why = if self.rack.state() == CaState::Loss {
+            Why::RtoResend
+        } else {
+            Why::FastRetransmit
+        };
+        self.resend(now, seq, len, fin, why);
+        true
+    }
+
+    /// The timer to arm with `rack` when RACK waits on a segment's reordering window: in
+    /// front of the retransmission timeout `timer` would have run.
+    pub(super) fn with_reorder_timer(&self, timer: SendTimer) -> SendTimer {
+        let rto_at = match timer {
+            SendTimer::Retransmit(t)
+            | SendTimer::LossProbe { rto_at: t, .. }
+            | SendTimer::Reorder { rto_at: t, .. } => t,
+            _ => return timer,
+        };
+        match self.reo_at {
+            Some(at) if self.rack_on() => SendTimer::Reorder {
+                at: at.min(rto_at),
+                rto_at,
+            },
+            _ => timer,
+        }
+    }
+}
