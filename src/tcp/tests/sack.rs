@@ -220,3 +220,63 @@ fn linux_delays_the_ack_of_an_in_order_data_and_fin() {
     assert_silent(&mut c);
     assert_eq!(c.state(), State::CloseWait);
 }
+
+/// With `rack` (the linux profile): once three segments above a hole are SACKed, every
+/// hole sent before the latest SACKed segment is lost (RFC 8985 §6.2, reordering window
+/// zero until reordering is seen), not one per partial ACK as with NewReno; PRR (RFC
+/// 6937) lets one go per segment delivered, the first at once; the recovery is reported
+/// as RACK's.
+#[test]
+fn rack_marks_every_hole_lost_and_prr_paces_the_resends() {
+    let cfg = Config {
+        initial_window: Some(10),
+        nagle: false,
+        ..Config::linux()
+    };
+    const MS: u64 = 1_000_000;
+    let (mut c, p) = established_sack_with(&cfg, true, 1000, 20 * MS);
+    let base = ISS + 1;
+    assert_eq!(write(&mut c, 20 * MS, 10_000).len(), 10);
+    let sacking = |blocks: &[(u32, u32)]| {
+        let mut s = Segment {
+            wnd: 65535,
+            ..p.acking(base + 1000)
+        };
+        for &(l, r) in blocks {
+            s.sack.push(base + l, base + r);
+        }
+        s
+    };
+    // Segments 1 and 3 were lost; 2, 4 and 5 arrive and are SACKed a round trip later.
+    let t = 40 * MS;
+    c.handle_segment(t, &sacking(&[(2000, 3000)]));
+    c.handle_segment(t, &sacking(&[(4000, 5000), (2000, 3000)]));
+    let sent = out(&mut c);
+    assert!(
+        sent.iter().all(|s| s.seq.ge(base + 10_000)),
+        "no loss known yet: {sent:#?}"
+    );
+    c.handle_segment(t, &sacking(&[(4000, 6000), (2000, 3000)]));
+    let resent: Vec<Seq> = (out(&mut c).iter())
+        .filter(|s| s.seq.lt(base + 10_000))
+        .map(|s| s.seq)
+        .collect();
+    assert_eq!(resent, [base + 1000], "one delivered, one sent");
+    c.handle_segment(t, &sacking(&[(4000, 7000), (2000, 3000)]));
+    let resent: Vec<Seq> = (out(&mut c).iter())
+        .filter(|s| s.seq.lt(base + 10_000))
+        .map(|s| s.seq)
+        .collect();
+    assert_eq!(
+        resent,
+        [base + 3000],
+        "the second hole, before the next round trip"
+    );
+    assert!(events(&mut c).iter().any(|e| matches!(
+        e,
+        ConnEvent::Congestion {
+            phase: Phase::RackRecovery,
+            ..
+        }
+    )));
+}
