@@ -49,6 +49,8 @@ impl Connection {
                 {
                     self.try_send(now);
                 }
+                // Holding resends back is for this ACK's own sending only.
+                self.hold_resends = false;
             }
         }
     }

@@ -213,6 +213,9 @@ pub struct Connection {
     /// With `rack`: data bytes the last ACK acknowledged, for the controller once the
     /// recovery state is known.
     pub(super) rack_acked: u32,
+    /// With `rack`: this ACK showed a late original (`tcp_try_undo_partial`): resend
+    /// nothing more on it.
+    pub(super) hold_resends: bool,
     /// Segment timed for an RTT sample: (sequence number that acknowledges it, send time).
     /// Karn's rule: cleared whenever anything is retransmitted.
     pub(super) rtt_probe: Option<(Seq, u64)>,
@@ -300,6 +303,7 @@ impl Connection {
             rack: super::rack::Rack::default(),
             reo_at: None,
             rack_acked: 0,
+            hold_resends: false,
             rtt_probe: None,
             sent_times: std::collections::VecDeque::new(),
             cc: None,

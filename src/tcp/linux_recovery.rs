@@ -6,7 +6,7 @@
 use super::Why;
 use super::congestion::Phase;
 use super::conn::Connection;
-use super::rack::{CaState, Delivered};
+use super::rack::{CaState, Delivered, Undo};
 use super::timers::SendTimer;
 
 impl Connection {
@@ -37,15 +37,41 @@ impl Connection {
         let una = self.snd_una;
         self.rack.note_srtt(self.rto.srtt());
         let d = self.rack.on_ack(now, una, &self.scoreboard, dsack);
+        let advanced = una != prior_una;
+        self.hold_resends = false;
+        if advanced && self.undo_partial() {
+            self.hold_resends = true;
+            return self.rack_cwnd(now, d, advanced, false);
+        }
         let lost_before = self.rack.lost_out();
         let wait = self.rack.mark_lost(now);
         let newly_lost = self.rack.lost_out() > lost_before;
-        let advanced = una != prior_una;
         if dupack || d.sacked > 0 || dsack || self.rack.state() != CaState::Open {
             self.rack_state_after(una);
         }
         self.rack_cwnd(now, d, advanced, newly_lost);
         self.reo_at = wait.map(|w| self.reorder_deadline(now, w));
+    }
+
+    /// `tcp_try_undo_partial` (with timestamps): an ACK in recovery for an original that
+    /// arrived late. Returns whether this ACK marks and resends nothing; undoes the
+    /// reduction when no resent copy is out.
+    fn undo_partial(&mut self) -> bool {
+        let Some(tsecr) = self.arrival_tsecr.filter(|_| self.opts.ts.ok) else {
+            return false;
+        };
+        match self.rack.original_filled_hole(tsecr) {
+            Some(Undo::HoldResends) => true,
+            Some(Undo::Reduction { cwnd }) => {
+                let smss = self.eff_snd_mss();
+                if let Some(cc) = self.cc.as_mut() {
+                    let restored = cc.cwnd.max(cwnd.saturating_mul(smss));
+                    cc.set_cwnd(restored);
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// `tcp_fastretrans_alert`: recovery ends at `high_seq` (cwnd = ssthresh,
@@ -137,7 +163,7 @@ impl Connection {
     /// `tcp_xmit_retransmit_queue`, one segment: the first marked lost and not resent, if
     /// cwnd has room for it. Returns whether one went.
     pub(super) fn resend_lost(&mut self, now: u64) -> bool {
-        if self.rack.in_flight() >= self.cwnd_segments() {
+        if self.hold_resends || self.rack.in_flight() >= self.cwnd_segments() {
             return false;
         }
         let Some((seq, end)) = self.rack.next_lost() else {

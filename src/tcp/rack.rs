@@ -75,6 +75,8 @@ pub struct Rack {
     srtt: Option<u64>,
     /// Sends so far (the next one's order).
     sends: u64,
+    /// The timestamp (TSval) of the episode's first retransmission (`retrans_stamp`).
+    retrans_stamp: Option<u32>,
     state: Option<CaState>,
     /// SND.NXT when recovery or the timeout began (`tp->high_seq`).
     high_seq: Seq,
@@ -114,6 +116,16 @@ impl Rack {
     /// An RTT measured elsewhere (the handshake, a timed segment): the minimum RTT.
     pub fn note_rtt(&mut self, rtt: u64) {
         self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+    }
+
+    /// Whether the record starts at `una` (everything unacknowledged is in it).
+    pub fn covers(&self, una: Seq) -> bool {
+        self.queue.front().is_some_and(|s| s.seq.le(una))
+    }
+
+    /// Where the record ends (the end of the last segment sent), if anything is in it.
+    pub fn end(&self) -> Option<Seq> {
+        self.queue.back().map(|s| s.end)
     }
 
     /// A new segment [seq, end) went at `now`.
@@ -160,6 +172,41 @@ impl Rack {
                 self.prr_out += 1;
             }
         }
+    }
+
+    /// A retransmission went with timestamp `tsval` (`tcp_retransmit_skb`: the episode's
+    /// first sets `retrans_stamp`).
+    pub fn stamp_retransmit(&mut self, tsval: u32) {
+        self.retrans_stamp.get_or_insert(tsval);
+    }
+
+    /// `tcp_packet_delayed` in recovery: the ACK echoes a timestamp from before the first
+    /// retransmission, so an original, not a retransmission, filled the hole: reordering,
+    /// not loss. Returns whether resent copies are still out (`tcp_try_undo_partial`:
+    /// then nothing more is marked lost or resent on this ACK); with none out, the
+    /// reduction is undone and the connection leaves recovery (`tcp_undo_cwnd_reduction`),
+    /// and the window to return to is given.
+    pub fn original_filled_hole(&mut self, tsecr: u32) -> Option<Undo> {
+        let stamp = self.retrans_stamp?;
+        if self.state() != CaState::Recovery
+            || tsecr == 0
+            || (tsecr.wrapping_sub(stamp) as i32) >= 0
+        {
+            return None;
+        }
+        self.reord = true;
+        if self.retrans_out > 0 {
+            return Some(Undo::HoldResends);
+        }
+        self.state = Some(if self.sacked_out > 0 {
+            CaState::Disorder
+        } else {
+            CaState::Open
+        });
+        self.retrans_stamp = None;
+        Some(Undo::Reduction {
+            cwnd: self.prior_cwnd,
+        })
     }
 
     /// A new segment went during recovery (`tcp_write_xmit`'s `prr_out += sent_pkts`).
@@ -322,6 +369,7 @@ impl Rack {
         if matches!(state, CaState::Recovery | CaState::Loss) && una.ge(self.high_seq) {
             t.ended = Some(state);
             self.state = Some(CaState::Open);
+            self.retrans_stamp = None;
         }
         if self.state() == CaState::Loss {
             return t;
@@ -395,6 +443,15 @@ impl Rack {
         self.high_seq = snd_nxt;
         self.state = Some(CaState::Loss);
     }
+}
+
+/// What an original filling a hole in recovery does ([`Rack::original_filled_hole`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undo {
+    /// Resent copies are out: mark and resend nothing more on this ACK.
+    HoldResends,
+    /// Nothing resent is out: recovery was spurious; cwnd returns to this (segments).
+    Reduction { cwnd: u32 },
 }
 
 /// What [`Rack::update_state`] changed.

@@ -194,7 +194,14 @@ impl Connection {
                 self.rack.on_retransmit(p.seq, end.min(self.snd_nxt), now);
             }
             if end.gt(self.snd_nxt) {
-                self.rack.on_send(p.seq.max(self.snd_nxt), end, now);
+                // Sequence space sent outside the record (a zero-window probe's octet)
+                // joins it, so that nothing unacknowledged is missing from it.
+                let from = self.rack.end().unwrap_or(self.snd_una).max(self.snd_una);
+                let start = p.seq.max(self.snd_nxt);
+                if from.lt(start) {
+                    self.rack.on_send(from, start, now);
+                }
+                self.rack.on_send(start, end, now);
                 self.rack.on_new_data_sent();
             }
         }
@@ -515,6 +522,10 @@ impl Connection {
                 // tcp_enter_loss: everything not SACKed is lost, resent as cwnd allows.
                 self.rack.on_timeout(self.snd_nxt);
                 self.reo_at = None;
+                if !self.rack.covers(self.snd_una) {
+                    // What the record lacks (sent outside it) is resent from SND.UNA.
+                    self.resend_from = Some((self.snd_una, Why::RtoResend));
+                }
             } else {
                 // Go back to the oldest unacknowledged octet; cwnd (one segment after a
                 // timeout) paces what follows.
@@ -671,6 +682,7 @@ impl Connection {
     pub(super) fn resend(&mut self, now: u64, seq: Seq, len: u32, fin: bool, why: Why) {
         if self.rack_on() {
             self.rack.on_retransmit(seq, seq + len + fin as u32, now);
+            self.rack.stamp_retransmit(super::options::ts_clock(now));
         }
         let flags = if fin {
             Flags::ACK | Flags::FIN
