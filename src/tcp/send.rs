@@ -196,7 +196,9 @@ impl Connection {
             if end.gt(self.snd_nxt) {
                 // Sequence space sent outside the record (a zero-window probe's octet)
                 // joins it, so that nothing unacknowledged is missing from it.
-                let from = self.rack.end().unwrap_or(self.snd_una).max(self.snd_una);
+                // (Never the SYN's sequence number: a SYN,ACK may still be unacknowledged.)
+                let first = self.snd_una.max(self.iss + 1);
+                let from = self.rack.end().unwrap_or(first).max(first);
                 let start = p.seq.max(self.snd_nxt);
                 if from.lt(start) {
                     self.rack.on_send(from, start, now);
