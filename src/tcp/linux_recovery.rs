@@ -43,6 +43,7 @@ impl Connection {
             self.hold_resends = true;
             return self.rack_cwnd(now, d, advanced, false);
         }
+        self.hold_resends = false;
         let lost_before = self.rack.lost_out();
         let wait = self.rack.mark_lost(now);
         let newly_lost = self.rack.lost_out() > lost_before;
@@ -50,25 +51,32 @@ impl Connection {
             self.rack_state_after(una);
         }
         self.rack_cwnd(now, d, advanced, newly_lost);
-        self.reo_at = wait.map(|w| self.reorder_deadline(now, w));
+        // A new wait re-arms the reorder timer; an ACK of new data re-arms the RTO in its
+        // place (tcp_ack's FLAG_SET_XMIT_TIMER); a bare SACK leaves it running.
+        if let Some(w) = wait {
+            self.reo_at = Some(self.reorder_deadline(now, w));
+        } else if advanced {
+            self.reo_at = None;
+        }
     }
 
     /// `tcp_try_undo_partial` (with timestamps): an ACK in recovery for an original that
-    /// arrived late. Returns whether this ACK marks and resends nothing; undoes the
-    /// reduction when no resent copy is out.
+    /// arrived late. Returns whether this ACK marks and resends nothing (resent copies are
+    /// out); undoes the reduction when none is.
     fn undo_partial(&mut self) -> bool {
         let Some(tsecr) = self.arrival_tsecr.filter(|_| self.opts.ts.ok) else {
             return false;
         };
         match self.rack.original_filled_hole(tsecr) {
             Some(Undo::HoldResends) => true,
-            Some(Undo::Reduction { cwnd }) => {
+            Some(Undo::Reduction { cwnd, ssthresh }) => {
                 let smss = self.eff_snd_mss();
                 if let Some(cc) = self.cc.as_mut() {
                     let restored = cc.cwnd.max(cwnd.saturating_mul(smss));
                     cc.set_cwnd(restored);
+                    cc.ssthresh = cc.ssthresh.max(ssthresh.saturating_mul(smss));
                 }
-                true
+                false
             }
             None => false,
         }
@@ -93,11 +101,17 @@ impl Connection {
     /// `tcp_enter_recovery` → `tcp_init_cwnd_reduction`.
     fn begin_recovery(&mut self) {
         let cwnd = self.cwnd_segments();
-        let flight = self.rack.in_flight().saturating_mul(self.eff_snd_mss());
+        let smss = self.eff_snd_mss().max(1);
+        let flight = self.rack.in_flight().saturating_mul(smss);
+        // tcp_current_ssthresh: at least three quarters of cwnd.
+        let prior = self
+            .cc
+            .as_ref()
+            .map_or(0, |c| (c.ssthresh / smss).max(cwnd * 3 / 4));
         if let Some(cc) = self.cc.as_mut() {
             cc.begin_reduction(flight);
         }
-        self.rack.start_reduction(cwnd, self.snd_nxt);
+        self.rack.start_reduction(cwnd, prior, self.snd_nxt);
         self.tlp_high_seq = None;
         self.report_congestion(Phase::RackRecovery);
     }
@@ -127,11 +141,14 @@ impl Connection {
         }
     }
 
-    /// `tcp_rack_mark_lost`: the reorder timer `wait` ns from now, in whole jiffies plus
-    /// `TCP_TIMEOUT_MIN` (two), on the timer wheel; never later than the RTO.
+    /// `tcp_rack_mark_lost`: the reorder timer `wait` ns from now plus 2 ms
+    /// (`TCP_TIMEOUT_MIN_US`), rounded up to whole jiffies, on the timer wheel; never
+    /// later than the RTO. (Measured: the kernel here resends about 6 ms after a SACK
+    /// that leaves a segment 5 ms from its window's end; adding two whole jiffies, as
+    /// older kernels do, would make it 12–16 ms at HZ = 250.)
     fn reorder_deadline(&self, now: u64, wait: u64) -> u64 {
         let jiffy = self.cfg.jiffy().max(1);
-        let delay = (wait.div_ceil(jiffy) + 2) * jiffy;
+        let delay = wait.saturating_add(2_000_000).div_ceil(jiffy) * jiffy;
         self.cfg.timer_at(now, delay.min(self.rto.rto()))
     }
 

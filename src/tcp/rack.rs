@@ -81,6 +81,8 @@ pub struct Rack {
     /// SND.NXT when recovery or the timeout began (`tp->high_seq`).
     high_seq: Seq,
     prior_cwnd: u32,
+    /// ssthresh before recovery (`prior_ssthresh`), in segments, for an undo.
+    prior_ssthresh: u32,
     prr_delivered: u32,
     prr_out: u32,
 }
@@ -182,10 +184,10 @@ impl Rack {
 
     /// `tcp_packet_delayed` in recovery: the ACK echoes a timestamp from before the first
     /// retransmission, so an original, not a retransmission, filled the hole: reordering,
-    /// not loss. Returns whether resent copies are still out (`tcp_try_undo_partial`:
-    /// then nothing more is marked lost or resent on this ACK); with none out, the
-    /// reduction is undone and the connection leaves recovery (`tcp_undo_cwnd_reduction`),
-    /// and the window to return to is given.
+    /// not loss. With resent copies still out (`tcp_try_undo_partial`), nothing more is
+    /// marked lost or resent on this ACK; with none, the reduction is undone, the loss
+    /// marks cleared and the connection leaves recovery (`tcp_undo_cwnd_reduction`); RACK
+    /// then looks again, now with the reordering window.
     pub fn original_filled_hole(&mut self, tsecr: u32) -> Option<Undo> {
         let stamp = self.retrans_stamp?;
         if self.state() != CaState::Recovery
@@ -198,6 +200,11 @@ impl Rack {
         if self.retrans_out > 0 {
             return Some(Undo::HoldResends);
         }
+        // tcp_undo_cwnd_reduction(sk, true): the losses were not; RACK looks again.
+        for s in self.queue.iter_mut() {
+            s.lost = false;
+        }
+        self.recount();
         self.state = Some(if self.sacked_out > 0 {
             CaState::Disorder
         } else {
@@ -206,6 +213,7 @@ impl Rack {
         self.retrans_stamp = None;
         Some(Undo::Reduction {
             cwnd: self.prior_cwnd,
+            ssthresh: self.prior_ssthresh,
         })
     }
 
@@ -390,9 +398,11 @@ impl Rack {
         t
     }
 
-    /// `tcp_init_cwnd_reduction`: recovery to `snd_nxt` from a window of `cwnd` segments.
-    pub fn start_reduction(&mut self, cwnd: u32, snd_nxt: Seq) {
+    /// `tcp_init_cwnd_reduction`: recovery to `snd_nxt` from a window of `cwnd` segments
+    /// (and `prior_ssthresh`, `tcp_current_ssthresh`, kept for an undo).
+    pub fn start_reduction(&mut self, cwnd: u32, prior_ssthresh: u32, snd_nxt: Seq) {
         self.high_seq = snd_nxt;
+        self.prior_ssthresh = prior_ssthresh;
         self.prior_cwnd = cwnd.max(1);
         self.prr_delivered = 0;
         self.prr_out = 0;
@@ -450,8 +460,9 @@ impl Rack {
 pub enum Undo {
     /// Resent copies are out: mark and resend nothing more on this ACK.
     HoldResends,
-    /// Nothing resent is out: recovery was spurious; cwnd returns to this (segments).
-    Reduction { cwnd: u32 },
+    /// Nothing resent is out: recovery was spurious; cwnd and ssthresh return to at
+    /// least these (segments).
+    Reduction { cwnd: u32, ssthresh: u32 },
 }
 
 /// What [`Rack::update_state`] changed.
@@ -521,7 +532,7 @@ mod tests {
         r.on_ack(21 * MS, Seq(0), &board(&[(100, 400)], 0), false);
         r.detect_loss(30 * MS);
         assert!(r.update_state(Seq(0)).recovery_began);
-        r.start_reduction(10, Seq(1000));
+        r.start_reduction(10, 10, Seq(1000));
         assert_eq!(r.in_flight(), 6);
         r
     }
