@@ -557,6 +557,7 @@ b = "b"
         fin_wait_2_timeout: Some(10 * SECOND),
         window_scale: Some(3),
         window: 400_000,
+        window_is_sockopt: true,
         timestamps: true,
         rfc5961: true,
         challenge_ack_limit: 10,
@@ -1642,6 +1643,7 @@ fn valid_scenario_resolves() {
         host(1).1,
         Config {
             window: 8192,
+            window_is_sockopt: true,
             rto_min: 300 * MS,
             ..global.clone()
         }

@@ -499,6 +499,7 @@ impl Loader<'_> {
             cfg.window = self.at_least(w, "window", 1, " bytes")?;
             // A buffer the scenario sets is fixed, as SO_RCVBUF fixes Linux's.
             cfg.rcv_autotune = false;
+            cfg.window_is_sockopt = true;
             out.window = Some(w.span());
         }
         if let Some(v) = &s.window_scale {

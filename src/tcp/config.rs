@@ -128,6 +128,10 @@ pub struct Config {
     pub mss: u16,
     /// Receive buffer in bytes (advertised window ≤ 65535 without window scaling).
     pub window: u32,
+    /// `window` was set by the scenario, as SO_RCVBUF sets a Linux socket's buffer: with
+    /// `ack_policy = "linux"` the kernel's buffer is then twice it (`sock_setsockopt`
+    /// doubles the value, capped at `net.core.rmem_max` = 212992, for its bookkeeping).
+    pub window_is_sockopt: bool,
     /// RFC 7323 §2: the window shift this host offers in its SYN; None sends no option.
     pub window_scale: Option<u8>,
     /// RFC 7323 §3–5: offer the timestamps option and, once negotiated, apply PAWS.
@@ -267,6 +271,7 @@ impl Default for Config {
             retries: 15,
             mss: 1460,
             window: 65535,
+            window_is_sockopt: false,
             window_scale: None,
             timestamps: false,
             rfc5961: false,
@@ -362,6 +367,7 @@ impl Config {
             // offers (tcp_select_initial_window).
             window_scale: Some(10),
             window: 131_072,
+            window_is_sockopt: false,
             timestamps: true,
             rfc5961: true,
             tw_reuse: true,
@@ -394,7 +400,51 @@ impl Config {
     }
 
     /// The largest receive buffer the window field can describe.
+    /// The window-scale shift this host offers: `window_scale`, except that with
+    /// `ack_policy = "linux"` and a buffer the scenario set (SO_RCVBUF, which locks it),
+    /// Linux derives the shift from that buffer instead of `tcp_rmem[2]`
+    /// (`tcp_select_initial_window` with the window clamp `tcp_openreq_init_rwin` sets
+    /// to the full space): ilog2(min(window, rmem_max)) − 15, at least 0.
+    pub fn offered_wscale(&self) -> Option<u8> {
+        let ours = self.window_scale?;
+        if !(self.window_is_sockopt && self.ack_policy == AckPolicy::Linux) {
+            return Some(ours);
+        }
+        let space = self.window.min(super::linux_window::RMEM_MAX).max(1);
+        Some(ours.min(space.ilog2().saturating_sub(15) as u8))
+    }
+
     pub fn max_window(&self) -> u32 {
         (u16::MAX as u32) << self.window_scale.unwrap_or(0).min(14)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A locked 4 KiB buffer gets shift 0 on Linux, as measured (`data_zero_window`); a
+    /// locked 1 MiB one is capped at rmem_max (212992: shift 2); the profile's own
+    /// buffer keeps the profile's shift.
+    #[test]
+    fn a_buffer_the_scenario_sets_decides_linuxs_window_scale() {
+        let locked = |window| Config {
+            window,
+            window_is_sockopt: true,
+            ..Config::linux()
+        };
+        assert_eq!(locked(4096).offered_wscale(), Some(0));
+        assert_eq!(locked(1 << 20).offered_wscale(), Some(2));
+        assert_eq!(Config::linux().offered_wscale(), Some(10));
+        let rfc = Config {
+            window_is_sockopt: true,
+            window_scale: Some(3),
+            ..Config::default()
+        };
+        assert_eq!(
+            rfc.offered_wscale(),
+            Some(3),
+            "RFC acks: the setting as it is"
+        );
     }
 }

@@ -314,7 +314,11 @@ impl Connection {
             opts: Options::default(),
             lack: LinuxAcks::new(SECOND / u64::from(cfg.hz.max(1)), cfg.delayed_ack.is_none()),
             lwin: {
-                let w = LinuxWindow::new(cfg.window);
+                let w = LinuxWindow::new(if cfg.window_is_sockopt {
+                    cfg.window.min(super::linux_window::RMEM_MAX) * 2
+                } else {
+                    cfg.window
+                });
                 if cfg.rcv_autotune {
                     w.autotuned(super::linux_window::AUTOTUNE_MAX)
                 } else {

@@ -40,6 +40,9 @@ pub struct LinuxWindow {
     round_start: u64,
 }
 
+/// `net.core.rmem_max`'s default: the most SO_RCVBUF takes (before doubling).
+pub const RMEM_MAX: u32 = 212_992;
+
 /// `tcp_rmem[2]` on a 6.x kernel with memory to spare: 32 MiB.
 pub const AUTOTUNE_MAX: u32 = 32 << 20;
 

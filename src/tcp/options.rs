@@ -95,7 +95,7 @@ impl Options {
         self.peer_ts = syn.ts.is_some();
         self.peer_sack_ok = syn.sack_ok;
         self.sack = cfg.sack && syn.sack_ok;
-        if let (Some(ours), Some(theirs)) = (cfg.window_scale, syn.wscale) {
+        if let (Some(ours), Some(theirs)) = (cfg.offered_wscale(), syn.wscale) {
             self.rcv_wscale = ours.min(MAX_SHIFT);
             self.snd_wscale = theirs.min(MAX_SHIFT);
         }
@@ -122,7 +122,7 @@ impl Options {
         now: u64,
     ) -> (Option<u8>, Option<(u32, u32)>) {
         let wscale = cfg
-            .window_scale
+            .offered_wscale()
             .filter(|_| !answering || self.peer_wscale.is_some());
         let ts = (cfg.timestamps && (!answering || self.peer_ts))
             .then(|| (ts_clock(now), if answering { self.ts.recent } else { 0 }));
