@@ -410,7 +410,7 @@ impl Config {
         if !(self.window_is_sockopt && self.ack_policy == AckPolicy::Linux) {
             return Some(ours);
         }
-        let space = self.window.min(super::linux_window::RMEM_MAX).max(1);
+        let space = self.window.clamp(1, super::linux_window::RMEM_MAX);
         Some(ours.min(space.ilog2().saturating_sub(15) as u8))
     }
 
