@@ -131,6 +131,12 @@ impl Connection {
             return;
         }
         if advanced && acked > 0 {
+            // tcp_cong_avoid(sk, ack, acked_sacked): the segments this ACK delivered, not
+            // the bytes SND.UNA moved over (what was SACKed before counted then).
+            let acked = match d.segments {
+                0 => acked,
+                n => n.saturating_mul(smss),
+            };
             let flight = self.rack.in_flight().saturating_mul(smss);
             let ack = self.snd_una;
             if let Some((_, Some(phase))) =

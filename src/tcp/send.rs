@@ -225,9 +225,19 @@ impl Connection {
                 self.snd_sml = end;
             }
         }
+        // With `rack`, what is in flight is Linux's count (SACKed and lost segments out),
+        // which decides whether cwnd limited sending (`tcp_cwnd_validate`).
+        let cc_flight = if self.rack_on() {
+            let others = self.rack.in_flight().saturating_sub(1);
+            others
+                .saturating_mul(self.eff_snd_mss())
+                .saturating_add(p.len)
+        } else {
+            flight_after
+        };
         if let Some(cc) = self.cc.as_mut() {
             cc.on_transmit(flight_after);
-            cc.on_transmit_at(now, flight_after, p.len, (self.snd_una, self.snd_nxt));
+            cc.on_transmit_at(now, cc_flight, p.len, (self.snd_una, self.snd_nxt));
         }
         if !resend && p.len > 0 && self.cc.as_ref().is_some_and(|c| c.wants_rtt_samples()) {
             self.sent_times.push_back((end, now));
