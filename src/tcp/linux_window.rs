@@ -94,9 +94,10 @@ impl LinuxWindow {
 
     /// The application copied `n` bytes at `now` (`tcp_rcv_space_adjust`, once per
     /// receiver round trip `rtt`): when it took more than ever before in a round trip, the
-    /// buffer grows to hold twice that (slow start's headroom), up to the autotuning limit,
-    /// and the clamp with it.
-    pub fn on_read(&mut self, now: u64, n: u64, rtt: u64) {
+    /// window to allow is twice that plus 16 segments of `advmss`, grown again by twice
+    /// the relative increase (room for the sender's slow start), and the buffer follows,
+    /// up to the autotuning limit, and the clamp with it.
+    pub fn on_read(&mut self, now: u64, n: u64, rtt: u64, advmss: u32) {
         if self.autotune_max == 0 {
             return;
         }
@@ -106,8 +107,12 @@ impl LinuxWindow {
         }
         let copied = self.copied.min(u64::from(u32::MAX)) as u32;
         if copied > self.rcvq_space {
+            let space = u64::from(self.rcvq_space.max(1));
+            let mut rcvwin = 2 * u64::from(copied) + 16 * u64::from(advmss);
+            let grow = rcvwin * (u64::from(copied) - space) / space;
+            rcvwin = rcvwin.saturating_add(2 * grow);
             self.rcvq_space = copied;
-            let wanted = (u64::from(copied) * 2 * 256 / u64::from(self.ratio.max(1)))
+            let wanted = (rcvwin.saturating_mul(256) / u64::from(self.ratio.max(1)))
                 .min(u64::from(self.autotune_max)) as u32;
             if wanted > self.buffer {
                 self.buffer = wanted;

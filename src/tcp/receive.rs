@@ -286,7 +286,8 @@ impl Connection {
     /// ACK may go now, or a window update when the window had shrunk to less than half.
     pub(super) fn linux_after_read(&mut self, copied: u64) {
         let rtt = self.rto.srtt().unwrap_or(super::SECOND);
-        self.lwin.on_read(self.last_now, copied, rtt);
+        let advmss = self.advmss();
+        self.lwin.on_read(self.last_now, copied, rtt, advmss);
         if self
             .lack
             .ack_on_read(copied, self.unread == 0, self.rcv_nxt)
