@@ -608,6 +608,10 @@ impl Connection {
             self.enter_closed(Why::FinWait2Timeout);
             return;
         }
+        if self.timers.compressed_ack.is_some_and(|t| t <= now) {
+            // tcp_compressed_ack_kick: the SACKs held back go now, as one ACK.
+            self.send_ack(Why::AckOutOfOrder);
+        }
         if self.timers.delayed_ack.is_some_and(|t| t <= now) {
             if self.linux_acks() {
                 self.lack.on_delack_timer(self.rto.rto());

@@ -20,6 +20,8 @@ const MSS_DEFAULT: u32 = 536;
 const MIN_MSS: u32 = 88;
 /// tcp_pingpong_thresh: one data segment sent within an ATO of data received makes the
 /// connection interactive.
+/// `net.ipv4.tcp_comp_sack_nr`: at most this many ACKs compressed into one.
+const COMP_SACK_NR: u32 = 44;
 const PINGPONG_THRESH: u8 = 1;
 
 /// A data segment as the ACK machinery sees it.
@@ -60,6 +62,11 @@ pub struct LinuxAcks {
     pushed: bool,
     pushed2: bool,
     ack_now: bool,
+    /// SACK compression (`tcp_comp_sack`): RCV.NXT of the duplicate ACKs being counted,
+    /// how many went at once (the first three do), and how many are held back.
+    comp_rcv_nxt: Seq,
+    dup_acks: u8,
+    compressed: u32,
     /// `icsk_ack.dst_quick_ack`: the route's quickack metric (`delayed_ack = "none"`)
     /// makes every ACK immediate, interactive or not.
     dst_quick: bool,
@@ -83,6 +90,9 @@ impl LinuxAcks {
             pushed2: false,
             ack_now: false,
             dst_quick,
+            comp_rcv_nxt: Seq(0),
+            dup_acks: 0,
+            compressed: 0,
             rcv_wup: Seq(0),
         }
     }
@@ -218,6 +228,27 @@ impl LinuxAcks {
         self.delayed(now, srtt, pending)
     }
 
+    /// `__tcp_ack_snd_check` with out-of-order data held: at once in quick-ACK mode or
+    /// when asked, and for the first three duplicate ACKs at one RCV.NXT
+    /// (`TCP_FASTRETRANS_THRESH`); after those, SACKs are compressed (`tcp_comp_sack_*`):
+    /// one ACK when `delay` has passed (5 % of the RTT, at most 1 ms), or at once after
+    /// 44 held back. Returns whether to ACK now.
+    pub fn out_of_order_now(&mut self, rcv_nxt: Seq) -> bool {
+        if self.in_quickack() || self.ack_now || self.compressed >= COMP_SACK_NR {
+            return true;
+        }
+        if self.comp_rcv_nxt != rcv_nxt {
+            self.comp_rcv_nxt = rcv_nxt;
+            self.dup_acks = 0;
+        }
+        if self.dup_acks < 3 {
+            self.dup_acks += 1;
+            return true;
+        }
+        self.compressed += 1;
+        false
+    }
+
     /// `tcp_send_delayed_ack`: the ATO, capped at 200 ms when interactive or pushed (else
     /// 500 ms) and by the smoothed RTT, and at tcp_delack_max (200 ms less a jiffy); an
     /// already pending timer is never pushed later, and one due within a quarter of the
@@ -259,6 +290,7 @@ impl LinuxAcks {
         self.pushed = false;
         self.pushed2 = false;
         self.ack_now = false;
+        self.compressed = 0;
         self.rcv_wup = rcv_nxt;
     }
 
@@ -330,6 +362,23 @@ mod tests {
             a.on_ack_sent(Seq(1449));
         }
         assert!(!a.in_quickack(), "credit spent");
+    }
+
+    /// Out of quick-ACK mode, the first three duplicate ACKs at one RCV.NXT go at once
+    /// and the rest are compressed (`tcp_comp_sack`), up to 44; a new RCV.NXT counts anew.
+    #[test]
+    fn sacks_are_compressed_after_three_duplicates() {
+        let mut a = established();
+        let now: Vec<bool> = (0..5).map(|_| a.out_of_order_now(Seq(1))).collect();
+        assert_eq!(now, [true, true, true, false, false]);
+        assert!(a.out_of_order_now(Seq(1449)), "RCV.NXT moved");
+        for _ in 0..2 {
+            a.out_of_order_now(Seq(1449));
+        }
+        for _ in 0..COMP_SACK_NR {
+            assert!(!a.out_of_order_now(Seq(1449)) || a.compressed >= COMP_SACK_NR);
+        }
+        assert!(a.out_of_order_now(Seq(1449)), "44 held back: one goes");
     }
 
     /// `delayed_ack = "none"` (the route's quickack metric, `dst_quick_ack`): the FIN's

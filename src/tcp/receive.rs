@@ -55,6 +55,14 @@ impl Connection {
             }
         } else if start.gt(self.rcv_nxt) {
             self.hold_out_of_order(start, len, tag, seg.has(Flags::FIN), fin_held);
+            if self.linux_acks() && self.opts.sack && len > 0 {
+                // tcp_data_queue_ofo: with SACK the window grows for held data too
+                // (tcp_grow_window), and each growth grants a quick ACK.
+                let advmss = self.advmss();
+                if self.lwin.on_data(len, false, advmss, self.unread) {
+                    self.lack.grant_quick();
+                }
+            }
         }
         self.deliver_reassembled();
         if self.opts.sack {
@@ -177,6 +185,9 @@ impl Connection {
         match ack {
             TextAck::None => {}
             TextAck::Later(len) => self.ack_later(now, len),
+            TextAck::Now(Why::AckOutOfOrder) if self.linux_acks() && !self.reasm.is_empty() => {
+                self.linux_out_of_order_ack(now)
+            }
             TextAck::Now(why) => self.send_ack(why),
         }
     }
@@ -279,6 +290,20 @@ impl Connection {
         {
             AckNow::Now => self.send_ack(Why::AckData),
             AckNow::At(t) => self.timers.delayed_ack = Some(t),
+        }
+    }
+
+    /// Out-of-order data is held: ACK it now, or compress it (`tcp_comp_sack`): the
+    /// compressed-ACK timer runs 5 % of the RTT, at most 1 ms (`tcp_comp_sack_delay_ns`),
+    /// plus the timer's 100 µs slack (`tcp_comp_sack_slack_ns`, taken in full).
+    fn linux_out_of_order_ack(&mut self, now: u64) {
+        if self.lack.out_of_order_now(self.rcv_nxt) {
+            return self.send_ack(Why::AckOutOfOrder);
+        }
+        if self.timers.compressed_ack.is_none() {
+            let rtt = self.rto.srtt().unwrap_or(super::SECOND);
+            let delay = (rtt / 20).min(1_000_000) + 100_000;
+            self.timers.compressed_ack = Some(now.saturating_add(delay));
         }
     }
 

@@ -819,6 +819,7 @@ impl Connection {
             // Any segment carrying an ACK acknowledges what was pending.
             self.unacked_bytes = 0;
             self.timers.delayed_ack = None;
+            self.timers.compressed_ack = None;
             if self.linux_acks() && seg.ack == self.rcv_nxt {
                 self.lack.on_ack_sent(self.rcv_nxt);
             }

@@ -41,14 +41,21 @@ pub struct Timers {
     pub delayed_ack: Option<u64>,
     /// The FIN_WAIT_2 timeout (a setting; RFC 9293 waits forever).
     pub fin_wait_2: Option<u64>,
+    /// With `ack_policy = "linux"`: a compressed SACK is due (`compressed_ack_timer`).
+    pub compressed_ack: Option<u64>,
 }
 
 impl Timers {
     /// The earliest deadline.
     pub fn next(&self) -> Option<u64> {
-        [self.send.deadline(), self.delayed_ack, self.fin_wait_2]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.send.deadline(),
+            self.delayed_ack,
+            self.fin_wait_2,
+            self.compressed_ack,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
