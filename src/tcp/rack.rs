@@ -6,8 +6,10 @@
 //! (Linux's packets), over a record of every segment sent and not yet cumulatively
 //! acknowledged (Linux's retransmission queue).
 //!
-//! Not modelled: undoing a reduction that D-SACKs prove spurious (`tcp_try_undo_*`), F-RTO
-//! after a timeout, and the `reordering` metric's growth.
+//! Modelled of Linux's undo: only `tcp_try_undo_partial` by timestamps (a late original
+//! fills the hole). Not modelled: undoing a reduction that D-SACKs prove spurious
+//! (`tcp_try_undo_dsack`, `tcp_try_undo_recovery`), F-RTO after a timeout, and the
+//! `reordering` metric's growth.
 
 use std::collections::VecDeque;
 
@@ -323,9 +325,8 @@ impl Rack {
     }
 
     /// `tcp_rack_detect_loss`: a segment sent before the most recently delivered one is
-    /// lost once RACK.rtt plus the reordering window has passed since it was sent. The
-    /// window is min_rtt/4 (at least 1 ms) while nothing is marked lost or reordering
-    /// was seen, else 1 ms. Returns the longest wait left, if any segment is in doubt.
+    /// lost once RACK.rtt plus the reordering window ([`Rack::reo_wnd`]) has passed since
+    /// it was sent. Returns the longest wait left, if any segment is in doubt.
     pub fn detect_loss(&mut self, now: u64) -> Option<u64> {
         let reo_wnd = self.reo_wnd();
         let (mstamp, morder, rtt) = (self.mstamp, self.morder, self.rtt);
