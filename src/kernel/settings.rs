@@ -268,6 +268,8 @@ fn linux_behaviour(key: &str, cfg: &Config) -> bool {
         "push_per_gso" => cfg.push_per_gso == linux.push_per_gso,
         "fin_needs_cwnd" => cfg.fin_needs_cwnd == linux.fin_needs_cwnd,
         "app_after_softirq" => cfg.app_after_softirq == linux.app_after_softirq,
+        "rmem_per_segment" => cfg.rmem_per_segment == linux.rmem_per_segment,
+        "probe_old_seq" => cfg.probe_old_seq == linux.probe_old_seq,
         "rack" => cfg.rack == linux.rack,
         _ => false,
     }

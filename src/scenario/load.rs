@@ -581,6 +581,8 @@ impl Loader<'_> {
             (s.push_per_gso, &mut cfg.push_per_gso),
             (s.fin_needs_cwnd, &mut cfg.fin_needs_cwnd),
             (s.app_after_softirq, &mut cfg.app_after_softirq),
+            (s.rmem_per_segment, &mut cfg.rmem_per_segment),
+            (s.probe_old_seq, &mut cfg.probe_old_seq),
             (s.rack, &mut cfg.rack),
         ];
         for (value, slot) in flags {

@@ -160,6 +160,10 @@ pub struct TcpSettings {
     pub fin_needs_cwnd: Option<bool>,
     /// Applications react after the segments of an instant (Linux softirq).
     pub app_after_softirq: Option<bool>,
+    /// Receive memory charged per segment until it is read whole (Linux sk_buffs).
+    pub rmem_per_segment: Option<bool>,
+    /// Zero-window probes at SND.UNA − 1 (Linux tcp_xmit_probe_skb).
+    pub probe_old_seq: Option<bool>,
     /// RACK loss detection and PRR (Linux's recovery).
     pub rack: Option<bool>,
 }

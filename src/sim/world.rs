@@ -1133,7 +1133,7 @@ impl<'a> World<'a> {
                 cwnd,
                 ssthresh,
             }),
-            ConnEvent::WindowProbe => tcp(TcpNote::WindowProbe),
+            ConnEvent::WindowProbe { old_seq } => tcp(TcpNote::WindowProbe { old_seq }),
         };
         self.emit(kind);
     }

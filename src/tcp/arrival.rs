@@ -356,7 +356,7 @@ impl Connection {
             });
             self.rack_after_ack(now, prior_una, dupack, dsack);
         }
-        self.update_send_window(a);
+        self.update_send_window(now, a);
         self.deliver_syn_text(now);
         self.ack_of_our_fin(now)
     }
@@ -418,7 +418,7 @@ impl Connection {
     /// SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, set
     /// SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK." Then the zero-window state follows
     /// the window: any ACK answers a probe, and an open window ends probing.
-    fn update_send_window(&mut self, a: &Arrival) {
+    fn update_send_window(&mut self, now: u64, a: &Arrival) {
         let (seq, ack) = (a.seg.seq, a.seg.ack);
         if ack.ge(self.snd_una)
             && (self.snd_wl1.lt(seq) || (self.snd_wl1 == seq && self.snd_wl2.le(ack)))
@@ -427,7 +427,7 @@ impl Connection {
             self.snd_wl1 = seq;
             self.snd_wl2 = ack;
         }
-        self.on_peer_window();
+        self.on_peer_window(now);
     }
 
     /// Text and FIN that came on the peer's SYN, once ESTABLISHED (or FIN-WAIT-1 after a

@@ -228,6 +228,17 @@ pub struct Config {
     /// the softirq handles a burst of packets before the woken process reads: the ACKs of
     /// a burst go before the reply. Off, the application reacts to each segment at once.
     pub app_after_softirq: bool,
+    /// Receive memory is charged per segment, as Linux charges each sk_buff until the
+    /// application has read all of it (`tcp_rcv_space`, `skb->truesize` against
+    /// `sk_rcvbuf`): a segment read in part still holds its whole length, so reading half
+    /// of one frees no window. Off, each byte read frees its byte of window.
+    pub rmem_per_segment: bool,
+    /// Linux's zero-window probe (tcp_output.c `tcp_xmit_probe_skb`, sent by
+    /// `tcp_send_probe0`): a bare ACK at SEQ = SND.UNA − 1, out of the receiver's window,
+    /// which draws an ACK showing its window; each ACK while the window stays closed
+    /// restarts the probe timer (tcp_input.c `tcp_ack_probe`). Off, the probe is the next
+    /// octet of data (or the FIN), as RFC 9293 §3.8.6.1 describes it.
+    pub probe_old_seq: bool,
     /// With SACK: loss recovery as Linux runs it — RACK loss detection (RFC 8985 §6, a
     /// segment is lost once one sent after it was delivered and the RTT plus a reordering
     /// window of min_rtt/4 has passed; a reorder timer when that is still to come), the
@@ -309,6 +320,8 @@ impl Default for Config {
             push_per_gso: false,
             fin_needs_cwnd: false,
             app_after_softirq: false,
+            rmem_per_segment: false,
+            probe_old_seq: false,
             rack: false,
             sack: false,
             dsack: false,
@@ -350,6 +363,8 @@ impl Config {
             push_per_gso: true,
             fin_needs_cwnd: true,
             app_after_softirq: true,
+            rmem_per_segment: true,
+            probe_old_seq: true,
             rack: true,
             sack: true,
             dsack: true,

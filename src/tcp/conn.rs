@@ -13,7 +13,7 @@
 use super::buffers::{Reassembly, SendBuffer};
 use super::congestion::{NewReno, Phase};
 use super::linux_ack::LinuxAcks;
-use super::linux_window::LinuxWindow;
+use super::linux_window::{LinuxWindow, SegmentMemory};
 use super::options::Options;
 use super::rto::RtoEstimator;
 use super::rules::{ChallengeLimiter, OowRateLimit};
@@ -80,8 +80,11 @@ pub enum ConnEvent {
         cwnd: u32,
         ssthresh: u32,
     },
-    /// RFC 9293 §3.8.6.1: the peer's window is zero; one octet (or the FIN) probes it.
-    WindowProbe,
+    /// RFC 9293 §3.8.6.1: the peer's window is zero; one octet (or the FIN) probes it, or
+    /// with `old_seq` a bare ACK at SND.UNA − 1 (Linux `tcp_xmit_probe_skb`).
+    WindowProbe {
+        old_seq: bool,
+    },
 }
 
 /// Byte and segment counters for the summary.
@@ -164,6 +167,8 @@ pub struct Connection {
     pub(super) rcv_wnd: u32,
     /// RCV.USER of RFC 9293 §3.8.6.2.2: bytes delivered in order, not yet read.
     pub(super) unread: u64,
+    /// With `rmem_per_segment`: the delivered segments not yet read whole.
+    pub(super) rmem: SegmentMemory,
     pub(super) send_buf: SendBuffer,
     pub(super) reasm: Reassembly,
     /// The SACK blocks our ACKs carry (RFC 2018 §4), once negotiated.
@@ -269,6 +274,7 @@ impl Connection {
             rcv_nxt: Seq(0),
             rcv_wnd: cfg.window.min(u16::MAX as u32),
             unread: 0,
+            rmem: SegmentMemory::default(),
             send_buf: SendBuffer::new(stream),
             reasm: Reassembly::default(),
             rsack: ReceiverSack::default(),
@@ -469,6 +475,7 @@ impl Connection {
         self.last_now = now;
         let n = max.min(self.unread);
         self.unread -= n;
+        self.rmem.read(n);
         if self.linux_acks() {
             self.linux_after_read(n);
         } else {
@@ -480,6 +487,12 @@ impl Connection {
     /// Bytes delivered but not yet read.
     pub fn unread(&self) -> u64 {
         self.unread
+    }
+
+    /// Receive memory in use, in bytes: what is unread, plus (`rmem_per_segment`) what was
+    /// read of a segment not yet read whole. The Linux window is what the buffer has left.
+    pub(super) fn charged(&self) -> u64 {
+        self.unread + self.rmem.read_but_held()
     }
 
     /// SEND: queue `len` bytes whose first byte is `tag`. Refused (false) once CLOSE was

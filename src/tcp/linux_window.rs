@@ -4,10 +4,10 @@
 //! each segment advertises (tcp_output.c `__tcp_select_window`, `tcp_select_window`).
 //!
 //! Receive memory is modelled simply: the socket's buffer (`window`, Linux's
-//! `tcp_rmem[1]`) counts at the kernel's initial scaling ratio of one half, so the space a
-//! window may cover is half the buffer, less what the application has not read. The
-//! kernel's per-segment memory accounting (skb truesize) and receive-buffer autotuning
-//! (DRS) are not modelled; the window then stays near the initial 64 kB.
+//! `tcp_rmem[1]`) counts at the scaling ratio (a half at first, then set from the
+//! truesize of the first full segment), so the space a window may cover is that share of
+//! the buffer, less what is charged: with `rmem_per_segment` every segment not yet read
+//! whole ([`SegmentMemory`]), else the bytes not yet read.
 
 /// The kernel's memory cost of a received segment beyond its payload (sk_buff, shared
 /// info, allocator rounding): with 1448-byte segments a truesize of 2304 bytes, which makes
@@ -193,9 +193,70 @@ impl LinuxWindow {
     }
 }
 
+/// The received segments the application has not read whole, oldest first: Linux frees
+/// an sk_buff (and its `truesize` of receive memory) only once every byte of it has been
+/// copied out (tcp.c `tcp_recvmsg_locked` → `tcp_eat_recv_skb`), so a segment read in
+/// part still costs its whole length. No coalescing: with GRO off on a TUN device each
+/// segment stays an sk_buff of its own, as `tcpsim diff` shows on `data_zero_window`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SegmentMemory {
+    /// Lengths of the segments delivered in order and not read whole.
+    held: std::collections::VecDeque<u32>,
+    /// Bytes already read of the oldest one.
+    partial: u32,
+}
+
+impl SegmentMemory {
+    /// A segment of `len` bytes joined the receive queue.
+    pub fn deliver(&mut self, len: u32) {
+        if len > 0 {
+            self.held.push_back(len);
+        }
+    }
+
+    /// The application read `n` bytes: whole segments are freed, the rest is partial.
+    pub fn read(&mut self, mut n: u64) {
+        while let Some(&front) = self.held.front() {
+            let left = u64::from(front - self.partial);
+            if n < left {
+                self.partial += n as u32;
+                return;
+            }
+            n -= left;
+            self.held.pop_front();
+            self.partial = 0;
+        }
+    }
+
+    /// Bytes read but still charged: the read part of the oldest segment.
+    pub fn read_but_held(&self) -> u64 {
+        u64::from(self.partial)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_segment_read_in_part_stays_charged_whole() {
+        let mut m = SegmentMemory::default();
+        for _ in 0..3 {
+            m.deliver(1448);
+        }
+        m.read(1000);
+        assert_eq!(m.read_but_held(), 1000, "the first segment is still held");
+        m.read(1000);
+        assert_eq!(
+            m.read_but_held(),
+            552,
+            "the first is freed, the second read in part"
+        );
+        m.read(2344);
+        assert_eq!(m.read_but_held(), 0, "all read: nothing held");
+        m.read(10);
+        assert_eq!(m.read_but_held(), 0);
+    }
 
     #[test]
     fn windows_of_a_default_linux_socket() {

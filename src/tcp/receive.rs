@@ -59,7 +59,7 @@ impl Connection {
                 // tcp_data_queue_ofo: with SACK the window grows for held data too
                 // (tcp_grow_window), and each growth grants a quick ACK.
                 let advmss = self.advmss();
-                if self.lwin.on_data(len, false, advmss, self.unread) {
+                if self.lwin.on_data(len, false, advmss, self.charged()) {
                     self.lack.grant_quick();
                 }
             }
@@ -171,6 +171,9 @@ impl Connection {
         self.rcv_nxt = self.rcv_nxt + len;
         self.rcv_wnd = self.rcv_wnd.saturating_sub(len);
         self.unread += len as u64;
+        if self.cfg.rmem_per_segment {
+            self.rmem.deliver(len);
+        }
         self.stats.bytes_delivered += len as u64;
         self.events.push(ConnEvent::Data { len, tag });
     }
@@ -268,7 +271,7 @@ impl Connection {
         let (advmss, rcv_wnd, rto) = (self.advmss(), self.lwin.advertised, self.rto.rto());
         let new_size = len > self.lack.rcv_mss;
         self.lack.on_data(now, rx, advmss, rcv_wnd, rto);
-        if self.lwin.on_data(len, new_size, advmss, self.unread) {
+        if self.lwin.on_data(len, new_size, advmss, self.charged()) {
             self.lack.grant_quick();
         }
     }
@@ -281,7 +284,7 @@ impl Connection {
         }
         let window = self
             .lwin
-            .select(self.unread, self.lack.rcv_mss, self.opts.rcv_wscale);
+            .select(self.charged(), self.lack.rcv_mss, self.opts.rcv_wscale);
         let window_ok = window >= self.lwin.advertised;
         let srtt = self.rto.srtt();
         match self
@@ -329,7 +332,7 @@ impl Connection {
         let remaining = self.rcv_wnd;
         let new = self
             .lwin
-            .select(self.unread, self.lack.rcv_mss, self.opts.rcv_wscale);
+            .select(self.charged(), self.lack.rcv_mss, self.opts.rcv_wscale);
         if 2 * remaining <= self.lwin.clamp() && new > 0 && new >= 2 * remaining {
             self.send_ack(Why::WindowUpdate);
         }
@@ -350,7 +353,7 @@ impl Connection {
             .cfg
             .window
             .min((u16::MAX as u32) << self.opts.rcv_wscale);
-        let free = (buf as u64).saturating_sub(self.unread) as u32;
+        let free = (buf as u64).saturating_sub(self.charged()) as u32;
         let step = (buf / 2).min(self.cfg.mss as u32);
         if free <= self.rcv_wnd || free - self.rcv_wnd < step {
             return;

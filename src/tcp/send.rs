@@ -441,7 +441,9 @@ impl Connection {
     /// After an ACK that answered (or may have answered) a probe: any ACK resets the count
     /// of unanswered probes, and a window that opened ends probing. A probe the receiver
     /// refused is sent again first: sending resumes at SND.UNA, leaving no hole.
-    pub(super) fn on_peer_window(&mut self) {
+    /// With `probe_old_seq` an ACK that leaves the window closed restarts the probe timer
+    /// from now (tcp_input.c `tcp_ack_probe`).
+    pub(super) fn on_peer_window(&mut self, now: u64) {
         let Some(zw) = self.zero_window.as_mut() else {
             return;
         };
@@ -451,6 +453,9 @@ impl Connection {
             if self.snd_una != self.snd_nxt {
                 self.resend_from = Some((self.snd_una, Why::ResumeAfterProbe));
             }
+        } else if self.cfg.probe_old_seq && matches!(self.timers.send, SendTimer::Persist(_)) {
+            let at = self.cfg.timer_at(now, self.probe_interval());
+            self.timers.send = SendTimer::Persist(at);
         }
     }
 
@@ -476,15 +481,24 @@ impl Connection {
             self.zero_window = None;
             return self.arm_send_timer(now, false);
         };
-        let mut seg = self.segment(self.snd_una, flags, len, Why::WindowProbe);
-        seg.tag = self.send_buf.tag_at((self.snd_una - (self.iss + 1)) as u64);
-        self.snd_nxt = self.snd_nxt.max(self.snd_una + 1);
+        let seg = if self.cfg.probe_old_seq {
+            // tcp_xmit_probe_skb(sk, 0): "Use a previous sequence. This should cause the
+            // other end to send an ack." Nothing enters the sequence space.
+            self.segment(self.snd_una - 1, Flags::ACK, 0, Why::WindowProbeOldSeq)
+        } else {
+            let mut seg = self.segment(self.snd_una, flags, len, Why::WindowProbe);
+            seg.tag = self.send_buf.tag_at((self.snd_una - (self.iss + 1)) as u64);
+            self.snd_nxt = self.snd_nxt.max(self.snd_una + 1);
+            seg
+        };
         self.zero_window = Some(ZeroWindow {
             backoff: zw.backoff + 1,
             unanswered: zw.unanswered + 1,
         });
         self.last_data_sent = now;
-        self.events.push(ConnEvent::WindowProbe);
+        self.events.push(ConnEvent::WindowProbe {
+            old_seq: self.cfg.probe_old_seq,
+        });
         self.emit(seg);
         self.arm_send_timer(now, false);
     }
@@ -812,7 +826,7 @@ impl Connection {
         if self.linux_acks() && !seg.flags.intersects(Flags::SYN | Flags::RST) {
             // tcp_select_window: the window every segment advertises.
             let wscale = self.opts.rcv_wscale;
-            let new = self.lwin.select(self.unread, self.lack.rcv_mss, wscale);
+            let new = self.lwin.select(self.charged(), self.lack.rcv_mss, wscale);
             self.rcv_wnd = self.lwin.advertise(new, self.rcv_wnd, wscale);
         }
         if seg.has(Flags::ACK) {

@@ -25,6 +25,7 @@ pub enum Why {
     PartialAck,
     SwsOverride,
     WindowProbe,
+    WindowProbeOldSeq,
     LimitedTransmit,
     ResumeAfterProbe,
     // ACKs.
@@ -135,6 +136,10 @@ impl Why {
             WindowProbe => (
                 "zero window: probe with the next octet (or the FIN)",
                 "RFC 9293 §3.8.6.1",
+            ),
+            WindowProbeOldSeq => (
+                "zero window: probe with a bare ACK at SND.UNA-1, out of the window, which the receiver answers with its window",
+                "Linux tcp_output.c tcp_xmit_probe_skb",
             ),
             LimitedTransmit => (
                 "first or second duplicate ACK: one new segment beyond cwnd",

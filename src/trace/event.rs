@@ -109,8 +109,10 @@ pub enum TcpNote {
         cwnd: u32,
         ssthresh: u32,
     },
-    /// RFC 9293 §3.8.6.1: a zero-window probe.
-    WindowProbe,
+    /// RFC 9293 §3.8.6.1: a zero-window probe (`old_seq`: Linux's, at SND.UNA − 1).
+    WindowProbe {
+        old_seq: bool,
+    },
 }
 
 impl TcpNote {

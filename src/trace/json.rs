@@ -133,7 +133,7 @@ pub fn event(n: &Names, e: &Event) -> Value {
                         Phase::IdleRestart => "idle_restart",
                     }
                 }
-                TcpNote::WindowProbe => "window_probe",
+                TcpNote::WindowProbe { .. } => "window_probe",
             };
             v[if note.is_timer() { "timer" } else { "note" }] = json!(name);
             v

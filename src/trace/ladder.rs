@@ -393,7 +393,7 @@ fn note_text(note: TcpNote) -> Option<String> {
             phase: Phase::FastRetransmit,
             ..
         } => "fast retransmit",
-        TcpNote::Congestion { .. } | TcpNote::WindowProbe => return None,
+        TcpNote::Congestion { .. } | TcpNote::WindowProbe { .. } => return None,
     };
     Some(s.to_string())
 }

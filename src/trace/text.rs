@@ -344,9 +344,13 @@ fn tcp_note(s: &mut String, note: TcpNote) {
             };
             write!(s, "{what}; cwnd={cwnd} ssthresh={ssthresh}")
         }
-        TcpNote::WindowProbe => write!(
+        TcpNote::WindowProbe { old_seq: false } => write!(
             s,
             "zero window: probe with the next octet, or the FIN (RFC 9293 §3.8.6.1)"
+        ),
+        TcpNote::WindowProbe { old_seq: true } => write!(
+            s,
+            "zero window: probe with a bare ACK at SND.UNA-1, which the receiver answers (Linux tcp_xmit_probe_skb)"
         ),
     };
 }

@@ -137,7 +137,7 @@ fn zero_window_is_probed_with_backoff() {
     c.handle_timeout(first);
     let probe = one(&mut c);
     assert_eq!((probe.seq, probe.len), (ISS + 1, 1));
-    assert!(events(&mut c).contains(&ConnEvent::WindowProbe));
+    assert!(events(&mut c).contains(&ConnEvent::WindowProbe { old_seq: false }));
     // The receiver answers with a zero window again: the next probe waits twice as long.
     feed(
         &mut c,
@@ -161,6 +161,84 @@ fn zero_window_is_probed_with_backoff() {
     );
     let rest = one(&mut c);
     assert_eq!((rest.seq, rest.len), (ISS + 2, 99));
+}
+
+/// `probe_old_seq` (Linux `tcp_xmit_probe_skb`): the probe is a bare ACK at SND.UNA − 1
+/// that takes no sequence space, and each answer that leaves the window closed restarts
+/// the (backed-off) probe timer from the answer (`tcp_ack_probe`).
+#[test]
+fn linux_probes_a_zero_window_with_an_old_sequence_number() {
+    let linux_probe = Config {
+        probe_old_seq: true,
+        ..full()
+    };
+    let (mut c, p) = established_with(&linux_probe, ISS, Some(1460), 0);
+    assert!(write(&mut c, 0, 100).is_empty(), "the window is closed");
+    let first = c.poll_timeout().expect("persist timer");
+    c.handle_timeout(first);
+    let probe = one(&mut c);
+    assert_eq!((probe.seq, probe.len, probe.flags), (ISS, 0, Flags::ACK));
+    assert_eq!(probe.why, Why::WindowProbeOldSeq);
+    assert!(events(&mut c).contains(&ConnEvent::WindowProbe { old_seq: true }));
+    assert_eq!(
+        c.snd_nxt(),
+        ISS + 1,
+        "the probe is outside the sequence space sent"
+    );
+    // The answer, a little later, keeps the window closed: the next probe is two RTOs
+    // (the backoff) after the answer, not after the probe.
+    let answered = first + SECOND / 30;
+    c.handle_segment(
+        answered,
+        &Segment {
+            wnd: 0,
+            ..p.acking(ISS + 1)
+        },
+    );
+    assert_silent(&mut c);
+    assert_eq!(c.poll_timeout(), Some(answered + 2 * first));
+    // The window opens: the data goes from SND.UNA, nothing to fill in.
+    feed(
+        &mut c,
+        &Segment {
+            wnd: 1000,
+            ..p.acking(ISS + 1)
+        },
+    );
+    let data = one(&mut c);
+    assert_eq!((data.seq, data.len), (ISS + 1, 100));
+}
+
+/// `rmem_per_segment` (Linux frees a received sk_buff only once it is read whole): after
+/// reading 2000 of three 1460-byte segments, the first is free and the second still
+/// charged whole, so the window reopens by 1460, not 2000.
+#[test]
+fn a_segment_read_in_part_keeps_its_window_closed() {
+    let read_window = |per_segment: bool| {
+        let small = Config {
+            window: 4380,
+            rmem_per_segment: per_segment,
+            delayed_ack: None,
+            ..full()
+        };
+        let (mut c, p) = established_with(&small, ISS, Some(1460), 65535);
+        for i in 0..3 {
+            feed(&mut c, &p.data_at(PEER_ISS + 1 + i * 1460, 1460));
+        }
+        assert_eq!(
+            out(&mut c).last().map(|a| a.wnd),
+            Some(0),
+            "the window closed"
+        );
+        c.read(2, 2000);
+        out(&mut c).last().map(|update| update.wnd)
+    };
+    assert_eq!(
+        read_window(false),
+        Some(2000),
+        "every byte read frees window"
+    );
+    assert_eq!(read_window(true), Some(1460), "one whole segment freed");
 }
 
 #[test]

@@ -36,7 +36,7 @@ mod zero_window {
             (probe.seq, probe.len, probe.why),
             (ISS + 1, 1, Why::WindowProbe)
         );
-        assert!(events(&mut c).contains(&ConnEvent::WindowProbe));
+        assert!(events(&mut c).contains(&ConnEvent::WindowProbe { old_seq: false }));
         (c, p, t)
     }
 
