@@ -80,7 +80,25 @@ ns3_args() {
   esac
 }
 
-workloads="bulk_10mb bulk_100mb many_1k many_10k many_100k"
+# scale_row NAME: one row of the hosts table from the fastest run's --stats lines: hosts,
+# events, the run's own wall time and ns per event, the share loading took of the whole
+# command, RSS per host. The 1k row is the base the ratios are taken against.
+scale=$tmp/scale
+: >"$scale"
+scale_row() {
+  awk -v name="$1" -v total="$wall" -v rss="$rss" '
+    /^stats: estimated before the run:/ { hosts = $6 }
+    /^stats: .*events\/s/ { gsub(/,/, ""); ev = $2; evps = $13 }
+    END {
+      # From events/s, which --stats computes from the unrounded wall time.
+      run = ev / (evps > 0 ? evps : 1)
+      ns = 1e9 / (evps > 0 ? evps : 1)
+      printf "%s %d %d %.3f %.0f %.1f %.0f\n", name, hosts, ev, run, ns,
+        100 * (total - run) / (total > 0 ? total : 1), rss * 1048576 / (hosts > 0 ? hosts : 1)
+    }' "$tmp/best_err" >>"$scale"
+}
+
+workloads="bulk_10mb bulk_100mb many_1k many_10k many_100k many_1m"
 for f in "$repo"/sims/bench/*.toml; do
   [ -e "$f" ] || continue
   name=$(basename "$f" .toml)
@@ -123,6 +141,7 @@ for w in $workloads; do
   fi
   printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' \
     "$w" "$t_wall" "$t_rss" "$evs" "$segs" "$n_wall" "$n_rss" "$speedup" >>"$rows"
+  case $w in many_*) [ -n "$tcpsim_wall" ] && scale_row "$w" ;; esac
 done
 
 echo "| workload | tcpsim wall | tcpsim RSS | events/s | segments/s | ns-3 wall | ns-3 RSS | speedup |"
@@ -132,3 +151,45 @@ echo
 echo "Machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
   "$(awk '/^MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo)." \
   "tcpsim: best of $runs; ns-3: best of $ns3_runs."
+
+echo
+echo "Cost per event and per host as hosts grow (the run's own wall time from --stats; load: the"
+echo "share of the whole command spent outside the run, mostly loading; ratio: ns/event over many_1k's):"
+echo
+echo "| workload | hosts | events | run wall | ns/event | ratio | load | RSS/host |"
+echo "|---|---|---|---|---|---|---|---|"
+awk '$1 == "many_1k" { base = $5 } { rows[NR] = $0 } END {
+  for (i = 1; i <= NR; i++) {
+    split(rows[i], f, " ")
+    printf "| %s | %d | %d | %.3f s | %.0f | %.2f× | %.1f %% | %.0f B |\n", f[1], f[2], f[3], f[4], f[5],
+      (base > 0 ? f[5] / base : 0), f[6], f[7]
+  }
+}' "$scale"
+
+# Output overheads: each output against the quiet run of the same scenario, best of $runs.
+echo
+echo "Outputs against the quiet run (best of $runs; ladder and SVG draw the first connection):"
+echo
+echo "| workload | quiet | text | JSON | pcap | ladder | SVG |"
+echo "|---|---|---|---|---|---|---|"
+for w in bulk_100mb many_100k; do
+  sc="$repo/sims/bench/$w.toml"
+  [ -f "$sc" ] || continue
+  echo "outputs $w..." >&2
+  timed "$runs" "$tcpsim" "$sc" --quiet
+  quiet=$wall
+  cells=""
+  for out in text json pcap ladder svg; do
+    case $out in
+      text) timed "$runs" "$tcpsim" "$sc" ;;
+      json) timed "$runs" "$tcpsim" "$sc" --format json ;;
+      pcap) timed "$runs" "$tcpsim" "$sc" --quiet --pcap "$tmp/out.pcapng" ;;
+      ladder) timed "$runs" timeout 600 "$tcpsim" "$sc" --ladder ;;
+      svg) timed "$runs" timeout 600 "$tcpsim" "$sc" --quiet --svg "$tmp/out.svg" ;;
+    esac
+    cell=$(awk -v a="$wall" -v q="$quiet" 'BEGIN { printf "%.2f s (%.1f×)", a, a / (q > 0 ? q : 1) }')
+    [ "$ok" = yes ] || cell="$cell (failed)"
+    cells="$cells | $cell"
+  done
+  echo "| $w | $quiet s$cells |"
+done

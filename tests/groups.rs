@@ -360,7 +360,8 @@ fn every_bench_scenario_loads_and_the_small_ones_pass() {
             "bench/bulk_10mb",
             "bench/many_100k",
             "bench/many_10k",
-            "bench/many_1k"
+            "bench/many_1k",
+            "bench/many_1m"
         ]
     );
     assert!(common::sims().iter().all(|p| !bench.contains(p)));
@@ -371,9 +372,14 @@ fn every_bench_scenario_loads_and_the_small_ones_pass() {
             "{}",
             path.display()
         );
+        let name = common::sim_name(path);
+        if name == "bench/many_1m" {
+            // A million hosts take seconds and about 1.5 GB to load even in a release build
+            // (scripts/bench.sh runs it); here only its header is checked.
+            continue;
+        }
         let sc = common::load(path);
         assert!(!sc.expects.is_empty(), "{}", path.display());
-        let name = common::sim_name(path);
         if name == "bench/many_1k" || name == "bench/bulk_10mb" {
             let report = tcpsim::run(&sc, 0, None, &mut |_| {});
             assert!(report.passed(), "{name}: {:?}", report.failures());

@@ -179,10 +179,13 @@ struct Slot {
     record: ConnRecord,
 }
 
-struct HostState {
+/// A host's run-time state: small, because a run may have a million hosts. The settings
+/// are the scenario's (never copied), and the random stream for `isn = "random"` is made
+/// on the first draw, so hosts that never draw pay nothing for it.
+struct HostState<'a> {
     addr: u32,
-    cfg: Config,
-    isn_rng: ChaCha8Rng,
+    cfg: &'a Config,
+    isn_rng: Option<Box<ChaCha8Rng>>,
     next_port: u16,
     /// Crashed and not yet restarted.
     down: bool,
@@ -223,7 +226,7 @@ pub struct World<'a> {
     now: u64,
     queue: Scheduler<Ev>,
     net: Network,
-    hosts: Vec<Option<HostState>>,
+    hosts: Vec<Option<HostState<'a>>>,
     slots: Vec<Slot>,
     /// Lookups only (never iterated for output), so a fast non-cryptographic hash is safe.
     tuples: FxHashMap<(Endpoint, Endpoint), u32>,
@@ -256,8 +259,8 @@ impl<'a> World<'a> {
             .map(|n| match &n.kind {
                 NodeKind::Host { addr, tcp } => Some(HostState {
                     addr: *addr,
-                    cfg: tcp.clone(),
-                    isn_rng: rng::stream(seed, &format!("isn:{}", n.name)),
+                    cfg: tcp,
+                    isn_rng: None,
                     next_port: tcp.ephemeral_ports.0,
                     down: false,
                 }),
@@ -537,13 +540,13 @@ impl<'a> World<'a> {
 
     // ----- hosts ------------------------------------------------------------------------
 
-    fn host(&self, node: u32) -> &HostState {
+    fn host(&self, node: u32) -> &HostState<'a> {
         self.hosts[node as usize]
             .as_ref()
             .expect("scenario validation guarantees a host")
     }
 
-    fn host_mut(&mut self, node: u32) -> &mut HostState {
+    fn host_mut(&mut self, node: u32) -> &mut HostState<'a> {
         self.hosts[node as usize]
             .as_mut()
             .expect("scenario validation guarantees a host")
@@ -747,7 +750,7 @@ impl<'a> World<'a> {
         remote: Endpoint,
         floor: Option<Seq>,
     ) -> Seq {
-        let (now, seed) = (self.now, self.seed);
+        let (now, seed, sc) = (self.now, self.seed, self.sc);
         let host = self.host_mut(node);
         let iss = match host.cfg.isn {
             // RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),
@@ -766,7 +769,13 @@ impl<'a> World<'a> {
                 };
                 Seq(clock as u32) + rng::keyed_hash(seed, "isn-secret", &tuple)
             }
-            IsnMode::Random => Seq(host.isn_rng.random()),
+            IsnMode::Random => {
+                let name = &sc.nodes[node as usize].name;
+                let rng = host
+                    .isn_rng
+                    .get_or_insert_with(|| Box::new(rng::stream(seed, &format!("isn:{name}"))));
+                Seq(rng.random())
+            }
         };
         match floor {
             // tcp_twsk_unique / tcp_timewait_state_process: exactly there (0 becomes 1).
