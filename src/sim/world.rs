@@ -675,7 +675,7 @@ impl<'a> World<'a> {
             local,
             remote,
             iss,
-            &self.host(node).cfg,
+            self.host(node).cfg,
             stream_of(id),
         );
         let conn = ConnRef {
