@@ -889,7 +889,7 @@ impl<'a> World<'a> {
             let mut base = conn.stats();
             base.segments_sent -= tw.segments_sent as u64;
             slot.record.stats = base;
-            let Some(Tcb::Open(conn)) = slot.tcp.replace(Tcb::TimeWait(tw)) else {
+            let Some(Tcb::Open(conn)) = slot.tcp.replace(Tcb::TimeWait(Box::new(tw))) else {
                 return;
             };
             slot.sent = Some(conn.into_send_buffer());
