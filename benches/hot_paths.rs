@@ -142,7 +142,9 @@ fn segment_path(c: &mut Criterion) {
     let step = 120_000; // 1500 bytes at 100 Mbps, in ns
     let wire_len = 1500;
 
-    let mut link = LinkDir::new(0, 1, link_params(), || tcpsim::rng::stream(1, "bench"));
+    let mut link = LinkDir::new(0, 1, std::sync::Arc::new(link_params()), || {
+        tcpsim::rng::stream(1, "bench")
+    });
     let mut now = 0;
     g.bench_function("link_pass", |b| {
         b.iter(|| {
@@ -161,7 +163,9 @@ fn segment_path(c: &mut Criterion) {
     });
     assert!(rx.delivered > 0);
 
-    let mut link = LinkDir::new(0, 1, link_params(), || tcpsim::rng::stream(2, "bench"));
+    let mut link = LinkDir::new(0, 1, std::sync::Arc::new(link_params()), || {
+        tcpsim::rng::stream(2, "bench")
+    });
     let mut rx = Receiver::new();
     let mut now = 10 * MS;
     g.bench_function("link_pass_and_handle_segment", |b| {

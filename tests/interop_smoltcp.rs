@@ -280,7 +280,9 @@ impl Harness {
     fn new(case: &Case, seed: u64) -> Self {
         let mut r = rng::stream(seed, "interop:hosts");
         let link = |label: &str, from, to| {
-            LinkDir::new(from, to, case.link.clone(), || rng::stream(seed, label))
+            LinkDir::new(from, to, std::sync::Arc::new(case.link.clone()), || {
+                rng::stream(seed, label)
+            })
         };
         let mut dev = QueueDevice::default();
         let mut icfg = IfaceConfig::new(HardwareAddress::Ip);

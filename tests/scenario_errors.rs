@@ -324,7 +324,7 @@ fn rto_min_above_rto_max_in_host_override() {
 /// The `Config` of host `i` (panics for a router).
 fn tcp_of(s: &Scenario, i: usize) -> Config {
     match &s.nodes[i].kind {
-        NodeKind::Host { tcp, .. } => tcp.clone(),
+        NodeKind::Host { tcp, .. } => Config::clone(tcp),
         NodeKind::Router => panic!("node {i} should be a host"),
     }
 }
@@ -1624,7 +1624,7 @@ fn valid_scenario_resolves() {
     let names: Vec<&str> = s.nodes.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, ["client", "server", "other", "r1"]);
     let host = |i: usize| match &s.nodes[i].kind {
-        NodeKind::Host { addr, tcp } => (*addr, tcp.clone()),
+        NodeKind::Host { addr, tcp } => (*addr, Config::clone(tcp)),
         NodeKind::Router => panic!("node {i} should be a host"),
     };
     assert_eq!(host(0).0, 0x0A00_0002);
@@ -1663,22 +1663,22 @@ fn valid_scenario_resolves() {
         rate_bps: Some(10_000_000),
         ..base.clone()
     };
-    assert_eq!(l0.a_to_b, both);
+    assert_eq!(*l0.a_to_b, both);
     assert_eq!(
-        l0.b_to_a,
+        *l0.b_to_a,
         LinkParams {
             delay: 20 * MS,
             ..both
         }
     );
     assert_eq!(
-        s.links[1].a_to_b,
+        *s.links[1].a_to_b,
         LinkParams {
             queue: 5,
             ..base.clone()
         }
     );
-    assert_eq!(s.links[1].b_to_a, base);
+    assert_eq!(*s.links[1].b_to_a, base);
 
     // Faults: default name, filter, and partition direction mapped onto the link's ends.
     assert_eq!(s.faults[0].name, "fault#1");

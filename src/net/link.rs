@@ -2,6 +2,7 @@
 //! impairments drawn from the direction's own RNG stream.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -30,7 +31,8 @@ pub struct Passage {
 pub struct LinkDir {
     pub from: u32,
     pub to: u32,
-    params: LinkParams,
+    /// The scenario's parameters, shared with it (a group's links all share one).
+    params: Arc<LinkParams>,
     /// Only a direction with something random (loss, jitter, …) has a stream: a perfect
     /// link of a 100,000-host star then costs no generator state.
     rng: Option<Box<ChaCha8Rng>>,
@@ -45,7 +47,12 @@ pub struct LinkDir {
 
 impl LinkDir {
     /// `rng` builds the direction's random stream, called only when it needs one.
-    pub fn new(from: u32, to: u32, params: LinkParams, rng: impl FnOnce() -> ChaCha8Rng) -> Self {
+    pub fn new(
+        from: u32,
+        to: u32,
+        params: Arc<LinkParams>,
+        rng: impl FnOnce() -> ChaCha8Rng,
+    ) -> Self {
         let p = &params;
         let random =
             p.loss > 0.0 || p.duplicate > 0.0 || p.reorder > 0.0 || p.corrupt > 0.0 || p.jitter > 0;

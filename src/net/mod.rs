@@ -6,6 +6,7 @@ mod faults;
 mod link;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -40,9 +41,12 @@ impl Network {
             for (from, to, params) in [(l.a, l.b, &l.a_to_b), (l.b, l.a, &l.b_to_a)] {
                 let label = || format!("link:{}>{}", sc.nodes[from].name, sc.nodes[to].name);
                 out[from].push(dirs.len() as u32);
-                dirs.push(LinkDir::new(from as u32, to as u32, params.clone(), || {
-                    rng::stream(seed, &label())
-                }));
+                dirs.push(LinkDir::new(
+                    from as u32,
+                    to as u32,
+                    Arc::clone(params),
+                    || rng::stream(seed, &label()),
+                ));
             }
         }
         let addr_node = sc

@@ -9,6 +9,7 @@ use std::io::Read;
 use std::net::Ipv4Addr;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use toml::Spanned;
 
@@ -901,6 +902,7 @@ impl Loader<'_> {
                 Some(s) => self.merge_tcp(global, s)?.cfg,
                 None => global.cfg.clone(),
             };
+            let tcp = Arc::new(tcp);
             self.push_node(&h.name, NodeKind::Host { addr, tcp });
         }
         for r in routers {
@@ -1117,10 +1119,10 @@ impl Loader<'_> {
                 ));
             }
             let link_to = self.resolve_node(&g.link_to, "link_to")?;
-            let tcp = match &g.tcp {
+            let tcp = Arc::new(match &g.tcp {
                 Some(t) => self.merge_tcp(global, t)?.cfg,
                 None => global.cfg.clone(),
-            };
+            });
             let prefix = g.name.get_ref();
             let first = self.nodes.len();
             for i in 1..=*g.count.get_ref() {
@@ -1205,6 +1207,7 @@ impl Loader<'_> {
         for (def, g) in defs.iter().zip(&self.groups) {
             let props = def.link.clone().unwrap_or_default();
             let (a_to_b, b_to_a) = self.link_params(&props.both(), &props.a_to_b, &props.b_to_a)?;
+            let (a_to_b, b_to_a) = (Arc::new(a_to_b), Arc::new(b_to_a));
             let first_link = links.len();
             links.extend((g.first..g.end).map(|host| Link {
                 a: host,
@@ -1240,8 +1243,8 @@ impl Loader<'_> {
         Ok(Link {
             a,
             b,
-            a_to_b,
-            b_to_a,
+            a_to_b: Arc::new(a_to_b),
+            b_to_a: Arc::new(b_to_a),
         })
     }
 

@@ -3,6 +3,8 @@
 //! Built by `load` from a [`super::schema::ScenarioFile`]; everything the simulator reads
 //! comes from here, so the simulator never sees a string it has to look up.
 
+use std::sync::Arc;
+
 use crate::tcp::{Config, Flags, Profile, State};
 
 /// Index into [`Scenario::nodes`].
@@ -42,7 +44,11 @@ pub struct Node {
 
 #[derive(Debug, Clone)]
 pub enum NodeKind {
-    Host { addr: u32, tcp: Config },
+    /// `tcp` is shared by the hosts of a `[[group]]` (one copy, not one per host).
+    Host {
+        addr: u32,
+        tcp: Arc<Config>,
+    },
     Router,
 }
 
@@ -59,8 +65,9 @@ pub struct Group {
 pub struct Link {
     pub a: NodeId,
     pub b: NodeId,
-    pub a_to_b: LinkParams,
-    pub b_to_a: LinkParams,
+    /// Shared (not copied) by the links of a `[[group]]`: a million-host star has one.
+    pub a_to_b: Arc<LinkParams>,
+    pub b_to_a: Arc<LinkParams>,
 }
 
 /// One direction of a link. Times in ns, probabilities in [0, 1].

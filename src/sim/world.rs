@@ -556,15 +556,15 @@ impl<'a> World<'a> {
     fn deliver(&mut self, node: u32, seg: Segment) {
         let mut reopening = None;
         if let Some(&id) = self.tuples.get(&(seg.dst, seg.src)) {
-            let listening = self.listeners.contains_key(&seg.dst);
             let Some(tcp) = self.slots[id as usize].tcp.as_mut() else {
                 return;
             };
             match tcp.time_wait_reopen(&seg) {
                 // RFC 1122 §4.2.2.13 / RFC 6191: the new incarnation's ISS must lie above
                 // every sequence number of the old one; the old record comes back if the
-                // SYN proves an old duplicate.
-                Reopen::Accept if listening => {
+                // SYN proves an old duplicate. (The listener is looked up only here, not
+                // for every segment.)
+                Reopen::Accept if self.listeners.contains_key(&seg.dst) => {
                     let floor = tcp.variables().0 + REUSE_SEQ_GAP;
                     reopening = tcp.time_wait_record().map(|tw| (floor, tw));
                     self.end_conn(id, TcpNote::Reopened);
