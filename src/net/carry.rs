@@ -35,7 +35,7 @@ impl Network {
             .faults
             .verdict(now, seg, node as usize, dst.map(|d| d as usize));
         let Verdict::Act(action, f) = verdict else {
-            self.route_from(now, node, seg, Fate::default(), true, d);
+            self.carry(now, node, dst, seg, Fate::default(), true, d);
             return;
         };
         let first = dst.and_then(|dst| self.next_dir(node, dst));
@@ -63,9 +63,9 @@ impl Network {
                     duplicated: Some(Cause::Fault(f)),
                     ..Fate::default()
                 };
-                self.route_from(now, node, seg, fate, true, d);
+                self.carry(now, node, dst, seg, fate, true, d);
                 if copy_delay == 0 {
-                    self.route_from(now, node, seg, Fate::default(), false, d);
+                    self.carry(now, node, dst, seg, Fate::default(), false, d);
                 } else {
                     // An old duplicate: the copy wanders in the network and enters it later.
                     d.enter(now.saturating_add(copy_delay), node, seg);
@@ -86,9 +86,24 @@ impl Network {
         always: bool,
         d: &mut impl Driver,
     ) {
-        let dir = self
-            .node_of_addr(seg.dst.addr)
-            .and_then(|dst| self.next_dir(node, dst));
+        let dst = self.node_of_addr(seg.dst.addr);
+        self.carry(now, node, dst, seg, extra, always, d);
+    }
+
+    /// [`Self::route_from`] with the destination node already looked up (`transmit` looks
+    /// it up once for the fault chain and the first link).
+    #[allow(clippy::too_many_arguments)]
+    fn carry(
+        &mut self,
+        now: u64,
+        node: u32,
+        dst: Option<u32>,
+        seg: &Segment,
+        extra: Fate,
+        always: bool,
+        d: &mut impl Driver,
+    ) {
+        let dir = dst.and_then(|dst| self.next_dir(node, dst));
         let Some(dir) = dir else {
             d.emit(seg, node, node, Fate::dropped(Cause::NoRoute));
             return;
