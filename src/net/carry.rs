@@ -31,6 +31,21 @@ impl Network {
     /// link. Fault drops and duplicates count in the first link direction's statistics.
     pub fn transmit(&mut self, now: u64, node: u32, seg: &Segment, d: &mut impl Driver) {
         let dst = self.node_of_addr(seg.dst.addr);
+        self.transmit_towards(now, node, dst, seg, d);
+    }
+
+    /// [`Self::transmit`] for a sender that already knows which node holds `seg.dst`'s
+    /// address (`dst`, as [`Network::node_of_addr`] gives it): a connection, whose segments
+    /// all go to one address.
+    pub fn transmit_towards(
+        &mut self,
+        now: u64,
+        node: u32,
+        dst: Option<u32>,
+        seg: &Segment,
+        d: &mut impl Driver,
+    ) {
+        debug_assert_eq!(dst, self.node_of_addr(seg.dst.addr));
         let verdict = self
             .faults
             .verdict(now, seg, node as usize, dst.map(|d| d as usize));

@@ -176,6 +176,9 @@ struct Slot {
     peer: Option<u32>,
     /// Bytes of generated (not echoed) data written so far.
     generated: u64,
+    /// The node holding the remote address, looked up once for all the connection's
+    /// segments (a per-segment address lookup misses the cache in a million-host run).
+    remote_node: Option<u32>,
     record: ConnRecord,
 }
 
@@ -828,6 +831,7 @@ impl<'a> World<'a> {
             listener,
             peer: None,
             generated: 0,
+            remote_node: self.net.node_of_addr(remote.addr),
             record,
         });
         self.after_conn(id);
@@ -849,7 +853,10 @@ impl<'a> World<'a> {
     fn after_conn(&mut self, id: u32) {
         let mut segs = std::mem::take(&mut self.seg_scratch);
         let mut evs = std::mem::take(&mut self.ev_scratch);
-        let node = self.slots[id as usize].host;
+        let (node, remote_node) = {
+            let slot = &self.slots[id as usize];
+            (slot.host, slot.remote_node)
+        };
         while let Some(tcp) = self.slots[id as usize].tcp.as_mut() {
             tcp.drain(&mut segs, &mut evs);
             if evs.is_empty() && segs.is_empty() {
@@ -859,7 +866,8 @@ impl<'a> World<'a> {
                 self.report_conn_event(id, ev);
             }
             for seg in segs.drain(..) {
-                self.transmit(node, seg);
+                let (net, mut driver) = self.driver();
+                net.transmit_towards(driver.now, node, remote_node, &seg, &mut driver);
             }
             for ev in evs.drain(..) {
                 self.react_to_conn_event(id, ev);
