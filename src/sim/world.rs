@@ -928,8 +928,17 @@ impl<'a> World<'a> {
         if let Tcb::Open(conn) = tcp {
             slot.sent = Some(conn.into_send_buffer());
         }
+        slot.record.history.shrink_to_fit();
         if self.tuples.get(&(local, remote)) == Some(&id) {
             self.tuples.remove(&(local, remote));
+        }
+        // With both ends retired no more data is delivered on either, so neither's record
+        // of what it sent is needed for the integrity check any longer.
+        if let Some(peer) = self.slots[id as usize].peer
+            && self.slots[peer as usize].tcp.is_none()
+        {
+            self.slots[id as usize].sent = None;
+            self.slots[peer as usize].sent = None;
         }
     }
 
@@ -1209,6 +1218,10 @@ impl<'a> World<'a> {
                 let r = &self.slots[id as usize].record;
                 let p = self.tuples.get(&(r.remote, r.local)).copied();
                 self.slots[id as usize].peer = p;
+                // Both ways, so whichever end retires last can free both send records.
+                if let Some(p) = p {
+                    self.slots[p as usize].peer.get_or_insert(id);
+                }
                 p
             }
         };
