@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use toml::Spanned;
 
 use super::error::{self, ScenarioError};
@@ -113,7 +114,7 @@ pub fn load_str_with(src: &str, origin: &str, profile: Option<Profile>) -> Resul
         max_hosts: limits::DEFAULT_MAX_HOSTS,
         nodes: Vec::new(),
         node_spans: Vec::new(),
-        by_name: HashMap::new(),
+        by_name: FxHashMap::default(),
         groups: Vec::new(),
     };
     loader.build(file, profile)
@@ -142,7 +143,8 @@ struct Loader<'a> {
     /// The span of each node's `name` (a group's, for its hosts), for messages.
     node_spans: Vec<Range<usize>>,
     /// Node name → id and the span of its `name`, to point at the first definition.
-    by_name: HashMap<String, (NodeId, Range<usize>)>,
+    /// Only looked up, never iterated: a fast hash (a million group hosts are named).
+    by_name: FxHashMap<String, (NodeId, Range<usize>)>,
     /// The `[[group]]`s added so far.
     groups: Vec<GroupInfo>,
 }
