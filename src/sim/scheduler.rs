@@ -32,13 +32,16 @@ const BITS: u32 = 6;
 /// Enough levels for every u64 time (the top level uses the last 4 bits).
 const LEVELS: usize = 64_usize.div_ceil(BITS as usize);
 const BUCKETS: usize = 1 << BITS;
+/// A new bucket's room: pooled memory is shared by buckets of every level, and one that
+/// started at 1 would grow again each time it met a busier bucket.
+const FIRST_CAPACITY: usize = 16;
 /// A bucket that held more events than this frees its memory when it empties, so a burst
 /// (100,000 client starts in one bucket) does not keep its peak allocation for the run.
 const KEEP_CAPACITY: usize = 4096;
 
 /// One level of the wheel.
 struct Level<E> {
-    buckets: Vec<VecDeque<(u64, E)>>,
+    buckets: Vec<Bucket<E>>,
     /// Bit b set: bucket b is not empty.
     occupied: u64,
     /// The earliest time in each bucket (`u64::MAX` when empty), so `peek_time` needs no
@@ -61,21 +64,32 @@ impl<E> Level<E> {
         (self.occupied != 0).then(|| self.occupied.trailing_zeros() as usize)
     }
 
-    /// Marks bucket `b` empty, releasing an oversized allocation.
-    fn emptied(&mut self, b: usize) {
+    /// Marks bucket `b` empty and hands its memory to `spare`.
+    fn emptied(&mut self, b: usize, spare: &mut Vec<Bucket<E>>) {
         self.occupied &= !(1 << b);
         self.earliest[b] = u64::MAX;
-        if self.buckets[b].capacity() > KEEP_CAPACITY {
-            self.buckets[b] = VecDeque::new();
-        }
+        recycle(std::mem::take(&mut self.buckets[b]), spare);
+    }
+}
+
+type Bucket<E> = VecDeque<(u64, E)>;
+
+/// Keeps an empty bucket's memory for the next bucket that fills, unless it is oversized.
+fn recycle<E>(bucket: Bucket<E>, spare: &mut Vec<Bucket<E>>) {
+    let cap = bucket.capacity();
+    if cap > 0 && cap <= KEEP_CAPACITY {
+        spare.push(bucket);
     }
 }
 
 /// Events at the same instant come out in the order they were scheduled, so a run never
-/// depends on queue internals. Buckets keep their memory between uses, so a long run
-/// allocates nothing per event once the queue has grown.
+/// depends on queue internals. An emptied bucket's memory goes to a pool that the next
+/// bucket to fill takes from, so a long run allocates nothing per event once the queue has
+/// grown, however many buckets the clock passes through.
 pub struct Scheduler<E> {
     levels: Vec<Level<E>>,
+    /// Memory of emptied buckets: at most one per bucket that was ever in use at once.
+    spare: Vec<Bucket<E>>,
     /// The time of the last event popped; no queued event is earlier.
     cursor: u64,
     len: usize,
@@ -85,6 +99,7 @@ impl<E> Default for Scheduler<E> {
     fn default() -> Self {
         Scheduler {
             levels: (0..LEVELS).map(|_| Level::new()).collect(),
+            spare: Vec::new(),
             cursor: 0,
             len: 0,
         }
@@ -117,7 +132,7 @@ impl<E> Scheduler<E> {
         let b = level.first().expect("a cascade fills level 0");
         let item = level.buckets[b].pop_front().expect("an occupied bucket");
         if level.buckets[b].is_empty() {
-            level.emptied(b);
+            level.emptied(b, &mut self.spare);
         }
         self.cursor = item.0;
         self.len -= 1;
@@ -147,6 +162,12 @@ impl<E> Scheduler<E> {
         };
         let b = ((time >> (BITS * level as u32)) as usize) & (BUCKETS - 1);
         let l = &mut self.levels[level];
+        if l.buckets[b].capacity() == 0 {
+            l.buckets[b] = self
+                .spare
+                .pop()
+                .unwrap_or_else(|| VecDeque::with_capacity(FIRST_CAPACITY));
+        }
         l.buckets[b].push_back((time, event));
         l.occupied |= 1 << b;
         l.earliest[b] = l.earliest[b].min(time);
@@ -164,12 +185,9 @@ impl<E> Scheduler<E> {
         let level = &mut self.levels[li];
         self.cursor = level.earliest[b];
         let mut bucket = std::mem::take(&mut level.buckets[b]);
-        level.emptied(b);
+        level.emptied(b, &mut self.spare);
         bucket.drain(..).for_each(|(t, e)| self.place(t, e));
-        // The slot is empty again (every event went lower): keep the memory for its next use.
-        if bucket.capacity() <= KEEP_CAPACITY {
-            self.levels[li].buckets[b] = bucket;
-        }
+        recycle(bucket, &mut self.spare);
         Some(())
     }
 
