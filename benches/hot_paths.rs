@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the simulator's hot paths: the event queue (the timing wheel
 //! against the binary heap it replaced), one segment through a link direction and into an
-//! established connection, the 4-tuple lookup, and a whole small run. `cargo bench` runs them all in about a minute; `scripts/bench.sh` times the
-//! large scenarios end to end.
+//! established connection, the 4-tuple lookup, and a whole small run. `cargo bench` runs
+//! them all in about two minutes; `scripts/bench.sh` times the large scenarios end to end.
 
 use std::collections::HashMap;
 use std::hint::black_box;
