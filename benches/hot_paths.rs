@@ -1,16 +1,19 @@
-//! Criterion benchmarks of the simulator's hot paths: the event queue, one segment through
-//! a link direction and into an established connection, the 4-tuple lookup, and a whole
-//! small run. `cargo bench` runs them all in about a minute; `scripts/bench.sh` times the
-//! large scenarios end to end.
+//! Criterion benchmarks of the simulator's hot paths: the event queue (the timing wheel
+//! against the binary heap it replaced), one segment through a link direction and into an
+//! established connection, the 4-tuple lookup, and a whole small run. `cargo bench` runs
+//! them all in about two minutes; `scripts/bench.sh` times the large scenarios end to end.
 
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use tcpsim::net::LinkDir;
 use tcpsim::scenario::model::LinkParams;
-use tcpsim::sim::Scheduler;
+use tcpsim::sim::{HeapScheduler, Scheduler};
 use tcpsim::tcp::{Config, ConnEvent, Connection, Endpoint, Flags, Segment, Seq, State, Tag};
 
 const MS: u64 = 1_000_000;
@@ -27,25 +30,58 @@ impl XorShift {
     }
 }
 
+/// What the hold-model bench needs of a queue, so the wheel and the heap it replaced run
+/// the same loop.
+trait Queue<E>: Default {
+    fn push(&mut self, time: u64, event: E);
+    fn pop(&mut self) -> Option<(u64, E)>;
+}
+
+impl<E> Queue<E> for Scheduler<E> {
+    fn push(&mut self, time: u64, event: E) {
+        Scheduler::push(self, time, event)
+    }
+    fn pop(&mut self) -> Option<(u64, E)> {
+        Scheduler::pop(self)
+    }
+}
+
+impl<E> Queue<E> for HeapScheduler<E> {
+    fn push(&mut self, time: u64, event: E) {
+        HeapScheduler::push(self, time, event)
+    }
+    fn pop(&mut self) -> Option<(u64, E)> {
+        HeapScheduler::pop(self)
+    }
+}
+
 /// The hold model: a queue of `size` pending events (a segment in flight each, as the run
 /// loop's arrivals carry); every iteration pops the earliest and schedules one 0–10 ms later.
+/// `wheel` is the run loop's queue, `heap` the binary heap it replaced.
 fn event_queue(c: &mut Criterion) {
     let mut g = c.benchmark_group("event_queue");
     g.throughput(Throughput::Elements(1));
-    for size in [1_000u64, 100_000] {
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-        let mut q = Scheduler::default();
-        for i in 0..size {
-            q.push(rng.next() % (10 * MS), (i as u32, 0u32, Segment::default()));
-        }
-        g.bench_function(BenchmarkId::new("pop_push", size), |b| {
-            b.iter(|| {
-                let (t, ev) = q.pop().expect("the queue never empties");
-                q.push(t + rng.next() % (10 * MS), black_box(ev));
-            })
-        });
+    for size in [1_000u64, 100_000, 10_000_000] {
+        hold::<Scheduler<_>>(&mut g, "wheel", size);
+        hold::<HeapScheduler<_>>(&mut g, "heap", size);
     }
     g.finish();
+}
+
+type Event = (u32, u32, Segment);
+
+fn hold<Q: Queue<Event>>(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, size: u64) {
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut q = Q::default();
+    for i in 0..size {
+        q.push(rng.next() % (10 * MS), (i as u32, 0u32, Segment::default()));
+    }
+    g.bench_function(BenchmarkId::new(name, size), |b| {
+        b.iter(|| {
+            let (t, ev) = q.pop().expect("the queue never empties");
+            q.push(t + rng.next() % (10 * MS), black_box(ev));
+        })
+    });
 }
 
 /// A client and a server connection after the 3-way handshake, both ESTABLISHED.

@@ -1,9 +1,11 @@
 //! The discrete-event simulation: virtual clock, event queue and the run loop.
 
 mod app;
+mod heap_scheduler;
 mod scheduler;
 mod tcb;
 mod world;
 
+pub use heap_scheduler::HeapScheduler;
 pub use scheduler::Scheduler;
 pub use world::{ConnRecord, Outcome, RunStats, run};
