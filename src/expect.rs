@@ -204,7 +204,10 @@ impl SendCounter {
         if names.node_of_addr(seg.src.addr) != Some(from) {
             return;
         }
-        let own = self.by_host.get(&(from as usize)).map_or(&[][..], Vec::as_slice);
+        let own = self
+            .by_host
+            .get(&(from as usize))
+            .map_or(&[][..], Vec::as_slice);
         for &i in own.iter().chain(&self.wide) {
             let (who, flags, after, before, count) = &mut self.rules[i];
             let matches = who.matches(from as usize, seg.src.port)

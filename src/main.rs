@@ -305,7 +305,7 @@ fn run_one(cli: &Cli) -> ExitCode {
             }
             line.clear();
             match cli.format {
-                Format::Text => line.push_str(&renderer.line(e)),
+                Format::Text => renderer.write_line(&mut line, e, None),
                 Format::Json => json::write_event(&mut line, &names, e),
             }
             line.push('\n');

@@ -185,7 +185,7 @@ pub fn encode(seg: &Segment, corrupt: bool, out: &mut Vec<u8>) {
     let start = out.len();
     // Header and options, without the payload; the options are written into `out` below.
     let opts_len = seg.wire_len() as usize - IPV4_HEADER_LEN - TCP_HEADER_LEN - seg.len as usize;
-    debug_assert!(opts_len % 4 == 0 && opts_len <= 40);
+    debug_assert!(opts_len.is_multiple_of(4) && opts_len <= 40);
     let tcp_len = TCP_HEADER_LEN + opts_len + seg.len as usize;
     let total = IPV4_HEADER_LEN + tcp_len;
     let total16 = u16::try_from(total).expect("segment larger than an IPv4 packet");

@@ -443,7 +443,10 @@ impl Grid {
         let (n, w) = (self.note, self.mid);
         let [left, mid, right] = cols;
         let start = out.len();
-        let _ = write!(out, "{time:>8}  {left:>n$} |{mid:<w$}| {right:<n$}  {remark}");
+        let _ = write!(
+            out,
+            "{time:>8}  {left:>n$} |{mid:<w$}| {right:<n$}  {remark}"
+        );
         let end = start + out[start..].trim_end().len();
         out.truncate(end);
         out.push('\n');
