@@ -286,6 +286,8 @@ fn run_one(cli: &Cli) -> ExitCode {
     };
     let keep_events = cli.ladder || cli.svg.is_some();
     let mut events = Vec::new();
+    // One line at a time, in a buffer every line reuses.
+    let mut line = String::new();
     let mut pcap_error = None;
     let started = Instant::now();
     let report = {
@@ -301,10 +303,13 @@ fn run_one(cli: &Cli) -> ExitCode {
             if cli.quiet || cli.ladder {
                 return;
             }
-            let _ = match cli.format {
-                Format::Text => writeln!(out, "{}", renderer.line(e)),
-                Format::Json => writeln!(out, "{}", json::event(&names, e)),
-            };
+            line.clear();
+            match cli.format {
+                Format::Text => renderer.write_line(&mut line, e, None),
+                Format::Json => json::write_event(&mut line, &names, e),
+            }
+            line.push('\n');
+            let _ = out.write_all(line.as_bytes());
         };
         tcpsim::run(&sc, seed, cli.until, &mut sink)
     };

@@ -43,7 +43,32 @@ pub fn payload_byte(tag: Tag) -> u8 {
 
 /// Appends the payload bytes of `len` bytes starting at `tag` to `out`.
 pub fn fill_payload(tag: Tag, len: u32, out: &mut Vec<u8>) {
-    out.extend((0..len as u64).map(|i| payload_byte(tag.advance(i))));
+    fill_payload_summed(tag, len, out);
+}
+
+/// [`fill_payload`], returning the unfolded one's complement sum of the bytes as
+/// big-endian 16-bit words (what [`sum_words`] would give), computed while the bytes are
+/// made: the pcap writer's checksum then needs no second pass over the payload.
+fn fill_payload_summed(tag: Tag, len: u32, out: &mut Vec<u8>) -> u64 {
+    let start = out.len();
+    out.resize(start + len as usize, 0);
+    let bytes = &mut out[start..];
+    let mut acc = 0u64;
+    let mut pairs = bytes.chunks_exact_mut(2);
+    let mut i = 0;
+    for pair in &mut pairs {
+        let hi = payload_byte(tag.advance(i));
+        let lo = payload_byte(tag.advance(i + 1));
+        pair[0] = hi;
+        pair[1] = lo;
+        acc += u64::from(u16::from_be_bytes([hi, lo]));
+        i += 2;
+    }
+    if let [last] = pairs.into_remainder() {
+        *last = payload_byte(tag.advance(i));
+        acc += u64::from(*last) << 8;
+    }
+    acc
 }
 
 /// Why a packet could not be decoded.
@@ -158,11 +183,10 @@ fn write_options(seg: &Segment, out: &mut Vec<u8>) {
 /// leave it), so the receiver must drop the packet.
 pub fn encode(seg: &Segment, corrupt: bool, out: &mut Vec<u8>) {
     let start = out.len();
-    let mut opts = Vec::with_capacity(40);
-    write_options(seg, &mut opts);
-    debug_assert!(opts.len() % 4 == 0 && opts.len() <= 40);
-    debug_assert_eq!(40 + opts.len() + seg.len as usize, seg.wire_len() as usize);
-    let tcp_len = TCP_HEADER_LEN + opts.len() + seg.len as usize;
+    // Header and options, without the payload; the options are written into `out` below.
+    let opts_len = seg.wire_len() as usize - IPV4_HEADER_LEN - TCP_HEADER_LEN - seg.len as usize;
+    debug_assert!(opts_len.is_multiple_of(4) && opts_len <= 40);
+    let tcp_len = TCP_HEADER_LEN + opts_len + seg.len as usize;
     let total = IPV4_HEADER_LEN + tcp_len;
     let total16 = u16::try_from(total).expect("segment larger than an IPv4 packet");
 
@@ -182,17 +206,20 @@ pub fn encode(seg: &Segment, corrupt: bool, out: &mut Vec<u8>) {
     out.extend(seg.dst.port.to_be_bytes());
     out.extend(seg.seq.0.to_be_bytes());
     out.extend(seg.ack.0.to_be_bytes());
-    let data_offset = ((TCP_HEADER_LEN + opts.len()) / 4) as u8;
+    let data_offset = ((TCP_HEADER_LEN + opts_len) / 4) as u8;
     out.extend([data_offset << 4, seg.flags.0 & 0x3f]);
     out.extend(seg.wnd.to_be_bytes());
     out.extend([0, 0, 0, 0]); // checksum filled below; urgent pointer 0
-    out.extend(&opts);
-    fill_payload(seg.tag, seg.len, out);
+    write_options(seg, out);
+    debug_assert_eq!(out.len() - tcp, TCP_HEADER_LEN + opts_len);
 
-    let acc = sum_words(
+    // The header is a whole number of 32-bit words, so the payload's 16-bit words line
+    // up with the segment's and the two sums simply add (RFC 1071 §2(B)).
+    let header = sum_words(
         pseudo_header_sum(seg.src.addr, seg.dst.addr, tcp_len),
         &out[tcp..],
     );
+    let acc = header + fill_payload_summed(seg.tag, seg.len, out);
     let mut sum = !fold(acc);
     if corrupt {
         // Never equivalent to the right value: 0x0000 and 0xffff are the only pair that
@@ -525,6 +552,20 @@ mod tests {
         let same = |x: &[u8], y: &[u8]| x.iter().zip(y).filter(|(p, q)| p == q).count();
         assert!(same(&a, &b) < 64, "streams 1 and 2 look alike");
         assert!(same(&a, &shifted) < 64, "offsets one apart look alike");
+    }
+
+    proptest! {
+        /// The sum made with the payload equals the plain sum over the bytes it made.
+        #[test]
+        fn payload_sum_matches_the_plain_sum(stream in any::<u32>(), offset in any::<u64>(), len in 0u32..3000) {
+            let mut bytes = vec![0xab; (offset % 5) as usize];
+            let before = bytes.len();
+            let sum = fill_payload_summed(Tag::new(stream, offset), len, &mut bytes);
+            prop_assert_eq!(bytes.len(), before + len as usize);
+            prop_assert_eq!(fold(sum), fold(sum_words(0, &bytes[before..])));
+            let plain: Vec<u8> = (0..len as u64).map(|i| payload_byte(Tag::new(stream, offset).advance(i))).collect();
+            prop_assert_eq!(&bytes[before..], &plain[..]);
+        }
     }
 
     fn arb_segment() -> impl Strategy<Value = Segment> {

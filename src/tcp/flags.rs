@@ -45,16 +45,31 @@ impl Flags {
 
     /// Comma-separated long names, e.g. "SYN,ACK" (the JSON contract's form).
     pub fn long_names(self) -> String {
-        let mut s = String::new();
-        for (f, name, _) in Flags::NAMES {
-            if self.contains(f) {
-                if !s.is_empty() {
-                    s.push(',');
+        self.long().to_string()
+    }
+
+    /// [`Self::long_names`] as a `Display`, for writers that format without a `String`.
+    pub fn long(self) -> LongNames {
+        LongNames(self)
+    }
+}
+
+/// The comma-separated long names of some flags; see [`Flags::long`].
+pub struct LongNames(Flags);
+
+impl fmt::Display for LongNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (flag, name, _) in Flags::NAMES {
+            if self.0.contains(flag) {
+                if !first {
+                    f.write_str(",")?;
                 }
-                s.push_str(name);
+                f.write_str(name)?;
+                first = false;
             }
         }
-        s
+        Ok(())
     }
 }
 

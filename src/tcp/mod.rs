@@ -35,7 +35,7 @@ pub use config::{
 };
 pub use congestion::Phase;
 pub use conn::{ConnEvent, ConnStats, Connection, Reopen};
-pub use flags::Flags;
+pub use flags::{Flags, LongNames};
 pub use rto::RtoEstimator;
 pub use segment::{Endpoint, SackBlocks, Segment, Tag};
 pub use seq::Seq;

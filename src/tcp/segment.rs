@@ -37,7 +37,7 @@ impl Tag {
 
 /// The blocks of a SACK option (RFC 2018 §3): at most four [left, right) ranges of
 /// sequence space, in the order they are sent. Fixed-size so segments stay `Copy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SackBlocks {
     len: u8,
     blocks: [(Seq, Seq); 4],
@@ -75,7 +75,7 @@ impl SackBlocks {
 }
 
 /// One TCP segment. Plain `Copy` data: the network and the trace pass it by value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Segment {
     pub src: Endpoint,
     pub dst: Endpoint,

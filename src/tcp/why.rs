@@ -3,7 +3,7 @@
 //! only prints it.
 
 /// A rule of the RFCs (or of a documented setting) that made the TCP act.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Why {
     /// Not attributed (nothing the TCP decided: e.g. an injected segment's copy).
     #[default]

@@ -1,20 +1,56 @@
 //! JSON lines: one object per event with `t_ns` and `kind`, per the output contract.
+//!
+//! [`write_event`] formats a line straight into a reused buffer through
+//! [`super::jsonw`]; [`event`] parses that line back into a `serde_json::Value` for the
+//! callers that want to look inside it.
 
-use serde_json::{Value, json};
+use std::fmt;
 
+use serde_json::Value;
+
+use super::jsonw::{Object, Val};
 use super::{AppEvent, CallError, Cause, Event, EventKind, Names, TcpNote};
-use crate::tcp::{Phase, Segment};
+use crate::tcp::{Phase, SackBlocks};
 
-fn cause(n: &Names, c: Cause) -> String {
-    match c {
-        Cause::Loss => "loss".into(),
-        Cause::QueueFull => "queue_full".into(),
-        Cause::LinkDown(f) => format!("link_down:{}", n.fault(f)),
-        Cause::Fault(f) => format!("fault:{}", n.fault(f)),
-        Cause::Reorder => "reorder".into(),
-        Cause::Duplication => "duplication".into(),
-        Cause::NoRoute => "no_route".into(),
-        Cause::HostDown(f) => format!("host_down:{}", n.fault(f)),
+/// A cause in the contract's words: "loss", "link_down:<fault>", ...
+struct CauseWord<'a>(&'a Names, Cause);
+
+impl fmt::Display for CauseWord<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        match self.1 {
+            Cause::Loss => f.write_str("loss"),
+            Cause::QueueFull => f.write_str("queue_full"),
+            Cause::LinkDown(x) => write!(f, "link_down:{}", n.fault(x)),
+            Cause::Fault(x) => write!(f, "fault:{}", n.fault(x)),
+            Cause::Reorder => f.write_str("reorder"),
+            Cause::Duplication => f.write_str("duplication"),
+            Cause::NoRoute => f.write_str("no_route"),
+            Cause::HostDown(x) => write!(f, "host_down:{}", n.fault(x)),
+        }
+    }
+}
+
+/// SACK blocks as the array of absolute [left, right] pairs.
+struct SackArray<'a>(&'a SackBlocks);
+
+impl fmt::Display for SackArray<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[")?;
+        for (i, (l, r)) in self.0.iter().enumerate() {
+            let sep = if i > 0 { "," } else { "" };
+            write!(f, "{sep}[{},{}]", l.0, r.0)?;
+        }
+        f.write_str("]")
+    }
+}
+
+/// "rule (source)", the `why` field.
+struct WhyText(&'static str, &'static str);
+
+impl fmt::Display for WhyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.0, self.1)
     }
 }
 
@@ -39,164 +75,230 @@ fn app_name(what: AppEvent) -> (&'static str, Option<u64>) {
     }
 }
 
-/// The header fields of a segment, under `kind`; `sack` (absolute [left, right] pairs,
-/// a D-SACK first) only when the segment carries blocks.
-fn segment(n: &Names, seg: &Segment, kind: &str) -> Value {
-    let mut v = header(n, seg, kind);
-    if !seg.sack.is_empty() {
-        let blocks: Vec<[u32; 2]> = seg.sack.iter().map(|(l, r)| [l.0, r.0]).collect();
-        v["sack"] = json!(blocks);
+/// The name of a TCP note and the fields it adds.
+fn tcp_note(o: &mut Object, note: TcpNote) -> &'static str {
+    match note {
+        TcpNote::Retransmit { attempt, rto } => {
+            o.set("attempt", attempt);
+            o.set("rto_ns", rto);
+            "retransmit"
+        }
+        TcpNote::TimeWaitExpired => "time_wait_expired",
+        TcpNote::FinWait2Timeout => "fin_wait_2_timeout",
+        TcpNote::TimeWaitRestart { .. } => "time_wait_restart",
+        TcpNote::ResetInState(state) => {
+            o.set("state", state.name());
+            "reset_quietly"
+        }
+        TcpNote::PawsRejected => "paws_rejected",
+        TcpNote::ChallengeAck { suppressed } => {
+            o.set("suppressed", suppressed);
+            "challenge_ack"
+        }
+        TcpNote::RstIgnored => "rst_ignored",
+        TcpNote::Reopened => "reopened",
+        TcpNote::TimeWaitReused => "time_wait_reused",
+        TcpNote::Congestion {
+            phase,
+            cwnd,
+            ssthresh,
+        } => {
+            o.set("cwnd", cwnd);
+            o.set("ssthresh", ssthresh);
+            match phase {
+                Phase::FastRetransmit => "fast_retransmit",
+                Phase::RecoveryEnd => "recovery_end",
+                Phase::RackRecovery => "rack_recovery",
+                Phase::Timeout => "cwnd_timeout",
+                Phase::IdleRestart => "idle_restart",
+            }
+        }
+        TcpNote::WindowProbe { .. } => "window_probe",
     }
-    v
 }
 
-fn header(n: &Names, seg: &Segment, kind: &str) -> Value {
-    json!({
-        "kind": kind,
-        "src": n.endpoint(seg.src),
-        "dst": n.endpoint(seg.dst),
-        "flags": seg.flags.long_names(),
-        "seq": seg.seq.0,
-        "ack": seg.ack.0,
-        "len": seg.len,
-        "win": seg.wnd,
-        "mss": seg.mss,
-    })
+/// A cause as a string value, or null.
+fn cause_val<'a>(c: &'a Option<CauseWord>) -> Val<'a> {
+    c.as_ref().map_or(Val::Null, |c| Val::Text(c))
 }
 
-/// The event as a JSON value (serialize with `to_string` for one line).
-pub fn event(n: &Names, e: &Event) -> Value {
-    let mut v = match e.kind {
+/// Appends the event's JSON object (no newline) to `out`.
+pub fn write_event(out: &mut String, n: &Names, e: &Event) {
+    // The names and words of the line, made on the stack so the object can point at them.
+    let seg = match e.kind {
+        EventKind::Segment { seg, .. } | EventKind::Inject { seg: Some(seg), .. } => Some(seg),
+        _ => None,
+    };
+    let seg_names = seg.map(|s| {
+        (
+            n.endpoint_name(s.src),
+            n.endpoint_name(s.dst),
+            s.flags.long(),
+        )
+    });
+    let sack = seg.map(|s| s.sack);
+    let sack = sack.as_ref().map(SackArray);
+    let conn = match e.kind {
+        EventKind::State { conn, .. }
+        | EventKind::Tcp { conn, .. }
+        | EventKind::Integrity { conn, .. }
+        | EventKind::Invariant { conn, .. }
+        | EventKind::App {
+            conn: Some(conn), ..
+        } => Some(conn),
+        _ => None,
+    };
+    let ends = conn.map(|c| (n.endpoint_name(c.local), n.endpoint_name(c.remote)));
+    let link = match e.kind {
+        EventKind::Segment { from, to, .. } | EventKind::Link { from, to, .. } => {
+            Some(n.link_name(from, to))
+        }
+        _ => None,
+    };
+    let fate = match e.kind {
+        EventKind::Segment { fate, .. } => Some(fate),
+        _ => None,
+    };
+    let causes = fate.map(|f| {
+        let word = |c: Option<Cause>| c.map(|c| CauseWord(n, c));
+        let delayed_by = word(f.delayed.map(|(_, c)| c));
+        (word(f.dropped), word(f.duplicated), delayed_by)
+    });
+    let why = super::text::why(&e.kind).map(|(rule, source)| WhyText(rule, source));
+
+    let mut o = Object::default();
+    if let (Some(seg), Some((src, dst, flags))) = (seg, &seg_names) {
+        o.set("src", Val::Text(src));
+        o.set("dst", Val::Text(dst));
+        o.set("flags", Val::Text(flags));
+        o.set("seq", seg.seq.0);
+        o.set("ack", seg.ack.0);
+        o.set("len", seg.len);
+        o.set("win", seg.wnd);
+        o.set("mss", seg.mss);
+        if let Some(sack) = sack.as_ref().filter(|_| !seg.sack.is_empty()) {
+            o.set("sack", Val::Raw(sack));
+        }
+    }
+    if let Some(l) = &link {
+        o.set("link", Val::Text(l));
+    }
+    if let Some((local, remote)) = &ends {
+        o.set("conn", Val::Text(local));
+        // A TCP note names only its local end.
+        if !matches!(e.kind, EventKind::Tcp { .. }) {
+            o.set("peer", Val::Text(remote));
+        }
+    }
+    if let (Some(fate), Some((dropped, duplicated, delayed))) = (fate, &causes) {
+        o.set("fate", fate.word());
+        o.set("dropped_by", cause_val(dropped));
+        o.set("duplicated_by", cause_val(duplicated));
+        o.set("delayed_ns", fate.delayed.map(|(d, _)| d));
+        o.set("delayed_by", cause_val(delayed));
+    }
+    kind_fields(&mut o, n, e);
+    o.set("t_ns", e.t);
+    if let Some(why) = &why {
+        o.set("why", Val::Text(why));
+    }
+    o.write(out);
+}
+
+/// `kind` and the fields that only one kind of event has.
+fn kind_fields<'a>(o: &mut Object<'a>, n: &'a Names, e: &Event) {
+    match e.kind {
         EventKind::Segment {
             seg,
             from,
             to,
             fate,
         } => {
-            let mut v = segment(n, &seg, "segment");
-            v["link"] = json!(n.link(from, to));
-            v["hop"] = json!(n.hop(&seg, from, to, &fate));
-            v["fate"] = json!(fate.word());
-            v["dropped_by"] = json!(fate.dropped.map(|c| cause(n, c)));
-            v["duplicated_by"] = json!(fate.duplicated.map(|c| cause(n, c)));
-            v["delayed_ns"] = json!(fate.delayed.map(|(d, _)| d));
-            v["delayed_by"] = json!(fate.delayed.map(|(_, c)| cause(n, c)));
-            v
+            o.set("kind", "segment");
+            o.set("hop", n.hop(&seg, from, to, &fate));
         }
-        EventKind::State { conn, from, to, .. } => json!({
-            "kind": "state",
-            "host": n.node(conn.host),
-            "conn": n.endpoint(conn.local),
-            "peer": n.endpoint(conn.remote),
-            "from": from.name(),
-            "to": to.name(),
-        }),
+        EventKind::State { conn, from, to, .. } => {
+            o.set("kind", "state");
+            o.set("host", n.node(conn.host));
+            o.set("from", from.name());
+            o.set("to", to.name());
+        }
         EventKind::Tcp { conn, note } => {
-            let mut v = json!({
-                "kind": if note.is_timer() { "timer" } else { "tcp" },
-                "host": n.node(conn.host),
-                "conn": n.endpoint(conn.local),
-            });
-            let name = match note {
-                TcpNote::Retransmit { attempt, rto } => {
-                    v["attempt"] = json!(attempt);
-                    v["rto_ns"] = json!(rto);
-                    "retransmit"
-                }
-                TcpNote::TimeWaitExpired => "time_wait_expired",
-                TcpNote::FinWait2Timeout => "fin_wait_2_timeout",
-                TcpNote::TimeWaitRestart { .. } => "time_wait_restart",
-                TcpNote::ResetInState(state) => {
-                    v["state"] = json!(state.name());
-                    "reset_quietly"
-                }
-                TcpNote::PawsRejected => "paws_rejected",
-                TcpNote::ChallengeAck { suppressed } => {
-                    v["suppressed"] = json!(suppressed);
-                    "challenge_ack"
-                }
-                TcpNote::RstIgnored => "rst_ignored",
-                TcpNote::Reopened => "reopened",
-                TcpNote::TimeWaitReused => "time_wait_reused",
-                TcpNote::Congestion {
-                    phase,
-                    cwnd,
-                    ssthresh,
-                } => {
-                    v["cwnd"] = json!(cwnd);
-                    v["ssthresh"] = json!(ssthresh);
-                    match phase {
-                        Phase::FastRetransmit => "fast_retransmit",
-                        Phase::RecoveryEnd => "recovery_end",
-                        Phase::RackRecovery => "rack_recovery",
-                        Phase::Timeout => "cwnd_timeout",
-                        Phase::IdleRestart => "idle_restart",
-                    }
-                }
-                TcpNote::WindowProbe { .. } => "window_probe",
-            };
-            v[if note.is_timer() { "timer" } else { "note" }] = json!(name);
-            v
+            let timer = note.is_timer();
+            o.set("kind", if timer { "timer" } else { "tcp" });
+            o.set("host", n.node(conn.host));
+            let name = tcp_note(o, note);
+            o.set(if timer { "timer" } else { "note" }, name);
         }
-        EventKind::App { host, conn, what } => {
-            let (name, value) = app_name(what);
-            let mut v = json!({
-                "kind": "app",
-                "host": n.node(host),
-                "conn": conn.map(|c| n.endpoint(c.local)),
-                "peer": conn.map(|c| n.endpoint(c.remote)),
-                "event": name,
-                "value": value,
-            });
-            if let AppEvent::Skipped { call, error } = what {
-                v["call"] = json!(call.verb());
-                v["error"] = json!(match error {
-                    CallError::NoConnection => "no_connection",
-                    CallError::Closing => "connection_closing",
-                });
-            }
-            v
+        EventKind::App { host, conn, what } => app_fields(o, n, host, conn.is_some(), what),
+        EventKind::Link { up, fault, .. } => {
+            o.set("kind", "link");
+            o.set("up", up);
+            o.set("fault", n.fault(fault));
         }
-        EventKind::Link {
-            from,
-            to,
-            up,
-            fault,
-        } => json!({
-            "kind": "link",
-            "link": n.link(from, to),
-            "up": up,
-            "fault": n.fault(fault),
-        }),
-        EventKind::Integrity { conn, offset, len } => json!({
-            "kind": "integrity",
-            "host": n.node(conn.host),
-            "conn": n.endpoint(conn.local),
-            "peer": n.endpoint(conn.remote),
-            "offset": offset,
-            "len": len,
-        }),
-        EventKind::Budget { limit } => json!({ "kind": "budget", "limit": limit }),
-        EventKind::Host { host, up, fault } => json!({
-            "kind": "host", "host": n.node(host), "up": up, "fault": n.fault(fault),
-        }),
+        EventKind::Integrity { conn, offset, len } => {
+            o.set("kind", "integrity");
+            o.set("host", n.node(conn.host));
+            o.set("offset", offset);
+            o.set("len", len);
+        }
+        EventKind::Budget { limit } => {
+            o.set("kind", "budget");
+            o.set("limit", limit);
+        }
+        EventKind::Host { host, up, fault } => {
+            o.set("kind", "host");
+            o.set("host", n.node(host));
+            o.set("up", up);
+            o.set("fault", n.fault(fault));
+        }
         EventKind::Inject { index, seg, from } => {
-            let mut v = match seg {
-                Some(seg) => segment(n, &seg, "inject"),
-                None => json!({ "kind": "inject", "sent": false }),
-            };
-            v["index"] = json!(index + 1);
-            v["from"] = json!(n.node(from));
-            v
+            o.set("kind", "inject");
+            if seg.is_none() {
+                o.set("sent", false);
+            }
+            o.set("index", u64::from(index) + 1);
+            o.set("from", n.node(from));
         }
-        EventKind::Invariant { conn, what } => json!({
-            "kind": "invariant", "conn": n.endpoint(conn.local), "peer": n.endpoint(conn.remote),
-            "what": match what { crate::trace::Invariant::DuplicateFourTuple => "duplicate_four_tuple" },
-        }),
-    };
-    v["t_ns"] = json!(e.t);
-    if let Some((rule, source)) = super::text::why(&e.kind) {
-        v["why"] = json!(format!("{rule} ({source})"));
+        EventKind::Invariant { what, .. } => {
+            o.set("kind", "invariant");
+            o.set(
+                "what",
+                match what {
+                    crate::trace::Invariant::DuplicateFourTuple => "duplicate_four_tuple",
+                },
+            );
+        }
     }
-    v
+}
+
+/// The fields of an application event: `conn` and `peer` are null without a connection.
+fn app_fields<'a>(o: &mut Object<'a>, n: &'a Names, host: u32, has_conn: bool, what: AppEvent) {
+    let (name, value) = app_name(what);
+    o.set("kind", "app");
+    o.set("host", n.node(host));
+    if !has_conn {
+        o.set("conn", Val::Null);
+        o.set("peer", Val::Null);
+    }
+    o.set("event", name);
+    o.set("value", value);
+    if let AppEvent::Skipped { call, error } = what {
+        o.set("call", call.verb());
+        o.set(
+            "error",
+            match error {
+                CallError::NoConnection => "no_connection",
+                CallError::Closing => "connection_closing",
+            },
+        );
+    }
+}
+
+/// The event as a JSON value, for callers that look inside it (the CLI writes lines with
+/// [`write_event`]).
+pub fn event(n: &Names, e: &Event) -> Value {
+    let mut line = String::new();
+    write_event(&mut line, n, e);
+    serde_json::from_str(&line).expect("write_event writes valid JSON")
 }

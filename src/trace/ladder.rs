@@ -10,6 +10,8 @@
 //! does not have. The SVG ladder slants its arrows by the scenario's link delays.
 
 use std::collections::HashMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt::{self, Write};
 use std::str::FromStr;
 
@@ -150,6 +152,7 @@ pub(crate) fn build(events: &[Event], names: &Names, sel: &ConnSel) -> Result<La
         isn: HashMap::new(),
         initial: [None; 2],
         items: Vec::new(),
+        last: FxHashMap::default(),
     };
     for e in events {
         b.event(e);
@@ -196,6 +199,7 @@ fn select(events: &[Event], names: &Names, sel: &ConnSel) -> Result<ConnRef, Str
 /// (local, remote) pair.
 fn connections(events: &[Event]) -> Vec<ConnRef> {
     let mut out: Vec<ConnRef> = Vec::new();
+    let mut seen = FxHashSet::default();
     for e in events {
         let conn = match e.kind {
             EventKind::State { conn, .. }
@@ -207,10 +211,7 @@ fn connections(events: &[Event]) -> Vec<ConnRef> {
             } => conn,
             _ => continue,
         };
-        if !out
-            .iter()
-            .any(|c| (c.local, c.remote) == (conn.local, conn.remote))
-        {
+        if seen.insert((conn.local, conn.remote)) {
             out.push(conn);
         }
     }
@@ -224,6 +225,9 @@ struct Builder<'a> {
     isn: HashMap<(Endpoint, Endpoint), u32>,
     initial: [Option<State>; 2],
     items: Vec<Item>,
+    /// The index in `items` of the latest arrow carrying each segment, so finding it
+    /// again is a lookup rather than a scan back through every item.
+    last: FxHashMap<Segment, usize>,
 }
 
 impl Builder<'_> {
@@ -307,6 +311,7 @@ impl Builder<'_> {
                 .push(format!("injected at {}", self.names.node(from)));
         }
         arrow.merge(&fate, remarks);
+        self.last.insert(seg, self.items.len());
         self.push(t, side, What::Arrow(arrow));
     }
 
@@ -326,10 +331,11 @@ impl Builder<'_> {
 
     /// The latest arrow carrying exactly this segment, with its send time.
     fn last_arrow_mut(&mut self, seg: &Segment) -> Option<(u64, &mut Arrow)> {
-        self.items.iter_mut().rev().find_map(|i| match &mut i.what {
-            What::Arrow(a) if a.seg == *seg => Some((i.t, a)),
+        let item = &mut self.items[*self.last.get(seg)?];
+        match &mut item.what {
+            What::Arrow(a) => Some((item.t, a)),
             _ => None,
-        })
+        }
     }
 
     /// Flags, then sequence numbers relative to each direction's ISN (as the transcript
@@ -432,10 +438,18 @@ impl Grid {
         }
     }
 
-    fn row(&self, time: &str, left: &str, mid: &str, right: &str, remark: &str) -> String {
+    /// Appends one row and its newline to `out`, without trailing blanks.
+    fn row(&self, out: &mut String, time: &str, cols: [&str; 3], remark: &str) {
         let (n, w) = (self.note, self.mid);
-        let line = format!("{time:>8}  {left:>n$} |{mid:<w$}| {right:<n$}  {remark}");
-        line.trim_end().to_string()
+        let [left, mid, right] = cols;
+        let start = out.len();
+        let _ = write!(
+            out,
+            "{time:>8}  {left:>n$} |{mid:<w$}| {right:<n$}  {remark}"
+        );
+        let end = start + out[start..].trim_end().len();
+        out.truncate(end);
+        out.push('\n');
     }
 }
 
@@ -446,20 +460,20 @@ fn render(l: &Ladder) -> String {
         l.names[0], l.names[1]
     );
     out.push_str("legend: --X lost  ->> duplicated  ~~> delayed or reordered  ==> corrupted  *-> injected  [timer]  (tcp rule)\n\n");
-    let line = |s: String| s + "\n";
-    out += &line(g.row("time", &l.names[0], "", &l.names[1], ""));
-    let initial = |i: usize| l.initial[i].map_or(String::new(), |s| s.name().to_string());
-    out += &line(g.row("", &initial(0), "", &initial(1), ""));
+    g.row(&mut out, "time", [&l.names[0], "", &l.names[1]], "");
+    let initial = |i: usize| l.initial[i].map_or("", |s| s.name());
+    g.row(&mut out, "", [initial(0), "", initial(1)], "");
     for item in &l.items {
         let t = time(item.t);
         let text = side_text(&item.what).unwrap_or_default();
-        out += &line(match (&item.what, item.side) {
+        match (&item.what, item.side) {
             (What::Arrow(a), side) => {
-                g.row(&t, "", &arrow(a, side, g.mid), "", &a.remarks.join("; "))
+                let remarks = a.remarks.join("; ");
+                g.row(&mut out, &t, ["", &arrow(a, side, g.mid), ""], &remarks)
             }
-            (_, Side::Left) => g.row(&t, &text, "", "", ""),
-            (_, Side::Right) => g.row(&t, "", "", &text, ""),
-        });
+            (_, Side::Left) => g.row(&mut out, &t, [&text, "", ""], ""),
+            (_, Side::Right) => g.row(&mut out, &t, ["", "", &text], ""),
+        }
     }
     out
 }

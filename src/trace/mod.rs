@@ -2,6 +2,7 @@
 
 mod event;
 pub mod json;
+pub mod jsonw;
 pub mod ladder;
 mod names;
 pub mod pcap;

@@ -1,6 +1,7 @@
 //! Turns the indices in events back into the names users wrote.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use std::fmt;
 
 use super::{Cause, Fate};
 use crate::scenario::model::{NodeKind, Scenario};
@@ -9,7 +10,7 @@ use crate::tcp::{Endpoint, Segment};
 pub struct Names {
     nodes: Vec<String>,
     faults: Vec<String>,
-    addrs: HashMap<u32, u32>,
+    addrs: FxHashMap<u32, u32>,
 }
 
 impl Names {
@@ -45,10 +46,12 @@ impl Names {
 
     /// "host:port", or the dotted address when no host owns it.
     pub fn endpoint(&self, e: Endpoint) -> String {
-        match self.addrs.get(&e.addr) {
-            Some(&n) => format!("{}:{}", self.node(n), e.port),
-            None => format!("{}:{}", std::net::Ipv4Addr::from(e.addr), e.port),
-        }
+        self.endpoint_name(e).to_string()
+    }
+
+    /// [`Self::endpoint`] as a `Display`, for writers that format without a `String`.
+    pub fn endpoint_name(&self, e: Endpoint) -> EndpointName<'_> {
+        EndpointName(self, e)
     }
 
     /// Where a segment event happened when it is not its host's own send: the router or
@@ -64,6 +67,33 @@ impl Names {
 
     /// "a->b" for a link direction.
     pub fn link(&self, from: u32, to: u32) -> String {
-        format!("{}->{}", self.node(from), self.node(to))
+        self.link_name(from, to).to_string()
+    }
+
+    /// [`Self::link`] as a `Display`.
+    pub fn link_name(&self, from: u32, to: u32) -> LinkName<'_> {
+        LinkName(self, from, to)
+    }
+}
+
+/// An endpoint's name; see [`Names::endpoint`].
+pub struct EndpointName<'a>(&'a Names, Endpoint);
+
+impl fmt::Display for EndpointName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let EndpointName(names, e) = self;
+        match names.addrs.get(&e.addr) {
+            Some(&n) => write!(f, "{}:{}", names.node(n), e.port),
+            None => write!(f, "{}:{}", std::net::Ipv4Addr::from(e.addr), e.port),
+        }
+    }
+}
+
+/// A link direction's name; see [`Names::link`].
+pub struct LinkName<'a>(&'a Names, u32, u32);
+
+impl fmt::Display for LinkName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}->{}", self.0.node(self.1), self.0.node(self.2))
     }
 }
