@@ -124,17 +124,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn time_then_insertion_order() {
-        let mut s = HeapScheduler::default();
-        s.push(5, "c");
-        s.push(1, "a");
-        s.push(5, "d");
-        s.push(1, "b");
-        let order: Vec<_> = std::iter::from_fn(|| s.pop()).collect();
-        assert_eq!(order, vec![(1, "a"), (1, "b"), (5, "c"), (5, "d")]);
-    }
-
-    #[test]
     fn presorted_events_interleave_as_if_pushed_one_by_one() {
         let mut lane = HeapScheduler::default();
         let mut heap = HeapScheduler::default();
