@@ -358,6 +358,7 @@ fn every_bench_scenario_loads_and_the_small_ones_pass() {
         [
             "bench/bulk_100mb",
             "bench/bulk_10mb",
+            "bench/bulk_1gb",
             "bench/many_100k",
             "bench/many_10k",
             "bench/many_1k",
