@@ -210,15 +210,22 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Both the wheel and the heap it replaced (the property test's reference).
     #[test]
     fn time_then_insertion_order() {
-        let mut s = Scheduler::default();
-        s.push(5, "c");
-        s.push(1, "a");
-        s.push(5, "d");
-        s.push(1, "b");
-        let order: Vec<_> = std::iter::from_fn(|| s.pop()).collect();
-        assert_eq!(order, vec![(1, "a"), (1, "b"), (5, "c"), (5, "d")]);
+        macro_rules! order_of {
+            ($queue:expr) => {{
+                let mut s = $queue;
+                s.push(5, "c");
+                s.push(1, "a");
+                s.push(5, "d");
+                s.push(1, "b");
+                std::iter::from_fn(|| s.pop()).collect::<Vec<_>>()
+            }};
+        }
+        let expected = vec![(1, "a"), (1, "b"), (5, "c"), (5, "d")];
+        assert_eq!(order_of!(Scheduler::default()), expected);
+        assert_eq!(order_of!(HeapScheduler::default()), expected);
     }
 
     #[test]
