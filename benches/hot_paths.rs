@@ -178,7 +178,7 @@ fn segment_path(c: &mut Criterion) {
     let step = 120_000; // 1500 bytes at 100 Mbps, in ns
     let wire_len = 1500;
 
-    let mut link = LinkDir::new(0, 1, std::sync::Arc::new(link_params()), || {
+    let mut link = LinkDir::new(1, std::sync::Arc::new(link_params()), || {
         tcpsim::rng::stream(1, "bench")
     });
     let mut now = 0;
@@ -199,7 +199,7 @@ fn segment_path(c: &mut Criterion) {
     });
     assert!(rx.delivered > 0);
 
-    let mut link = LinkDir::new(0, 1, std::sync::Arc::new(link_params()), || {
+    let mut link = LinkDir::new(1, std::sync::Arc::new(link_params()), || {
         tcpsim::rng::stream(2, "bench")
     });
     let mut rx = Receiver::new();

@@ -279,8 +279,8 @@ struct Harness {
 impl Harness {
     fn new(case: &Case, seed: u64) -> Self {
         let mut r = rng::stream(seed, "interop:hosts");
-        let link = |label: &str, from, to| {
-            LinkDir::new(from, to, std::sync::Arc::new(case.link.clone()), || {
+        let link = |label: &str, to| {
+            LinkDir::new(to, std::sync::Arc::new(case.link.clone()), || {
                 rng::stream(seed, label)
             })
         };
@@ -306,8 +306,8 @@ impl Harness {
             seed,
             now: 0,
             sched: Scheduler::default(),
-            a_to_b: link("link:a>b", 0, 1),
-            b_to_a: link("link:b>a", 1, 0),
+            a_to_b: link("link:a>b", 1),
+            b_to_a: link("link:b>a", 0),
             cfg: tcpsim_config(seed),
             conn: None,
             iss_a: Seq(r.random()),

@@ -1165,9 +1165,9 @@ actions = ["send 5", "at 50ms: close", "recv_eof", "at 1.5s: send 1000", "at 0: 
         ]
     );
     let c = &s.clients[0];
-    assert_eq!(c.actions, [Action::Send(5), Action::RecvEof]);
+    assert_eq!(*c.actions, [Action::Send(5), Action::RecvEof]);
     assert_eq!(
-        c.timed,
+        *c.timed,
         [
             step(50 * MS, Call::Close),
             step(1_500 * MS, Call::Send(1000)),
@@ -1724,7 +1724,7 @@ fn valid_scenario_resolves() {
         (0, 1, 80, 100 * MS)
     );
     assert_eq!(
-        c.actions,
+        *c.actions,
         [
             Action::Send(500),
             Action::Recv(1000),

@@ -414,7 +414,7 @@ impl Ctx {
     /// could not be made). Its timed steps count from the connect.
     fn connect(&self, c: &Client, remote: Endpoint) -> Conn {
         let t = self.now();
-        let script = || Role::Client(ClientScript::new(c.actions.clone()));
+        let script = || Role::Client(ClientScript::new(c.actions.to_vec()));
         let unavailable = AppEvent::PortUnavailable {
             port: c.local_port.unwrap_or(0),
         };

@@ -238,7 +238,7 @@ fn new_building(c: ConnRef) -> Building {
             host: c.host,
             local: c.local,
             remote: c.remote,
-            history: Vec::new(),
+            history: crate::sim::History::new(),
             stats: ConnStats::default(),
             eof: false,
             integrity_failures: 0,

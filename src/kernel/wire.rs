@@ -277,9 +277,7 @@ impl<'a> Wire<'a> {
     }
 
     pub fn links(&self) -> Vec<(u32, u32, crate::net::LinkStats)> {
-        (self.net.dirs().iter())
-            .map(|d| (d.from, d.to, d.stats))
-            .collect()
+        self.net.link_stats()
     }
 
     /// Runs until the traffic is over (or `until`, or `limit`); `apps` reports the
@@ -482,8 +480,8 @@ impl<'a> Wire<'a> {
             }
             Pending::Link { dir, fault, up } => {
                 let d = self.net.dir_mut(dir);
-                d.down_by = if up { None } else { Some(fault) };
-                let (from, to) = (d.from, d.to);
+                d.set_down_by((!up).then_some(fault));
+                let (from, to) = (self.net.from_of(dir), self.net.dir(dir).to);
                 let kind = EventKind::Link {
                     from,
                     to,

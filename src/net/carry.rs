@@ -4,7 +4,7 @@
 //! through a [`Driver`] what to report and when a copy arrives where, so both runs put a
 //! segment through exactly the same model.
 
-use super::{Network, Verdict};
+use super::{Network, Route, Verdict};
 use crate::scenario::model::SegmentAction;
 use crate::tcp::Segment;
 use crate::trace::{Cause, Fate};
@@ -30,35 +30,36 @@ impl Network {
     /// A host sends a segment at `now`: the fault chain decides first, then the first
     /// link. Fault drops and duplicates count in the first link direction's statistics.
     pub fn transmit(&mut self, now: u64, node: u32, seg: &Segment, d: &mut impl Driver) {
-        let dst = self.node_of_addr(seg.dst.addr);
-        self.transmit_towards(now, node, dst, seg, d);
+        let route = self.route(node, seg.dst.addr);
+        self.transmit_via(now, node, route, seg, d);
     }
 
-    /// [`Self::transmit`] for a sender that already knows which node holds `seg.dst`'s
-    /// address (`dst`, as [`Network::node_of_addr`] gives it): a connection, whose segments
-    /// all go to one address.
-    pub fn transmit_towards(
+    /// [`Self::transmit`] for a sender that already knows its [`Route`] to `seg.dst`'s
+    /// address: a connection, whose segments all go one way (in a million-host run the
+    /// per-segment address and route-table lookups are cache misses).
+    pub fn transmit_via(
         &mut self,
         now: u64,
         node: u32,
-        dst: Option<u32>,
+        route: Route,
         seg: &Segment,
         d: &mut impl Driver,
     ) {
-        debug_assert_eq!(dst, self.node_of_addr(seg.dst.addr));
+        debug_assert_eq!(route, self.route(node, seg.dst.addr));
+        let dst = route.dst;
         let verdict = self
             .faults
             .verdict(now, seg, node as usize, dst.map(|d| d as usize));
         let Verdict::Act(action, f) = verdict else {
-            self.carry(now, node, dst, seg, Fate::default(), true, d);
+            self.carry(now, node, route.first, seg, Fate::default(), true, d);
             return;
         };
-        let first = dst.and_then(|dst| self.next_dir(node, dst));
+        let first = route.first;
         let to = first.map_or(node, |dir| self.dir(dir).to);
         match action {
             SegmentAction::Drop => {
                 if let Some(dir) = first {
-                    self.dir_mut(dir).stats.dropped += 1;
+                    self.dir_mut(dir).rare_stats().dropped += 1;
                 }
                 d.emit(seg, node, to, Fate::dropped(Cause::Fault(f)));
             }
@@ -72,15 +73,15 @@ impl Network {
             }
             SegmentAction::Duplicate(copy_delay) => {
                 if let Some(dir) = first {
-                    self.dir_mut(dir).stats.duplicated += 1;
+                    self.dir_mut(dir).rare_stats().duplicated += 1;
                 }
                 let fate = Fate {
                     duplicated: Some(Cause::Fault(f)),
                     ..Fate::default()
                 };
-                self.carry(now, node, dst, seg, fate, true, d);
+                self.carry(now, node, first, seg, fate, true, d);
                 if copy_delay == 0 {
-                    self.carry(now, node, dst, seg, Fate::default(), false, d);
+                    self.carry(now, node, first, seg, Fate::default(), false, d);
                 } else {
                     // An old duplicate: the copy wanders in the network and enters it later.
                     d.enter(now.saturating_add(copy_delay), node, seg);
@@ -101,24 +102,23 @@ impl Network {
         always: bool,
         d: &mut impl Driver,
     ) {
-        let dst = self.node_of_addr(seg.dst.addr);
-        self.carry(now, node, dst, seg, extra, always, d);
+        let first = self.route(node, seg.dst.addr).first;
+        self.carry(now, node, first, seg, extra, always, d);
     }
 
-    /// [`Self::route_from`] with the destination node already looked up (`transmit` looks
-    /// it up once for the fault chain and the first link).
+    /// [`Self::route_from`] with the link direction out of `node` already chosen (`None`:
+    /// no route).
     #[allow(clippy::too_many_arguments)]
     fn carry(
         &mut self,
         now: u64,
         node: u32,
-        dst: Option<u32>,
+        dir: Option<u32>,
         seg: &Segment,
         extra: Fate,
         always: bool,
         d: &mut impl Driver,
     ) {
-        let dir = dst.and_then(|dst| self.next_dir(node, dst));
         let Some(dir) = dir else {
             d.emit(seg, node, node, Fate::dropped(Cause::NoRoute));
             return;

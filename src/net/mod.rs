@@ -19,6 +19,15 @@ use crate::scenario::model::{NodeKind, Scenario};
 
 const NO_ROUTE: u32 = u32::MAX;
 
+/// Where a segment from some node to some address goes: the node holding the address
+/// (`None`: nobody) and the first link direction towards it (`None`: no route, or the
+/// address is the sender's own). Routes are static, so a connection looks its up once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub dst: Option<u32>,
+    pub first: Option<u32>,
+}
+
 pub struct Network {
     /// Two per link: `2i` is a → b, `2i + 1` is b → a.
     dirs: Vec<LinkDir>,
@@ -41,12 +50,9 @@ impl Network {
             for (from, to, params) in [(l.a, l.b, &l.a_to_b), (l.b, l.a, &l.b_to_a)] {
                 let label = || format!("link:{}>{}", sc.nodes[from].name, sc.nodes[to].name);
                 out[from].push(dirs.len() as u32);
-                dirs.push(LinkDir::new(
-                    from as u32,
-                    to as u32,
-                    Arc::clone(params),
-                    || rng::stream(seed, &label()),
-                ));
+                dirs.push(LinkDir::new(to as u32, Arc::clone(params), || {
+                    rng::stream(seed, &label())
+                }));
             }
         }
         let addr_node = sc
@@ -92,6 +98,15 @@ impl Network {
         hop
     }
 
+    /// The way from node `at` to the node holding `addr`.
+    pub fn route(&self, at: u32, addr: u32) -> Route {
+        let dst = self.node_of_addr(addr);
+        Route {
+            dst,
+            first: dst.and_then(|dst| self.next_dir(at, dst)),
+        }
+    }
+
     pub fn node_of_addr(&self, addr: u32) -> Option<u32> {
         self.addr_node.get(&addr).copied()
     }
@@ -117,5 +132,17 @@ impl Network {
 
     pub fn dirs(&self) -> &[LinkDir] {
         &self.dirs
+    }
+
+    /// The node direction `d` leads from: where its reverse direction leads.
+    pub fn from_of(&self, d: u32) -> u32 {
+        self.dirs[(d ^ 1) as usize].to
+    }
+
+    /// Every direction's (from, to, counters), in direction order.
+    pub fn link_stats(&self) -> Vec<(u32, u32, LinkStats)> {
+        (0..self.dirs.len() as u32)
+            .map(|d| (self.from_of(d), self.dir(d).to, self.dir(d).stats()))
+            .collect()
     }
 }

@@ -1801,6 +1801,7 @@ impl Loader<'_> {
         let (actions, timed) = self.steps(&c.actions, Role::Client)?;
         self.check_client_stream(c, servers, (remote, remote_port), &actions, &timed)?;
         let count = hosts.len() as u32;
+        let (actions, timed): (Arc<[Action]>, Arc<[TimedStep]>) = (actions.into(), timed.into());
         out.extend(hosts.enumerate().map(|(index, host)| Client {
             host,
             remote,

@@ -193,10 +193,13 @@ pub struct Client {
     /// A client of a `[[group]]` entry: its start is drawn at run time, when the seed is known.
     pub spread: Option<StartSpread>,
     pub local_port: Option<u16>,
-    /// The untimed steps, run in order once the connection is ESTABLISHED.
-    pub actions: Vec<Action>,
-    /// The "at DUR: ACTION" steps, timed from the active OPEN, in written order.
-    pub timed: Vec<TimedStep>,
+    /// The untimed steps, run in order once the connection is ESTABLISHED. Shared by the
+    /// clients of one `[[client]]` entry (a million-client group has one list, not a
+    /// million).
+    pub actions: Arc<[Action]>,
+    /// The "at DUR: ACTION" steps, timed from the active OPEN, in written order (shared
+    /// in the same way).
+    pub timed: Arc<[TimedStep]>,
 }
 
 /// Where a group client's start falls in its entry's interval.

@@ -2,10 +2,11 @@
 
 mod app;
 mod heap_scheduler;
+mod prefetch;
 mod scheduler;
 mod tcb;
 mod world;
 
 pub use heap_scheduler::HeapScheduler;
 pub use scheduler::Scheduler;
-pub use world::{ConnRecord, Outcome, RunStats, run};
+pub use world::{ConnRecord, History, Outcome, RunStats, run};

@@ -15,6 +15,15 @@ pub enum Tcb {
 }
 
 impl Tcb {
+    /// Starts loading the control block (see [`super::prefetch`]).
+    #[inline(always)]
+    pub fn prefetch(&self) {
+        match self {
+            Tcb::Open(c) => super::prefetch::prefetch(&**c),
+            Tcb::TimeWait(tw) => super::prefetch::prefetch(&**tw),
+        }
+    }
+
     pub fn state(&self) -> State {
         match self {
             Tcb::Open(c) => c.state(),

@@ -6,11 +6,13 @@ use rustc_hash::FxHashMap;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use smallvec::SmallVec;
 
 use super::Scheduler;
 use super::app::{App, Wait, close_is_error};
+use super::prefetch::prefetch;
 use super::tcb::Tcb;
-use crate::net::{Driver, Network};
+use crate::net::{Driver, Network, Route};
 use crate::rng;
 use crate::scenario::model::{
     Action, Call, ConnSelector, FaultKind, Inject, NodeKind, Scenario, SeqExpr, SeqVar,
@@ -38,6 +40,7 @@ enum Ev {
         node: u32,
         seg: Segment,
         corrupt: bool,
+        hint: Hint,
     },
     /// A segment held back by a delay fault enters the network from its host.
     Enter {
@@ -95,6 +98,8 @@ enum Ev {
 /// run is the same as when the world carried segments itself).
 struct SimDriver<'s, 'a> {
     now: u64,
+    /// Goes with every copy the network delivers.
+    hint: Hint,
     queue: &'s mut Scheduler<Ev>,
     sink: &'s mut (dyn FnMut(&Event) + 'a),
     segments: &'s mut u64,
@@ -120,6 +125,7 @@ impl Driver for SimDriver<'_, '_> {
                 node,
                 seg,
                 corrupt,
+                hint: self.hint,
             },
         );
     }
@@ -133,6 +139,29 @@ impl Driver for SimDriver<'_, '_> {
     }
 }
 
+/// A connection's states with their times. A whole handshake and teardown (SYN_SENT to
+/// CLOSED) is six entries, kept inline: no allocation per connection for its history.
+pub type History = SmallVec<[(u64, State); 6]>;
+
+/// Which connection a segment is likely for, carried with it so that its arrival can skip
+/// the 4-tuple table (a cache miss per segment in a 100,000-host run). The receiver checks
+/// the guess against the segment's endpoints, so a wrong or stale hint costs one table
+/// lookup and never changes what happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Hint {
+    /// The sending connection's slot (`u32::MAX`: not sent by a connection).
+    sender: u32,
+    /// The slot the sender last heard from (`u32::MAX`: none yet).
+    receiver: u32,
+}
+
+impl Hint {
+    const NONE: Hint = Hint {
+        sender: u32::MAX,
+        receiver: u32::MAX,
+    };
+}
+
 /// What a connection left behind, kept for the summary and the expectations.
 #[derive(Debug, Clone)]
 pub struct ConnRecord {
@@ -140,7 +169,7 @@ pub struct ConnRecord {
     pub local: Endpoint,
     pub remote: Endpoint,
     /// Every state entered, with its time (the initial CLOSED/LISTEN is implied).
-    pub history: Vec<(u64, State)>,
+    pub history: History,
     pub stats: ConnStats,
     pub eof: bool,
     /// Deliveries that failed the integrity check.
@@ -174,12 +203,14 @@ struct Slot {
     listener: Option<Endpoint>,
     /// The connection at the other end, once seen (for the integrity check).
     peer: Option<u32>,
+    /// The slot that last sent this connection a segment: most likely the one its own
+    /// segments are for (see [`Hint`]).
+    peer_hint: u32,
     /// Bytes of generated (not echoed) data written so far.
     generated: u64,
-    /// The node holding the remote address, looked up once for all the connection's
-    /// segments (a per-segment address lookup misses the cache in a million-host run).
-    remote_node: Option<u32>,
-    record: ConnRecord,
+    /// The way to the remote address, looked up once for all the connection's segments
+    /// (per-segment address and route lookups miss the cache in a million-host run).
+    route: Route,
 }
 
 /// A host's run-time state: small, because a run may have a million hosts. The settings
@@ -231,6 +262,13 @@ pub struct World<'a> {
     net: Network,
     hosts: Vec<Option<HostState<'a>>>,
     slots: Vec<Slot>,
+    /// What each connection leaves behind, beside its slot (same index) so that the
+    /// outcome takes the records without copying them while the slots still exist.
+    records: Vec<ConnRecord>,
+    /// Whether a [`Hint`] that names a live connection with the segment's endpoints may be
+    /// trusted: true until two live connections ever share a 4-tuple (an invariant
+    /// failure), when the table's choice and the hint's could differ.
+    hints_valid: bool,
     /// Lookups only (never iterated for output), so a fast non-cryptographic hash is safe.
     tuples: FxHashMap<(Endpoint, Endpoint), u32>,
     listeners: FxHashMap<Endpoint, Listener>,
@@ -278,6 +316,8 @@ impl<'a> World<'a> {
             net: Network::new(sc, seed),
             hosts,
             slots: Vec::new(),
+            records: Vec::new(),
+            hints_valid: true,
             tuples: FxHashMap::default(),
             listeners: FxHashMap::default(),
             seg_scratch: Vec::new(),
@@ -452,7 +492,8 @@ impl<'a> World<'a> {
                 node,
                 seg,
                 corrupt,
-            } => self.on_arrive(from, node, seg, corrupt),
+                hint,
+            } => self.on_arrive(from, node, seg, corrupt, hint),
             Ev::Enter { node, seg } => self.route_from(node, seg, Fate::default(), false),
             Ev::ConnTimer { conn, .. } => {
                 let slot = &mut self.slots[conn as usize];
@@ -476,8 +517,8 @@ impl<'a> World<'a> {
             }
             Ev::LinkState { dir, fault, up } => {
                 let d = self.net.dir_mut(dir);
-                d.down_by = if up { None } else { Some(fault) };
-                let (from, to) = (d.from, d.to);
+                d.set_down_by((!up).then_some(fault));
+                let (from, to) = (self.net.from_of(dir), self.net.dir(dir).to);
                 self.emit(EventKind::Link {
                     from,
                     to,
@@ -504,7 +545,16 @@ impl<'a> World<'a> {
 
     // ----- network ----------------------------------------------------------------------
 
-    fn on_arrive(&mut self, from: u32, node: u32, seg: Segment, corrupt: bool) {
+    fn on_arrive(&mut self, from: u32, node: u32, seg: Segment, corrupt: bool, hint: Hint) {
+        // The host, the hinted slot and its record are three independent cache misses in a
+        // large run: started together here, they overlap.
+        if let Some(host) = self.hosts.get(node as usize) {
+            prefetch(host);
+        }
+        if let Some(slot) = self.slots.get(hint.receiver as usize) {
+            prefetch(slot);
+            prefetch(&self.records[hint.receiver as usize]);
+        }
         match self.hosts[node as usize].as_ref() {
             // The receiver's checksum check discards a corrupted segment (reported at the link).
             Some(_) if corrupt => {}
@@ -512,28 +562,32 @@ impl<'a> World<'a> {
                 let fault = self.crash_fault_of(node);
                 self.emit_segment(seg, from, node, Fate::dropped(Cause::HostDown(fault)));
             }
-            Some(h) if h.addr == seg.dst.addr => self.deliver(node, seg),
+            Some(h) if h.addr == seg.dst.addr => self.deliver(node, seg, hint),
             Some(_) => {}
-            None => self.route_from(node, seg, Fate::default(), false),
+            None => {
+                let (net, mut driver) = self.driver(hint);
+                net.route_from(driver.now, node, &seg, Fate::default(), false, &mut driver);
+            }
         }
     }
 
     /// A host sends a segment: the network's fault chain, then its links (`net::carry`).
     fn transmit(&mut self, node: u32, seg: Segment) {
-        let (net, mut driver) = self.driver();
+        let (net, mut driver) = self.driver(Hint::NONE);
         net.transmit(driver.now, node, &seg, &mut driver);
     }
 
     /// Puts `seg` on the next link from `node` towards its destination (`net::carry`).
     fn route_from(&mut self, node: u32, seg: Segment, extra: Fate, always: bool) {
-        let (net, mut driver) = self.driver();
+        let (net, mut driver) = self.driver(Hint::NONE);
         net.route_from(driver.now, node, &seg, extra, always, &mut driver);
     }
 
     /// The network and the driver that feeds its verdicts into this run's queue and trace.
-    fn driver(&mut self) -> (&mut Network, SimDriver<'_, 'a>) {
+    fn driver(&mut self, hint: Hint) -> (&mut Network, SimDriver<'_, 'a>) {
         let driver = SimDriver {
             now: self.now,
+            hint,
             queue: &mut self.queue,
             sink: &mut *self.sink,
             segments: &mut self.stats.segments,
@@ -556,9 +610,9 @@ impl<'a> World<'a> {
     }
 
     /// A segment for this host: its connection, else a listener, else the CLOSED rules.
-    fn deliver(&mut self, node: u32, seg: Segment) {
+    fn deliver(&mut self, node: u32, seg: Segment, hint: Hint) {
         let mut reopening = None;
-        if let Some(&id) = self.tuples.get(&(seg.dst, seg.src)) {
+        if let Some(id) = self.conn_for(&seg, hint) {
             let Some(tcp) = self.slots[id as usize].tcp.as_mut() else {
                 return;
             };
@@ -603,6 +657,33 @@ impl<'a> World<'a> {
         if let Some(rst) = reset_for(&seg) {
             self.transmit(node, rst);
         }
+    }
+
+    /// The live connection a segment is for: the one the sender's hint names if its
+    /// endpoints match, else the 4-tuple table's; the connection learns the sender's id as
+    /// its own hint for the way back.
+    fn conn_for(&mut self, seg: &Segment, hint: Hint) -> Option<u32> {
+        let tuple = (seg.dst, seg.src);
+        let hinted = self.hints_valid
+            && self.slots.get(hint.receiver as usize).is_some_and(|slot| {
+                // What the segment and the reply will touch next, before the compare waits.
+                if let Some(first) = slot.route.first {
+                    prefetch(self.net.dir(first));
+                }
+                let tcp = slot.tcp.as_ref();
+                tcp.inspect(|tcp| tcp.prefetch())
+                    .is_some_and(|tcp| tcp.endpoints() == tuple)
+            });
+        let id = if hinted {
+            hint.receiver
+        } else {
+            *self.tuples.get(&tuple)?
+        };
+        let slot = &mut self.slots[id as usize];
+        if hint.sender != Hint::NONE.sender && slot.peer_hint != hint.sender {
+            slot.peer_hint = hint.sender;
+        }
+        Some(id)
     }
 
     /// A listener takes `syn`; `reopening` is the ISS floor and the record of the TIME_WAIT
@@ -800,6 +881,7 @@ impl<'a> World<'a> {
         if let Some(old) = self.tuples.insert((local, remote), id) {
             // Invariant: no two live connections share a 4-tuple.
             self.invariant_failures += 1;
+            self.hints_valid = false;
             let conn = ConnRef {
                 id: old,
                 host: node,
@@ -812,15 +894,15 @@ impl<'a> World<'a> {
             });
         }
         self.stats.connections += 1;
-        let record = ConnRecord {
+        self.records.push(ConnRecord {
             host: node,
             local,
             remote,
-            history: Vec::new(),
+            history: History::new(),
             stats: ConnStats::default(),
             eof: false,
             integrity_failures: 0,
-        };
+        });
         self.slots.push(Slot {
             tcp: Some(Tcb::Open(Box::new(tcp))),
             sent: None,
@@ -830,15 +912,15 @@ impl<'a> World<'a> {
             timer_gen: 0,
             listener,
             peer: None,
+            peer_hint: Hint::NONE.receiver,
             generated: 0,
-            remote_node: self.net.node_of_addr(remote.addr),
-            record,
+            route: self.net.route(node, remote.addr),
         });
         self.after_conn(id);
     }
 
     fn conn_ref(&self, id: u32) -> ConnRef {
-        let r = &self.slots[id as usize].record;
+        let r = &self.records[id as usize];
         ConnRef {
             id,
             host: r.host,
@@ -853,9 +935,9 @@ impl<'a> World<'a> {
     fn after_conn(&mut self, id: u32) {
         let mut segs = std::mem::take(&mut self.seg_scratch);
         let mut evs = std::mem::take(&mut self.ev_scratch);
-        let (node, remote_node) = {
+        let (node, route) = {
             let slot = &self.slots[id as usize];
-            (slot.host, slot.remote_node)
+            (slot.host, slot.route)
         };
         while let Some(tcp) = self.slots[id as usize].tcp.as_mut() {
             tcp.drain(&mut segs, &mut evs);
@@ -865,9 +947,13 @@ impl<'a> World<'a> {
             for &ev in &evs {
                 self.report_conn_event(id, ev);
             }
+            let hint = Hint {
+                sender: id,
+                receiver: self.slots[id as usize].peer_hint,
+            };
             for seg in segs.drain(..) {
-                let (net, mut driver) = self.driver();
-                net.transmit_towards(driver.now, node, remote_node, &seg, &mut driver);
+                let (net, mut driver) = self.driver(hint);
+                net.transmit_via(driver.now, node, route, &seg, &mut driver);
             }
             for ev in evs.drain(..) {
                 self.react_to_conn_event(id, ev);
@@ -896,7 +982,7 @@ impl<'a> World<'a> {
         {
             let mut base = conn.stats();
             base.segments_sent -= tw.segments_sent as u64;
-            slot.record.stats = base;
+            self.records[id as usize].stats = base;
             let Some(Tcb::Open(conn)) = slot.tcp.replace(Tcb::TimeWait(Box::new(tw))) else {
                 return;
             };
@@ -923,12 +1009,11 @@ impl<'a> World<'a> {
     fn retire(&mut self, id: u32) {
         let slot = &mut self.slots[id as usize];
         let Some(tcp) = slot.tcp.take() else { return };
-        slot.record.stats = tcp.stats(slot.record.stats);
+        self.records[id as usize].stats = tcp.stats(self.records[id as usize].stats);
         let (local, remote) = tcp.endpoints();
         if let Tcb::Open(conn) = tcp {
             slot.sent = Some(conn.into_send_buffer());
         }
-        slot.record.history.shrink_to_fit();
         if self.tuples.get(&(local, remote)) == Some(&id) {
             self.tuples.remove(&(local, remote));
         }
@@ -989,8 +1074,7 @@ impl<'a> World<'a> {
         let Some(from) = self.slots[id as usize].tcp.as_ref().map(Tcb::state) else {
             return;
         };
-        self.slots[id as usize]
-            .record
+        self.records[id as usize]
             .history
             .push((self.now, State::Closed));
         let conn = self.conn_ref(id);
@@ -1092,7 +1176,7 @@ impl<'a> World<'a> {
             .as_ref()
             .is_some_and(|h| h.addr == seg.dst.addr)
         {
-            self.deliver(from, seg);
+            self.deliver(from, seg, Hint::NONE);
         } else {
             self.route_from(from, seg, Fate::default(), false);
         }
@@ -1110,7 +1194,7 @@ impl<'a> World<'a> {
         };
         let kind = match ev {
             ConnEvent::StateChange { from, to, why } => {
-                self.slots[id as usize].record.history.push((self.now, to));
+                self.records[id as usize].history.push((self.now, to));
                 self.emit(EventKind::State {
                     conn,
                     from,
@@ -1132,11 +1216,11 @@ impl<'a> World<'a> {
             }
             ConnEvent::Data { len, tag } => {
                 self.check_integrity(id, len, tag);
-                self.slots[id as usize].record.stats.bytes_delivered += len as u64;
+                self.records[id as usize].stats.bytes_delivered += len as u64;
                 app_event(AppEvent::Receive { bytes: len })
             }
             ConnEvent::Eof => {
-                self.slots[id as usize].record.eof = true;
+                self.records[id as usize].eof = true;
                 app_event(AppEvent::Eof)
             }
             ConnEvent::Reset { refused: true } => app_event(AppEvent::Refused),
@@ -1211,11 +1295,11 @@ impl<'a> World<'a> {
 
     /// Delivered bytes must be exactly what the peer's application wrote at this offset.
     fn check_integrity(&mut self, id: u32, len: u32, tag: Tag) {
-        let offset = self.slots[id as usize].record.stats.bytes_delivered;
+        let offset = self.records[id as usize].stats.bytes_delivered;
         let peer = match self.slots[id as usize].peer {
             Some(p) => Some(p),
             None => {
-                let r = &self.slots[id as usize].record;
+                let r = &self.records[id as usize];
                 let p = self.tuples.get(&(r.remote, r.local)).copied();
                 self.slots[id as usize].peer = p;
                 // Both ways, so whichever end retires last can free both send records.
@@ -1240,7 +1324,7 @@ impl<'a> World<'a> {
         };
         if sent.tag_at(offset) != tag || sent.run_len_at(offset) < len {
             self.integrity_failures += 1;
-            self.slots[id as usize].record.integrity_failures += 1;
+            self.records[id as usize].integrity_failures += 1;
             let conn = self.conn_ref(id);
             self.emit(EventKind::Integrity { conn, offset, len });
         }
@@ -1407,7 +1491,7 @@ impl<'a> World<'a> {
             App::Client { wait, .. } => {
                 self.app_read(id, u64::MAX);
                 if let Wait::Recv(n) = wait
-                    && self.slots[id as usize].record.stats.bytes_delivered >= n
+                    && self.records[id as usize].stats.bytes_delivered >= n
                 {
                     self.resume_client(id);
                 }
@@ -1467,7 +1551,7 @@ impl<'a> World<'a> {
             return;
         };
         let passive = self.sc.servers[server as usize].close == ServerClose::PeerClose;
-        if passive && self.slots[id as usize].record.eof && self.unread(id) == 0 {
+        if passive && self.records[id as usize].eof && self.unread(id) == 0 {
             self.app_do(id, Call::Close);
         }
     }
@@ -1518,8 +1602,10 @@ impl<'a> World<'a> {
                     self.queue.push(at, Ev::AppWake { conn: id });
                     Wait::Timer
                 }
-                Action::Recv(n) if slot.record.stats.bytes_delivered < n => Wait::Recv(n),
-                Action::RecvEof if !slot.record.eof => Wait::Eof,
+                Action::Recv(n) if self.records[id as usize].stats.bytes_delivered < n => {
+                    Wait::Recv(n)
+                }
+                Action::RecvEof if !self.records[id as usize].eof => Wait::Eof,
                 Action::Recv(_) | Action::RecvEof => Wait::Running,
                 Action::Send(_) | Action::Shutdown | Action::Close | Action::Abort => {
                     if let Some(call) = Call::of_action(action) {
@@ -1558,22 +1644,15 @@ impl<'a> World<'a> {
     }
 
     fn finish(mut self, budget_exhausted: bool) -> Outcome {
-        let conns = self
-            .slots
-            .drain(..)
-            .map(|mut s| {
-                if let Some(tcp) = &s.tcp {
-                    s.record.stats = tcp.stats(s.record.stats);
-                }
-                s.record
-            })
-            .collect();
-        let links = self
-            .net
-            .dirs()
-            .iter()
-            .map(|d| (d.from, d.to, d.stats))
-            .collect();
+        for (slot, record) in self.slots.iter().zip(&mut self.records) {
+            if let Some(tcp) = &slot.tcp {
+                record.stats = tcp.stats(record.stats);
+            }
+        }
+        // The slots (and the buffers they hold) go before the records are handed over.
+        self.slots = Vec::new();
+        let conns = std::mem::take(&mut self.records);
+        let links = self.net.link_stats();
         Outcome {
             end_time: self.now,
             conns,
