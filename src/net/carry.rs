@@ -46,15 +46,15 @@ impl Network {
         d: &mut impl Driver,
     ) {
         debug_assert_eq!(route, self.route(node, seg.dst.addr));
-        let dst = route.dst;
+        let dst = route.dst();
         let verdict = self
             .faults
             .verdict(now, seg, node as usize, dst.map(|d| d as usize));
         let Verdict::Act(action, f) = verdict else {
-            self.carry(now, node, route.first, seg, Fate::default(), true, d);
+            self.carry(now, node, route.first(), seg, Fate::default(), true, d);
             return;
         };
-        let first = route.first;
+        let first = route.first();
         let to = first.map_or(node, |dir| self.dir(dir).to);
         match action {
             SegmentAction::Drop => {
@@ -102,7 +102,7 @@ impl Network {
         always: bool,
         d: &mut impl Driver,
     ) {
-        let first = self.route(node, seg.dst.addr).first;
+        let first = self.route(node, seg.dst.addr).first();
         self.carry(now, node, first, seg, extra, always, d);
     }
 

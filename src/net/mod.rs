@@ -20,12 +20,24 @@ use crate::scenario::model::{NodeKind, Scenario};
 const NO_ROUTE: u32 = u32::MAX;
 
 /// Where a segment from some node to some address goes: the node holding the address
-/// (`None`: nobody) and the first link direction towards it (`None`: no route, or the
-/// address is the sender's own). Routes are static, so a connection looks its up once.
+/// and the first link direction towards it. Routes are static, so a connection looks its
+/// up once; kept as two `u32`s (8 bytes, not 16) because every connection holds one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
-    pub dst: Option<u32>,
-    pub first: Option<u32>,
+    dst: u32,
+    first: u32,
+}
+
+impl Route {
+    /// The node holding the address (`None`: nobody).
+    pub fn dst(self) -> Option<u32> {
+        (self.dst != NO_ROUTE).then_some(self.dst)
+    }
+
+    /// The first link direction (`None`: no route, or the address is the sender's own).
+    pub fn first(self) -> Option<u32> {
+        (self.first != NO_ROUTE).then_some(self.first)
+    }
 }
 
 pub struct Network {
@@ -102,8 +114,10 @@ impl Network {
     pub fn route(&self, at: u32, addr: u32) -> Route {
         let dst = self.node_of_addr(addr);
         Route {
-            dst,
-            first: dst.and_then(|dst| self.next_dir(at, dst)),
+            dst: dst.unwrap_or(NO_ROUTE),
+            first: dst
+                .and_then(|dst| self.next_dir(at, dst))
+                .unwrap_or(NO_ROUTE),
         }
     }
 

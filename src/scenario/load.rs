@@ -1127,6 +1127,12 @@ impl Loader<'_> {
             });
             let prefix = g.name.get_ref();
             let first = self.nodes.len();
+            // Room for the whole group at once: a million hosts otherwise regrow (and
+            // rehash) these tables twenty times.
+            let count = *g.count.get_ref() as usize;
+            self.by_name.reserve(count);
+            self.nodes.reserve(count);
+            self.node_spans.reserve(count);
             for i in 1..=*g.count.get_ref() {
                 let name = format!("{prefix}{i}");
                 if let Some((_, other)) = self.by_name.get(&name) {

@@ -194,7 +194,8 @@ impl ConnRecord {
 struct Slot {
     tcp: Option<Tcb>,
     /// What the application wrote, kept after the connection ended.
-    sent: Option<SendBuffer>,
+    /// (Boxed: 8 bytes in each of up to two million slots, where the buffer is 40.)
+    sent: Option<Box<SendBuffer>>,
     host: u32,
     app: App,
     timer_at: Option<u64>,
@@ -667,7 +668,7 @@ impl<'a> World<'a> {
         let hinted = self.hints_valid
             && self.slots.get(hint.receiver as usize).is_some_and(|slot| {
                 // What the segment and the reply will touch next, before the compare waits.
-                if let Some(first) = slot.route.first {
+                if let Some(first) = slot.route.first() {
                     prefetch(self.net.dir(first));
                 }
                 let tcp = slot.tcp.as_ref();
@@ -986,7 +987,7 @@ impl<'a> World<'a> {
             let Some(Tcb::Open(conn)) = slot.tcp.replace(Tcb::TimeWait(Box::new(tw))) else {
                 return;
             };
-            slot.sent = Some(conn.into_send_buffer());
+            slot.sent = Some(Box::new(conn.into_send_buffer()));
         }
         let Some(next) = slot.tcp.as_ref().and_then(Tcb::poll_timeout) else {
             return;
@@ -1012,7 +1013,7 @@ impl<'a> World<'a> {
         self.records[id as usize].stats = tcp.stats(self.records[id as usize].stats);
         let (local, remote) = tcp.endpoints();
         if let Tcb::Open(conn) = tcp {
-            slot.sent = Some(conn.into_send_buffer());
+            slot.sent = Some(Box::new(conn.into_send_buffer()));
         }
         if self.tuples.get(&(local, remote)) == Some(&id) {
             self.tuples.remove(&(local, remote));
@@ -1318,7 +1319,7 @@ impl<'a> World<'a> {
                 Tcb::Open(c) => Some(c.send_buffer()),
                 Tcb::TimeWait(_) => None,
             })
-            .or(slot.sent.as_ref())
+            .or(slot.sent.as_deref())
         else {
             return;
         };
