@@ -2,6 +2,8 @@
 //! network, the hosts' TCP connections and the applications, reporting every step as a
 //! typed [`Event`].
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
 use rand::Rng;
@@ -219,7 +221,7 @@ struct Slot {
 /// on the first draw, so hosts that never draw pay nothing for it.
 struct HostState<'a> {
     addr: u32,
-    cfg: &'a Config,
+    cfg: &'a Arc<Config>,
     isn_rng: Option<Box<ChaCha8Rng>>,
     next_port: u16,
     /// Crashed and not yet restarted.
@@ -693,7 +695,7 @@ impl<'a> World<'a> {
         let id = self.slots.len() as u32;
         let floor = reopening.as_ref().map(|(floor, _)| *floor);
         let iss = self.initial_seq(node, syn.dst, syn.src, floor);
-        let cfg = &self.host(node).cfg;
+        let cfg = self.host(node).cfg;
         let tcp = match reopening {
             Some((_, old)) => {
                 Connection::accept_reopening(self.now, &syn, iss, cfg, stream_of(id), old)

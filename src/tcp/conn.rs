@@ -10,6 +10,8 @@
 //! `receive.rs`, and everything that sends (data, retransmission, probes, the timers that
 //! drive them) in `send.rs`.
 
+use std::sync::Arc;
+
 use super::buffers::{Reassembly, SendBuffer};
 use super::congestion::{NewReno, Phase};
 use super::linux_ack::LinuxAcks;
@@ -136,13 +138,33 @@ pub(super) struct ZeroWindow {
     pub unanswered: u32,
 }
 
+/// What a connection's constructor takes its settings from: a host's shared
+/// `Arc<Config>` (kept, not copied), or a plain `&Config` (copied once into a new `Arc`).
+pub trait SharedConfig {
+    fn shared(self) -> Arc<Config>;
+}
+
+impl SharedConfig for &Config {
+    fn shared(self) -> Arc<Config> {
+        Arc::new(self.clone())
+    }
+}
+
+impl SharedConfig for &Arc<Config> {
+    fn shared(self) -> Arc<Config> {
+        Arc::clone(self)
+    }
+}
+
 /// A TCP connection's control block (RFC 9293 §3.3.1 names).
 #[derive(Debug, Clone)]
 pub struct Connection {
     pub local: Endpoint,
     pub remote: Endpoint,
     pub(super) state: State,
-    pub(super) cfg: Config,
+    /// Shared with the host (and its group): settings are read on every segment, and one
+    /// copy that stays in cache beats a ~500-byte copy per connection that does not.
+    pub(super) cfg: Arc<Config>,
     /// Opened by a listener (passive OPEN): an RST in SYN_RECEIVED returns to LISTEN.
     pub(super) passive: bool,
     // Send sequence space (RFC 9293 §3.3.1).
@@ -254,12 +276,20 @@ pub struct Connection {
 }
 
 impl Connection {
-    fn new(local: Endpoint, remote: Endpoint, iss: Seq, cfg: &Config, stream: u32) -> Self {
+    fn new(
+        local: Endpoint,
+        remote: Endpoint,
+        iss: Seq,
+        cfg: impl SharedConfig,
+        stream: u32,
+    ) -> Self {
+        let shared = cfg.shared();
+        let cfg: &Config = &shared;
         Connection {
             local,
             remote,
             state: State::Closed,
-            cfg: cfg.clone(),
+            cfg: Arc::clone(&shared),
             passive: false,
             iss,
             snd_una: iss,
@@ -348,13 +378,13 @@ impl Connection {
         local: Endpoint,
         remote: Endpoint,
         iss: Seq,
-        cfg: &Config,
+        cfg: impl SharedConfig,
         stream: u32,
     ) -> Self {
         let mut c = Connection::new(local, remote, iss, cfg, stream);
         c.last_now = now;
         if c.linux_acks() {
-            c.rcv_wnd = c.lwin.syn_window(u32::from(cfg.mss));
+            c.rcv_wnd = c.lwin.syn_window(u32::from(c.cfg.mss));
         }
         c.set_state(State::SynSent, Why::ActiveOpen);
         c.snd_nxt = iss + 1;
@@ -367,7 +397,7 @@ impl Connection {
     /// SEG.SEQ+1, IRS is set to SEG.SEQ, and any other control or text should be queued
     /// for processing later. ISS should be selected and a SYN segment sent of the form
     /// <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>." The caller has already ruled out RST and ACK.
-    pub fn accept(now: u64, syn: &Segment, iss: Seq, cfg: &Config, stream: u32) -> Self {
+    pub fn accept(now: u64, syn: &Segment, iss: Seq, cfg: impl SharedConfig, stream: u32) -> Self {
         let mut c = Connection::new(syn.dst, syn.src, iss, cfg, stream);
         c.last_now = now;
         c.passive = true;
@@ -390,7 +420,7 @@ impl Connection {
         now: u64,
         syn: &Segment,
         iss: Seq,
-        cfg: &Config,
+        cfg: impl SharedConfig,
         stream: u32,
         old: TimeWait,
     ) -> Self {
