@@ -12,6 +12,7 @@ use tcpsim::scenario::limits::{self, Estimate};
 use tcpsim::scenario::{Scenario, load_file_with, parse_duration};
 use tcpsim::sweep::{self, SeedRange, Shard, Sweep, Timing};
 use tcpsim::tcp::Profile;
+use tcpsim::trace::background::Background;
 use tcpsim::trace::ladder::{self, ConnSel};
 use tcpsim::trace::pcap::PcapWriter;
 use tcpsim::trace::{Event, Names, TextRenderer, json, svg};
@@ -260,7 +261,8 @@ fn run_one(cli: &Cli) -> ExitCode {
     let seed = cli.seed.or(sc.seed).unwrap_or(0);
     let names = Names::new(&sc);
     let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    // A transcript is millions of short lines: few, large writes to stdout.
+    let mut out = BufWriter::with_capacity(1 << 18, stdout.lock());
     let mut renderer = TextRenderer::new(&names).explained(cli.explain);
     let mut pcap = match cli
         .pcap
@@ -318,10 +320,7 @@ fn run_one(cli: &Cli) -> ExitCode {
         say!("error: {e}");
         return ExitCode::from(2);
     }
-    if let Some(err) = pcap_error.or_else(|| {
-        pcap.take()
-            .and_then(|w| w.finish().and_then(|mut f| f.flush()).err())
-    }) {
+    if let Some(err) = pcap_error.or_else(|| pcap.take().and_then(|w| close_pcap(w).err())) {
         say!("tcpsim: writing the pcap file failed: {err}");
         return ExitCode::from(2);
     }
@@ -451,7 +450,7 @@ fn render_kernel(
         for (e, p) in events.iter().zip(&run.trace.packets) {
             w.observe_packet(e, p.as_deref()).map_err(io)?;
         }
-        w.finish().and_then(|mut f| f.flush()).map_err(io)?;
+        close_pcap(w).map_err(io)?;
     }
     match args.format {
         Format::Text => {
@@ -605,12 +604,18 @@ fn draw_ladders(
     Ok(())
 }
 
-/// Creates the `--pcap` file and writes its section and interface headers.
-fn open_pcap(path: &Path, sc: &Scenario) -> Result<PcapWriter<BufWriter<File>>, String> {
+/// Creates the `--pcap` file and writes its section and interface headers. The file is
+/// written on a thread of its own (it can be larger than the run's work is long).
+fn open_pcap(path: &Path, sc: &Scenario) -> Result<PcapWriter<Background<File>>, String> {
     let file =
         File::create(path).map_err(|e| format!("error: cannot create {}: {e}", path.display()))?;
-    PcapWriter::new(BufWriter::new(file), sc)
+    PcapWriter::new(Background::new(file), sc)
         .map_err(|e| format!("error: cannot write {}: {e}", path.display()))
+}
+
+/// Writes out the rest of a `--pcap` file and waits until every byte is in it.
+fn close_pcap(w: PcapWriter<Background<File>>) -> std::io::Result<()> {
+    w.finish()?.finish()?.flush()
 }
 
 /// `tcpsim sweep`: run (or merge) a seed sweep, print its report, exit 1 if a seed failed.

@@ -9,8 +9,6 @@
 //! arrival events, and guessing flight times in a text grid would suggest a precision it
 //! does not have. The SVG ladder slants its arrows by the scenario's link delays.
 
-use std::collections::HashMap;
-
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt::{self, Write};
 use std::str::FromStr;
@@ -149,7 +147,7 @@ pub(crate) fn build(events: &[Event], names: &Names, sel: &ConnSel) -> Result<La
     let mut b = Builder {
         names,
         ends: [conn.local, conn.remote],
-        isn: HashMap::new(),
+        isn: FxHashMap::default(),
         initial: [None; 2],
         items: Vec::new(),
         last: FxHashMap::default(),
@@ -222,7 +220,7 @@ struct Builder<'a> {
     names: &'a Names,
     ends: [Endpoint; 2],
     /// Each direction's ISN, from its latest SYN, for relative numbers as in the transcript.
-    isn: HashMap<(Endpoint, Endpoint), u32>,
+    isn: FxHashMap<(Endpoint, Endpoint), u32>,
     initial: [Option<State>; 2],
     items: Vec<Item>,
     /// The index in `items` of the latest arrow carrying each segment, so finding it
