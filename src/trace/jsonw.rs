@@ -19,6 +19,11 @@ pub enum Val<'a> {
     Text(&'a dyn Display),
     /// Already JSON (an array of numbers, say), written unchanged.
     Raw(&'a dyn Display),
+    /// A string made of these pieces, each escaped: no `fmt` call per piece (`why`,
+    /// `link`, which every segment line has).
+    Pieces(&'a [&'a str]),
+    /// An endpoint's name, as [`super::Names::endpoint`] writes it.
+    Endpoint(&'a super::Names, crate::tcp::Endpoint),
 }
 
 impl From<bool> for Val<'_> {
@@ -60,30 +65,108 @@ impl<'a, T: Into<Val<'a>>> From<Option<T>> for Val<'a> {
 /// The most fields an event line has, with room to spare.
 const MAX_FIELDS: usize = 24;
 
-/// The fields of one object, gathered on the stack and written in key order. Each key
-/// comes with its first eight bytes as a big-endian number (see [`prefix`]), so sorting
-/// mostly compares integers rather than calling `memcmp` per comparison.
+/// The fields of one object, gathered on the stack and written in key order.
 pub struct Object<'a> {
-    fields: [(u64, &'static str, Val<'a>); MAX_FIELDS],
+    fields: [(&'static str, Val<'a>); MAX_FIELDS],
     len: usize,
 }
 
 impl Default for Object<'_> {
     fn default() -> Self {
         Object {
-            fields: [(0, "", Val::Null); MAX_FIELDS],
+            fields: [("", Val::Null); MAX_FIELDS],
             len: 0,
         }
     }
 }
 
-/// The first eight bytes of `key`, zero-padded, as a big-endian number: ordering these,
-/// then the whole keys on a tie, is the keys' byte order (a key is never a NUL byte).
-fn prefix(key: &str) -> u64 {
-    let mut bytes = [0u8; 8];
-    let n = key.len().min(8);
-    bytes[..n].copy_from_slice(&key.as_bytes()[..n]);
-    u64::from_be_bytes(bytes)
+/// One shape of object (its keys as set, by address): the keys in sorted order, each as
+/// the text before its value (`{"ack":`, `,"dst":`, …), so the lines of a run, which come
+/// in a handful of shapes, are sorted once per shape and write one piece per key. Equal
+/// addresses are equal keys; a literal at two addresses only costs a second shape.
+struct Shape {
+    keys: [usize; MAX_FIELDS],
+    len: usize,
+    /// Index into the fields, in key order.
+    order: [u8; MAX_FIELDS],
+    /// The pieces before each value, one after another; `ends[i]` ends piece `i`.
+    text: String,
+    ends: [usize; MAX_FIELDS],
+}
+
+impl Shape {
+    fn new(fields: &[(&'static str, Val)], keys: [usize; MAX_FIELDS]) -> Shape {
+        let mut order = [0u8; MAX_FIELDS];
+        for (i, o) in order.iter_mut().enumerate() {
+            *o = i as u8;
+        }
+        order[..fields.len()].sort_unstable_by_key(|&i| fields[i as usize].0);
+        let mut text = String::new();
+        let mut ends = [0; MAX_FIELDS];
+        for (i, &at) in order[..fields.len()].iter().enumerate() {
+            text.push(if i == 0 { '{' } else { ',' });
+            text.push('"');
+            text.push_str(fields[at as usize].0);
+            text.push_str("\":");
+            ends[i] = text.len();
+        }
+        Shape {
+            keys,
+            len: fields.len(),
+            order,
+            text,
+            ends,
+        }
+    }
+
+    /// Writes the object: each key's piece, then its value.
+    fn write(&self, fields: &[(&'static str, Val)], out: &mut String) {
+        let mut start = 0;
+        for (&at, &end) in self.order[..self.len].iter().zip(&self.ends) {
+            out.push_str(&self.text[start..end]);
+            value(out, fields[at as usize].1);
+            start = end;
+        }
+        if self.len == 0 {
+            out.push('{');
+        }
+        out.push('}');
+    }
+}
+
+/// Shapes remembered per thread (an event kind with its optional fields is one shape).
+const SHAPES: usize = 16;
+
+thread_local! {
+    static SHAPES_SEEN: std::cell::RefCell<(Vec<Shape>, usize)> = const {
+        std::cell::RefCell::new((Vec::new(), 0))
+    };
+}
+
+/// Writes `fields` in key order through their shape: remembered, or made and remembered
+/// (replacing the oldest once there are [`SHAPES`]).
+fn write_shaped(fields: &[(&'static str, Val)], out: &mut String) {
+    let mut keys = [0; MAX_FIELDS];
+    for (k, f) in keys.iter_mut().zip(fields) {
+        *k = f.0.as_ptr() as usize;
+    }
+    SHAPES_SEEN.with_borrow_mut(|(shapes, next)| {
+        let len = fields.len();
+        let at = match shapes.iter().position(|s| s.len == len && s.keys == keys) {
+            Some(at) => at,
+            None if shapes.len() < SHAPES => {
+                shapes.push(Shape::new(fields, keys));
+                shapes.len() - 1
+            }
+            None => {
+                let at = *next;
+                shapes[at] = Shape::new(fields, keys);
+                *next = (at + 1) % SHAPES;
+                at
+            }
+        };
+        shapes[at].write(fields, out);
+    })
 }
 
 impl<'a> Object<'a> {
@@ -93,7 +176,7 @@ impl<'a> Object<'a> {
     pub fn set(&mut self, key: &'static str, v: impl Into<Val<'a>>) {
         let v = v.into();
         debug_assert!(
-            self.fields[..self.len].iter().all(|f| f.1 != key),
+            self.fields[..self.len].iter().all(|f| f.0 != key),
             "{key} set twice"
         );
         debug_assert!(key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
@@ -101,25 +184,13 @@ impl<'a> Object<'a> {
             self.len < MAX_FIELDS,
             "a JSON line has at most {MAX_FIELDS} fields"
         );
-        self.fields[self.len] = (prefix(key), key, v);
+        self.fields[self.len] = (key, v);
         self.len += 1;
     }
 
     /// Appends the object, keys sorted, to `out`.
-    pub fn write(mut self, out: &mut String) {
-        let fields = &mut self.fields[..self.len];
-        fields.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-        out.push('{');
-        for (i, (_, key, v)) in fields.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push('"');
-            out.push_str(key);
-            out.push_str("\":");
-            value(out, *v);
-        }
-        out.push('}');
+    pub fn write(self, out: &mut String) {
+        write_shaped(&self.fields[..self.len], out);
     }
 }
 
@@ -138,6 +209,23 @@ fn value(out: &mut String, v: Val) {
         Val::Raw(d) => {
             let _ = write!(out, "{d}");
         }
+        Val::Pieces(pieces) => {
+            out.push('"');
+            for p in pieces {
+                escape(out, p);
+            }
+            out.push('"');
+        }
+        Val::Endpoint(names, e) => match names.host_of(e) {
+            Some(host) => {
+                out.push('"');
+                escape(out, host);
+                out.push(':');
+                super::digits::push_decimal(out, e.port.into());
+                out.push('"');
+            }
+            None => value(out, Val::Text(&names.endpoint_name(e))),
+        },
     }
 }
 
@@ -148,8 +236,19 @@ pub fn string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Appends `s` with serde_json's escapes; runs that need none are copied whole.
+/// Whether serde_json would write byte `b` of a string as it is.
+fn plain(b: u8) -> bool {
+    b >= 0x20 && b != b'"' && b != b'\\'
+}
+
+/// Appends `s` with serde_json's escapes; runs that need none are copied whole, and a
+/// string that needs none (nearly all of them) is checked by a loop that vectorises.
 fn escape(out: &mut String, s: &str) {
+    // A fold, not `all`: without the early exit the check vectorises.
+    if s.bytes().fold(true, |ok, b| ok & plain(b)) {
+        out.push_str(s);
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let short = match b {

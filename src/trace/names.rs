@@ -49,10 +49,15 @@ impl Names {
         self.endpoint_name(e).to_string()
     }
 
+    /// The name of the host whose address `e` is, if one has it.
+    pub fn host_of(&self, e: Endpoint) -> Option<&str> {
+        self.addrs.get(&e.addr).map(|&n| self.node(n))
+    }
+
     /// Appends [`Self::endpoint`] to `out` (the transcript's hot path: no `fmt` call).
     pub fn push_endpoint(&self, out: &mut String, e: Endpoint) {
-        match self.addrs.get(&e.addr) {
-            Some(&n) => out.push_str(self.node(n)),
+        match self.host_of(e) {
+            Some(host) => out.push_str(host),
             None => {
                 use std::fmt::Write;
                 let _ = write!(out, "{}", std::net::Ipv4Addr::from(e.addr));

@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap;
 use std::fmt::Write;
 
-use super::digits::{decimal, push_decimal};
+use super::digits::push_decimal;
 use super::{AppEvent, CallError, Cause, Event, EventKind, Fate, Invariant, Names, TcpNote};
 use crate::tcp::{Endpoint, Flags, Phase, Segment, State, Why};
 
@@ -18,9 +18,9 @@ fn push_time(s: &mut String, t: u64) {
     push_decimal(s, t / 1_000_000_000);
     s.push('.');
     let micros = (t % 1_000_000_000) / 1_000;
-    let digits = decimal(micros, &mut [0; 20]).len();
-    s.extend(std::iter::repeat_n('0', 6 - digits));
-    push_decimal(s, micros);
+    for unit in [100_000, 10_000, 1_000, 100, 10, 1] {
+        s.push(char::from(b'0' + (micros / unit % 10) as u8));
+    }
 }
 
 /// A duration for humans: "200ms", "2s", "1.500s".
