@@ -14,7 +14,7 @@ pub fn time(t: u64) -> String {
 }
 
 /// Appends [`time`] of `t` to `s`.
-fn push_time(s: &mut String, t: u64) {
+pub(crate) fn push_time(s: &mut String, t: u64) {
     push_decimal(s, t / 1_000_000_000);
     s.push('.');
     let micros = (t % 1_000_000_000) / 1_000;
