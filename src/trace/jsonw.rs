@@ -332,6 +332,31 @@ mod tests {
         assert_eq!(out, want.to_string());
     }
 
+    /// More shapes than are remembered, each written twice, with keys set in different
+    /// orders: every line is still what serde_json prints.
+    #[test]
+    fn remembered_shapes_give_the_same_lines() {
+        const KEYS: [&str; 6] = ["t_ns", "kind", "ack", "a", "zz", "delayed_by"];
+        for round in 0..2 {
+            for mask in 1..64u32 {
+                let mut o = Object::default();
+                let mut want = serde_json::Map::new();
+                for (i, key) in KEYS.iter().enumerate().rev() {
+                    if mask & (1 << i) != 0 {
+                        o.set(key, u64::from(mask + round));
+                        want.insert(key.to_string(), (mask + round).into());
+                    }
+                }
+                let mut out = String::new();
+                o.write(&mut out);
+                assert_eq!(out, serde_json::Value::Object(want).to_string());
+            }
+        }
+        let mut out = String::new();
+        Object::default().write(&mut out);
+        assert_eq!(out, "{}");
+    }
+
     proptest! {
         #[test]
         fn any_string_escapes_as_serde_json(s in any::<String>()) {
