@@ -12,10 +12,10 @@ use tcpsim::scenario::limits::{self, Estimate};
 use tcpsim::scenario::{Scenario, load_file_with, parse_duration};
 use tcpsim::sweep::{self, SeedRange, Shard, Sweep, Timing};
 use tcpsim::tcp::Profile;
-use tcpsim::trace::background::Background;
+use tcpsim::trace::background::{Background, Offload};
 use tcpsim::trace::ladder::{self, ConnSel};
 use tcpsim::trace::pcap::PcapWriter;
-use tcpsim::trace::{Event, Names, TextRenderer, json, svg};
+use tcpsim::trace::{Event, EventKind, Names, TextRenderer, json, svg};
 
 /// `eprintln!` that ignores a closed stderr (`tcpsim x 2>&1 | head -1`): a diagnostic
 /// nobody reads is no reason to panic, and the exit code still tells what happened.
@@ -267,7 +267,7 @@ fn run_one(cli: &Cli) -> ExitCode {
     let mut pcap = match cli
         .pcap
         .as_deref()
-        .map(|path| open_pcap(path, &sc))
+        .map(|path| open_pcap(path, &sc).map(|w| Offload::new((w, None), pcap_event)))
         .transpose()
     {
         Ok(p) => p,
@@ -290,14 +290,13 @@ fn run_one(cli: &Cli) -> ExitCode {
     let mut events = Vec::new();
     // One line at a time, in a buffer every line reuses.
     let mut line = String::new();
-    let mut pcap_error = None;
     let started = Instant::now();
     let report = {
         let mut sink = |e: &tcpsim::trace::Event| {
             if let Some(w) = pcap.as_mut()
-                && let Err(err) = w.observe(e)
+                && matches!(e.kind, EventKind::Segment { .. } | EventKind::Inject { .. })
             {
-                pcap_error.get_or_insert(err);
+                w.push(*e);
             }
             if keep_events {
                 events.push(*e);
@@ -320,7 +319,11 @@ fn run_one(cli: &Cli) -> ExitCode {
         say!("error: {e}");
         return ExitCode::from(2);
     }
-    if let Some(err) = pcap_error.or_else(|| pcap.take().and_then(|w| close_pcap(w).err())) {
+    if let Some(err) = pcap.and_then(|p| match p.finish() {
+        Some((w, None)) => close_pcap(w).err(),
+        Some((_, Some(err))) => Some(err),
+        None => Some(std::io::Error::other("the pcap thread panicked")),
+    }) {
         say!("tcpsim: writing the pcap file failed: {err}");
         return ExitCode::from(2);
     }
@@ -611,6 +614,16 @@ fn open_pcap(path: &Path, sc: &Scenario) -> Result<PcapWriter<Background<File>>,
         File::create(path).map_err(|e| format!("error: cannot create {}: {e}", path.display()))?;
     PcapWriter::new(Background::new(file), sc)
         .map_err(|e| format!("error: cannot write {}: {e}", path.display()))
+}
+
+/// A `--pcap` writer on its own thread, with the first error it met.
+type PcapState = (PcapWriter<Background<File>>, Option<std::io::Error>);
+
+/// Writes one event into the capture (on the pcap thread); after an error, nothing more.
+fn pcap_event((w, error): &mut PcapState, e: &Event) {
+    if error.is_none() {
+        *error = w.observe(e).err();
+    }
 }
 
 /// Writes out the rest of a `--pcap` file and waits until every byte is in it.

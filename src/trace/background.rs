@@ -117,9 +117,69 @@ impl<W: Write + Send + 'static> Drop for Background<W> {
     }
 }
 
+/// Items handed, in batches, to `each` on a thread of its own, in order: the `--pcap`
+/// encoding (payload bytes, checksums) then runs beside the simulation instead of after
+/// each of its segments. [`Offload::finish`] waits for the last item and returns the state.
+pub struct Offload<T: Send + 'static, S: Send + 'static> {
+    batch: Vec<T>,
+    batches: Option<SyncSender<Vec<T>>>,
+    thread: Option<JoinHandle<S>>,
+}
+
+/// Items gathered before a batch goes to the thread.
+const BATCH: usize = 1024;
+
+impl<T: Send + 'static, S: Send + 'static> Offload<T, S> {
+    pub fn new(mut state: S, each: fn(&mut S, &T)) -> Self {
+        let (tx, rx) = sync_channel::<Vec<T>>(IN_FLIGHT);
+        let thread = std::thread::spawn(move || {
+            for batch in rx {
+                batch.iter().for_each(|item| each(&mut state, item));
+            }
+            state
+        });
+        Offload {
+            batch: Vec::with_capacity(BATCH),
+            batches: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn push(&mut self, item: T) {
+        self.batch.push(item);
+        if self.batch.len() >= BATCH {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        if let Some(tx) = &self.batches {
+            // Only a panicked thread hangs up; `finish` reports that.
+            let _ = tx.send(batch);
+        }
+    }
+
+    /// Waits until every item is handled; the state, or None if the thread panicked.
+    pub fn finish(mut self) -> Option<S> {
+        self.send();
+        self.batches = None;
+        self.thread.take()?.join().ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offloaded_items_are_handled_in_order() {
+        let mut o = Offload::new(Vec::new(), |seen: &mut Vec<u32>, &i| seen.push(i));
+        for i in 0..5000 {
+            o.push(i);
+        }
+        assert_eq!(o.finish().unwrap(), (0..5000).collect::<Vec<_>>());
+    }
 
     #[test]
     fn bytes_arrive_whole_and_in_order() {
