@@ -12,9 +12,10 @@ use tcpsim::scenario::limits::{self, Estimate};
 use tcpsim::scenario::{Scenario, load_file_with, parse_duration};
 use tcpsim::sweep::{self, SeedRange, Shard, Sweep, Timing};
 use tcpsim::tcp::Profile;
+use tcpsim::trace::background::{Background, Offload};
 use tcpsim::trace::ladder::{self, ConnSel};
 use tcpsim::trace::pcap::PcapWriter;
-use tcpsim::trace::{Event, Names, TextRenderer, json, svg};
+use tcpsim::trace::{Event, EventKind, Names, TextRenderer, json, svg};
 
 /// `eprintln!` that ignores a closed stderr (`tcpsim x 2>&1 | head -1`): a diagnostic
 /// nobody reads is no reason to panic, and the exit code still tells what happened.
@@ -260,12 +261,13 @@ fn run_one(cli: &Cli) -> ExitCode {
     let seed = cli.seed.or(sc.seed).unwrap_or(0);
     let names = Names::new(&sc);
     let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    // A transcript is millions of short lines: few, large writes to stdout.
+    let mut out = BufWriter::with_capacity(1 << 18, stdout.lock());
     let mut renderer = TextRenderer::new(&names).explained(cli.explain);
     let mut pcap = match cli
         .pcap
         .as_deref()
-        .map(|path| open_pcap(path, &sc))
+        .map(|path| open_pcap(path, &sc).map(|w| Offload::new((w, None), pcap_event)))
         .transpose()
     {
         Ok(p) => p,
@@ -288,14 +290,13 @@ fn run_one(cli: &Cli) -> ExitCode {
     let mut events = Vec::new();
     // One line at a time, in a buffer every line reuses.
     let mut line = String::new();
-    let mut pcap_error = None;
     let started = Instant::now();
     let report = {
         let mut sink = |e: &tcpsim::trace::Event| {
             if let Some(w) = pcap.as_mut()
-                && let Err(err) = w.observe(e)
+                && matches!(e.kind, EventKind::Segment { .. } | EventKind::Inject { .. })
             {
-                pcap_error.get_or_insert(err);
+                w.push(*e);
             }
             if keep_events {
                 events.push(*e);
@@ -318,9 +319,10 @@ fn run_one(cli: &Cli) -> ExitCode {
         say!("error: {e}");
         return ExitCode::from(2);
     }
-    if let Some(err) = pcap_error.or_else(|| {
-        pcap.take()
-            .and_then(|w| w.finish().and_then(|mut f| f.flush()).err())
+    if let Some(err) = pcap.and_then(|p| match p.finish() {
+        Some((w, None)) => close_pcap(w).err(),
+        Some((_, Some(err))) => Some(err),
+        None => Some(std::io::Error::other("the pcap thread panicked")),
     }) {
         say!("tcpsim: writing the pcap file failed: {err}");
         return ExitCode::from(2);
@@ -458,7 +460,7 @@ fn render_kernel(
         for (e, p) in events.iter().zip(&run.trace.packets) {
             w.observe_packet(e, p.as_deref()).map_err(io)?;
         }
-        w.finish().and_then(|mut f| f.flush()).map_err(io)?;
+        close_pcap(w).map_err(io)?;
     }
     match args.format {
         Format::Text => {
@@ -612,12 +614,28 @@ fn draw_ladders(
     Ok(())
 }
 
-/// Creates the `--pcap` file and writes its section and interface headers.
-fn open_pcap(path: &Path, sc: &Scenario) -> Result<PcapWriter<BufWriter<File>>, String> {
+/// Creates the `--pcap` file and writes its section and interface headers. The file is
+/// written on a thread of its own (it can be larger than the run's work is long).
+fn open_pcap(path: &Path, sc: &Scenario) -> Result<PcapWriter<Background<File>>, String> {
     let file =
         File::create(path).map_err(|e| format!("error: cannot create {}: {e}", path.display()))?;
-    PcapWriter::new(BufWriter::new(file), sc)
+    PcapWriter::new(Background::new(file), sc)
         .map_err(|e| format!("error: cannot write {}: {e}", path.display()))
+}
+
+/// A `--pcap` writer on its own thread, with the first error it met.
+type PcapState = (PcapWriter<Background<File>>, Option<std::io::Error>);
+
+/// Writes one event into the capture (on the pcap thread); after an error, nothing more.
+fn pcap_event((w, error): &mut PcapState, e: &Event) {
+    if error.is_none() {
+        *error = w.observe(e).err();
+    }
+}
+
+/// Writes out the rest of a `--pcap` file and waits until every byte is in it.
+fn close_pcap(w: PcapWriter<Background<File>>) -> std::io::Result<()> {
+    w.finish()?.finish()?.flush()
 }
 
 /// `tcpsim sweep`: run (or merge) a seed sweep, print its report, exit 1 if a seed failed.

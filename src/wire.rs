@@ -10,6 +10,8 @@ use std::fmt;
 
 use crate::tcp::{Endpoint, Flags, SackBlocks, Segment, Seq, Tag};
 
+mod payload;
+
 /// IPv4 header without options (RFC 791 IHL = 5).
 pub const IPV4_HEADER_LEN: usize = 20;
 /// TCP header without options (RFC 9293 data offset = 5).
@@ -25,6 +27,10 @@ const OPT_SACK_OK: u8 = 4;
 const OPT_SACK: u8 = 5;
 const OPT_TS: u8 = 8;
 
+/// The multipliers of [`payload_byte`] (shared with the bulk generator in `payload.rs`).
+const K1: u64 = 0xff51_afd7_ed55_8ccd;
+const K2: u64 = 0xc4ce_b9fe_1a85_ec53;
+
 /// The byte at the position `tag` names: a small multiplicative hash (the 64-bit
 /// finalizer of MurmurHash3) of the whole tag, i.e. of stream and offset together, keeping
 /// its top byte. Neighbouring offsets, and the same offset of another stream, give
@@ -34,41 +40,27 @@ const OPT_TS: u8 = 8;
 pub fn payload_byte(tag: Tag) -> u8 {
     let mut x = tag.0;
     x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x = x.wrapping_mul(K1);
     x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x = x.wrapping_mul(K2);
     x ^= x >> 33;
     (x >> 56) as u8
 }
 
 /// Appends the payload bytes of `len` bytes starting at `tag` to `out`.
 pub fn fill_payload(tag: Tag, len: u32, out: &mut Vec<u8>) {
-    fill_payload_summed(tag, len, out);
+    let start = out.len();
+    out.resize(start + len as usize, 0);
+    payload::fill(tag, &mut out[start..]);
 }
 
 /// [`fill_payload`], returning the unfolded one's complement sum of the bytes as
-/// big-endian 16-bit words (what [`sum_words`] would give), computed while the bytes are
-/// made: the pcap writer's checksum then needs no second pass over the payload.
+/// big-endian 16-bit words (what [`sum_words`] would give, up to folding): the bytes come
+/// from the bulk generator, then one pass over them, still in cache, sums them.
 fn fill_payload_summed(tag: Tag, len: u32, out: &mut Vec<u8>) -> u64 {
     let start = out.len();
-    out.resize(start + len as usize, 0);
-    let bytes = &mut out[start..];
-    let mut acc = 0u64;
-    let mut pairs = bytes.chunks_exact_mut(2);
-    let mut i = 0;
-    for pair in &mut pairs {
-        let hi = payload_byte(tag.advance(i));
-        let lo = payload_byte(tag.advance(i + 1));
-        pair[0] = hi;
-        pair[1] = lo;
-        acc += u64::from(u16::from_be_bytes([hi, lo]));
-        i += 2;
-    }
-    if let [last] = pairs.into_remainder() {
-        *last = payload_byte(tag.advance(i));
-        acc += u64::from(*last) << 8;
-    }
-    acc
+    fill_payload(tag, len, out);
+    payload::sum(&out[start..])
 }
 
 /// Why a packet could not be decoded.
@@ -563,6 +555,7 @@ mod tests {
             let sum = fill_payload_summed(Tag::new(stream, offset), len, &mut bytes);
             prop_assert_eq!(bytes.len(), before + len as usize);
             prop_assert_eq!(fold(sum), fold(sum_words(0, &bytes[before..])));
+            prop_assert_eq!(fold(sum + 0x1234), fold(sum_words(0x1234, &bytes[before..])));
             let plain: Vec<u8> = (0..len as u64).map(|i| payload_byte(Tag::new(stream, offset).advance(i))).collect();
             prop_assert_eq!(&bytes[before..], &plain[..]);
         }

@@ -45,15 +45,6 @@ impl fmt::Display for SackArray<'_> {
     }
 }
 
-/// "rule (source)", the `why` field.
-struct WhyText(&'static str, &'static str);
-
-impl fmt::Display for WhyText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.0, self.1)
-    }
-}
-
 fn app_name(what: AppEvent) -> (&'static str, Option<u64>) {
     match what {
         AppEvent::Listen { port } => ("listen", Some(port as u64)),
@@ -129,13 +120,7 @@ pub fn write_event(out: &mut String, n: &Names, e: &Event) {
         EventKind::Segment { seg, .. } | EventKind::Inject { seg: Some(seg), .. } => Some(seg),
         _ => None,
     };
-    let seg_names = seg.map(|s| {
-        (
-            n.endpoint_name(s.src),
-            n.endpoint_name(s.dst),
-            s.flags.long(),
-        )
-    });
+    let flags = seg.map(|s| s.flags.long());
     let sack = seg.map(|s| s.sack);
     let sack = sack.as_ref().map(SackArray);
     let conn = match e.kind {
@@ -148,10 +133,10 @@ pub fn write_event(out: &mut String, n: &Names, e: &Event) {
         } => Some(conn),
         _ => None,
     };
-    let ends = conn.map(|c| (n.endpoint_name(c.local), n.endpoint_name(c.remote)));
+    // "a->b", as `Names::link` writes it.
     let link = match e.kind {
         EventKind::Segment { from, to, .. } | EventKind::Link { from, to, .. } => {
-            Some(n.link_name(from, to))
+            Some([n.node(from), "->", n.node(to)])
         }
         _ => None,
     };
@@ -164,12 +149,13 @@ pub fn write_event(out: &mut String, n: &Names, e: &Event) {
         let delayed_by = word(f.delayed.map(|(_, c)| c));
         (word(f.dropped), word(f.duplicated), delayed_by)
     });
-    let why = super::text::why(&e.kind).map(|(rule, source)| WhyText(rule, source));
+    // "rule (source)".
+    let why = super::text::why(&e.kind).map(|(rule, source)| [rule, " (", source, ")"]);
 
     let mut o = Object::default();
-    if let (Some(seg), Some((src, dst, flags))) = (seg, &seg_names) {
-        o.set("src", Val::Text(src));
-        o.set("dst", Val::Text(dst));
+    if let (Some(seg), Some(flags)) = (seg, &flags) {
+        o.set("src", Val::Endpoint(n, seg.src));
+        o.set("dst", Val::Endpoint(n, seg.dst));
         o.set("flags", Val::Text(flags));
         o.set("seq", seg.seq.0);
         o.set("ack", seg.ack.0);
@@ -181,13 +167,13 @@ pub fn write_event(out: &mut String, n: &Names, e: &Event) {
         }
     }
     if let Some(l) = &link {
-        o.set("link", Val::Text(l));
+        o.set("link", Val::Pieces(l));
     }
-    if let Some((local, remote)) = &ends {
-        o.set("conn", Val::Text(local));
+    if let Some(c) = conn {
+        o.set("conn", Val::Endpoint(n, c.local));
         // A TCP note names only its local end.
         if !matches!(e.kind, EventKind::Tcp { .. }) {
-            o.set("peer", Val::Text(remote));
+            o.set("peer", Val::Endpoint(n, c.remote));
         }
     }
     if let (Some(fate), Some((dropped, duplicated, delayed))) = (fate, &causes) {
@@ -200,7 +186,7 @@ pub fn write_event(out: &mut String, n: &Names, e: &Event) {
     kind_fields(&mut o, n, e);
     o.set("t_ns", e.t);
     if let Some(why) = &why {
-        o.set("why", Val::Text(why));
+        o.set("why", Val::Pieces(why));
     }
     o.write(out);
 }

@@ -19,6 +19,11 @@ pub enum Val<'a> {
     Text(&'a dyn Display),
     /// Already JSON (an array of numbers, say), written unchanged.
     Raw(&'a dyn Display),
+    /// A string made of these pieces, each escaped: no `fmt` call per piece (`why`,
+    /// `link`, which every segment line has).
+    Pieces(&'a [&'a str]),
+    /// An endpoint's name, as [`super::Names::endpoint`] writes it.
+    Endpoint(&'a super::Names, crate::tcp::Endpoint),
 }
 
 impl From<bool> for Val<'_> {
@@ -75,6 +80,95 @@ impl Default for Object<'_> {
     }
 }
 
+/// One shape of object (its keys as set, by address): the keys in sorted order, each as
+/// the text before its value (`{"ack":`, `,"dst":`, …), so the lines of a run, which come
+/// in a handful of shapes, are sorted once per shape and write one piece per key. Equal
+/// addresses are equal keys; a literal at two addresses only costs a second shape.
+struct Shape {
+    keys: [usize; MAX_FIELDS],
+    len: usize,
+    /// Index into the fields, in key order.
+    order: [u8; MAX_FIELDS],
+    /// The pieces before each value, one after another; `ends[i]` ends piece `i`.
+    text: String,
+    ends: [usize; MAX_FIELDS],
+}
+
+impl Shape {
+    fn new(fields: &[(&'static str, Val)], keys: [usize; MAX_FIELDS]) -> Shape {
+        let mut order = [0u8; MAX_FIELDS];
+        for (i, o) in order.iter_mut().enumerate() {
+            *o = i as u8;
+        }
+        order[..fields.len()].sort_unstable_by_key(|&i| fields[i as usize].0);
+        let mut text = String::new();
+        let mut ends = [0; MAX_FIELDS];
+        for (i, &at) in order[..fields.len()].iter().enumerate() {
+            text.push(if i == 0 { '{' } else { ',' });
+            text.push('"');
+            text.push_str(fields[at as usize].0);
+            text.push_str("\":");
+            ends[i] = text.len();
+        }
+        Shape {
+            keys,
+            len: fields.len(),
+            order,
+            text,
+            ends,
+        }
+    }
+
+    /// Writes the object: each key's piece, then its value.
+    fn write(&self, fields: &[(&'static str, Val)], out: &mut String) {
+        let mut start = 0;
+        for (&at, &end) in self.order[..self.len].iter().zip(&self.ends) {
+            out.push_str(&self.text[start..end]);
+            value(out, fields[at as usize].1);
+            start = end;
+        }
+        if self.len == 0 {
+            out.push('{');
+        }
+        out.push('}');
+    }
+}
+
+/// Shapes remembered per thread (an event kind with its optional fields is one shape).
+const SHAPES: usize = 16;
+
+thread_local! {
+    static SHAPES_SEEN: std::cell::RefCell<(Vec<Shape>, usize)> = const {
+        std::cell::RefCell::new((Vec::new(), 0))
+    };
+}
+
+/// Writes `fields` in key order through their shape: remembered, or made and remembered
+/// (replacing the oldest once there are [`SHAPES`]).
+fn write_shaped(fields: &[(&'static str, Val)], out: &mut String) {
+    let mut keys = [0; MAX_FIELDS];
+    for (k, f) in keys.iter_mut().zip(fields) {
+        *k = f.0.as_ptr() as usize;
+    }
+    SHAPES_SEEN.with_borrow_mut(|(shapes, next)| {
+        let len = fields.len();
+        let at = match shapes.iter().position(|s| s.len == len && s.keys == keys) {
+            Some(at) => at,
+            None if shapes.len() < SHAPES => {
+                shapes.push(Shape::new(fields, keys));
+                shapes.len() - 1
+            }
+            None => {
+                let at = *next;
+                shapes[at] = Shape::new(fields, keys);
+                *next = (at + 1) % SHAPES;
+                at
+            }
+        };
+        shapes[at].write(fields, out);
+    })
+}
+
 impl<'a> Object<'a> {
     /// Adds the field `key`, which must be new to this object and need no escaping (the
     /// keys are the writer's own literals): checked in debug builds, not paid for per
@@ -95,20 +189,8 @@ impl<'a> Object<'a> {
     }
 
     /// Appends the object, keys sorted, to `out`.
-    pub fn write(mut self, out: &mut String) {
-        let fields = &mut self.fields[..self.len];
-        fields.sort_unstable_by_key(|f| f.0);
-        out.push('{');
-        for (i, (key, v)) in fields.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push('"');
-            out.push_str(key);
-            out.push_str("\":");
-            value(out, *v);
-        }
-        out.push('}');
+    pub fn write(self, out: &mut String) {
+        write_shaped(&self.fields[..self.len], out);
     }
 }
 
@@ -117,10 +199,8 @@ fn value(out: &mut String, v: Val) {
         Val::Null => out.push_str("null"),
         Val::Bool(b) => out.push_str(if b { "true" } else { "false" }),
         Val::Str(s) => string(out, s),
+        Val::U64(n) => super::digits::push_decimal(out, n),
         // Writing into a String cannot fail.
-        Val::U64(n) => {
-            let _ = write!(out, "{n}");
-        }
         Val::Text(d) => {
             out.push('"');
             let _ = write!(Escaped(out), "{d}");
@@ -129,6 +209,23 @@ fn value(out: &mut String, v: Val) {
         Val::Raw(d) => {
             let _ = write!(out, "{d}");
         }
+        Val::Pieces(pieces) => {
+            out.push('"');
+            for p in pieces {
+                escape(out, p);
+            }
+            out.push('"');
+        }
+        Val::Endpoint(names, e) => match names.host_of(e) {
+            Some(host) => {
+                out.push('"');
+                escape(out, host);
+                out.push(':');
+                super::digits::push_decimal(out, e.port.into());
+                out.push('"');
+            }
+            None => value(out, Val::Text(&names.endpoint_name(e))),
+        },
     }
 }
 
@@ -139,8 +236,19 @@ pub fn string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Appends `s` with serde_json's escapes; runs that need none are copied whole.
+/// Whether serde_json would write byte `b` of a string as it is.
+fn plain(b: u8) -> bool {
+    b >= 0x20 && b != b'"' && b != b'\\'
+}
+
+/// Appends `s` with serde_json's escapes; runs that need none are copied whole, and a
+/// string that needs none (nearly all of them) is checked by a loop that vectorises.
 fn escape(out: &mut String, s: &str) {
+    // A fold, not `all`: without the early exit the check vectorises.
+    if s.bytes().fold(true, |ok, b| ok & plain(b)) {
+        out.push_str(s);
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let short = match b {
@@ -222,6 +330,31 @@ mod tests {
             "raw": [[1, 2], [3, 4]],
         });
         assert_eq!(out, want.to_string());
+    }
+
+    /// More shapes than are remembered, each written twice, with keys set in different
+    /// orders: every line is still what serde_json prints.
+    #[test]
+    fn remembered_shapes_give_the_same_lines() {
+        const KEYS: [&str; 6] = ["t_ns", "kind", "ack", "a", "zz", "delayed_by"];
+        for round in 0..2 {
+            for mask in 1..64u32 {
+                let mut o = Object::default();
+                let mut want = serde_json::Map::new();
+                for (i, key) in KEYS.iter().enumerate().rev() {
+                    if mask & (1 << i) != 0 {
+                        o.set(key, u64::from(mask + round));
+                        want.insert(key.to_string(), (mask + round).into());
+                    }
+                }
+                let mut out = String::new();
+                o.write(&mut out);
+                assert_eq!(out, serde_json::Value::Object(want).to_string());
+            }
+        }
+        let mut out = String::new();
+        Object::default().write(&mut out);
+        assert_eq!(out, "{}");
     }
 
     proptest! {

@@ -9,13 +9,11 @@
 //! arrival events, and guessing flight times in a text grid would suggest a precision it
 //! does not have. The SVG ladder slants its arrows by the scenario's link delays.
 
-use std::collections::HashMap;
-
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt::{self, Write};
 use std::str::FromStr;
 
-use super::text::{fate_phrases, time};
+use super::text::{fate_phrases, push_time};
 use super::{Cause, ConnRef, Event, EventKind, Fate, Names, TcpNote};
 use crate::tcp::{Endpoint, Flags, Phase, Segment, State};
 
@@ -149,7 +147,7 @@ pub(crate) fn build(events: &[Event], names: &Names, sel: &ConnSel) -> Result<La
     let mut b = Builder {
         names,
         ends: [conn.local, conn.remote],
-        isn: HashMap::new(),
+        isn: FxHashMap::default(),
         initial: [None; 2],
         items: Vec::new(),
         last: FxHashMap::default(),
@@ -222,7 +220,7 @@ struct Builder<'a> {
     names: &'a Names,
     ends: [Endpoint; 2],
     /// Each direction's ISN, from its latest SYN, for relative numbers as in the transcript.
-    isn: HashMap<(Endpoint, Endpoint), u32>,
+    isn: FxHashMap<(Endpoint, Endpoint), u32>,
     initial: [Option<State>; 2],
     items: Vec<Item>,
     /// The index in `items` of the latest arrow carrying each segment, so finding it
@@ -443,13 +441,33 @@ impl Grid {
         let (n, w) = (self.note, self.mid);
         let [left, mid, right] = cols;
         let start = out.len();
-        let _ = write!(
-            out,
-            "{time:>8}  {left:>n$} |{mid:<w$}| {right:<n$}  {remark}"
-        );
+        // `{time:>8}  {left:>n$} |{mid:<w$}| {right:<n$}  {remark}`, padded by hand: a
+        // row per segment, and `write!` with widths was most of the ladder's cost.
+        pad(out, time, 8, true);
+        out.push_str("  ");
+        pad(out, left, n, true);
+        out.push_str(" |");
+        pad(out, mid, w, false);
+        out.push_str("| ");
+        pad(out, right, n, false);
+        out.push_str("  ");
+        out.push_str(remark);
         let end = start + out[start..].trim_end().len();
         out.truncate(end);
         out.push('\n');
+    }
+}
+
+/// Appends `s` padded with spaces to `width` characters (as `format!`'s width counts
+/// them), right-aligned or left-aligned.
+fn pad(out: &mut String, s: &str, width: usize, right: bool) {
+    let spaces = std::iter::repeat_n(' ', width.saturating_sub(s.chars().count()));
+    if right {
+        out.extend(spaces);
+        out.push_str(s);
+    } else {
+        out.push_str(s);
+        out.extend(spaces);
     }
 }
 
@@ -463,13 +481,16 @@ fn render(l: &Ladder) -> String {
     g.row(&mut out, "time", [&l.names[0], "", &l.names[1]], "");
     let initial = |i: usize| l.initial[i].map_or("", |s| s.name());
     g.row(&mut out, "", [initial(0), "", initial(1)], "");
+    let (mut t, mut line) = (String::new(), String::new());
     for item in &l.items {
-        let t = time(item.t);
+        t.clear();
+        push_time(&mut t, item.t);
         let text = side_text(&item.what).unwrap_or_default();
         match (&item.what, item.side) {
             (What::Arrow(a), side) => {
                 let remarks = a.remarks.join("; ");
-                g.row(&mut out, &t, ["", &arrow(a, side, g.mid), ""], &remarks)
+                arrow(&mut line, a, side, g.mid);
+                g.row(&mut out, &t, ["", &line, ""], &remarks)
             }
             (_, Side::Left) => g.row(&mut out, &t, [&text, "", ""], ""),
             (_, Side::Right) => g.row(&mut out, &t, ["", "", &text], ""),
@@ -480,7 +501,8 @@ fn render(l: &Ladder) -> String {
 
 /// One arrow `w` characters wide, from the sender's lifeline towards the other, with its
 /// label near the sender; a lost segment stops at an `X` halfway (or just past the label).
-fn arrow(a: &Arrow, from: Side, w: usize) -> String {
+/// Written into `out` (cleared first), which every row reuses.
+fn arrow(out: &mut String, a: &Arrow, from: Side, w: usize) {
     let body = if a.corrupted {
         '='
     } else if a.delayed > 0 {
@@ -489,30 +511,39 @@ fn arrow(a: &Arrow, from: Side, w: usize) -> String {
         '-'
     };
     let tail = if a.injected { '*' } else { body };
-    let fill = |n: usize| body.to_string().repeat(n);
+    let fill = |out: &mut String, n: usize| out.extend(std::iter::repeat_n(body, n));
+    out.clear();
     match from {
         Side::Left => {
-            let start = format!("{tail}{body} {} ", a.label);
+            out.extend([tail, body, ' ']);
+            out.push_str(&a.label);
+            out.push(' ');
+            let start = out.len();
             if a.dropped.is_some() {
-                let x = (w / 2).max(start.len() + 2);
-                format!("{start}{}X", fill(x - start.len()))
+                fill(out, (w / 2).max(start + 2) - start);
+                out.push('X');
             } else {
                 let head = if a.duplicated { ">>" } else { ">" };
-                let n = w.saturating_sub(start.len() + head.len());
-                format!("{start}{}{head}", fill(n))
+                fill(out, w.saturating_sub(start + head.len()));
+                out.push_str(head);
             }
         }
         Side::Right => {
-            let end = format!(" {} {body}{tail}", a.label);
+            // The length of " {label} {body}{tail}", the marks being one byte each.
+            let end = a.label.len() + 4;
             if a.dropped.is_some() {
-                let x = (w / 2).min(w.saturating_sub(end.len() + 3));
-                let n = w - end.len() - x - 1;
-                format!("{}X{}{end}", " ".repeat(x), fill(n))
+                let x = (w / 2).min(w.saturating_sub(end + 3));
+                out.extend(std::iter::repeat_n(' ', x));
+                out.push('X');
+                fill(out, w - end - x - 1);
             } else {
                 let head = if a.duplicated { "<<" } else { "<" };
-                let n = w.saturating_sub(end.len() + head.len());
-                format!("{head}{}{end}", fill(n))
+                out.push_str(head);
+                fill(out, w.saturating_sub(end + head.len()));
             }
+            out.push(' ');
+            out.push_str(&a.label);
+            out.extend([' ', body, tail]);
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Observing a run: typed events and the renderers that turn them into text or JSON.
 
+pub mod background;
+mod digits;
 mod event;
 pub mod json;
 pub mod jsonw;

@@ -70,6 +70,24 @@ impl Names {
         self.endpoint_name(e).to_string()
     }
 
+    /// The name of the host whose address `e` is, if one has it.
+    pub fn host_of(&self, e: Endpoint) -> Option<&str> {
+        self.addrs.get(&e.addr).map(|&n| self.node(n))
+    }
+
+    /// Appends [`Self::endpoint`] to `out` (the transcript's hot path: no `fmt` call).
+    pub fn push_endpoint(&self, out: &mut String, e: Endpoint) {
+        match self.host_of(e) {
+            Some(host) => out.push_str(host),
+            None => {
+                use std::fmt::Write;
+                let _ = write!(out, "{}", std::net::Ipv4Addr::from(e.addr));
+            }
+        }
+        out.push(':');
+        super::digits::push_decimal(out, e.port.into());
+    }
+
     /// [`Self::endpoint`] as a `Display`, for writers that format without a `String`.
     pub fn endpoint_name(&self, e: Endpoint) -> EndpointName<'_> {
         EndpointName(self, e)
@@ -104,9 +122,12 @@ impl fmt::Display for EndpointName<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let EndpointName(names, e) = self;
         match names.addrs.get(&e.addr) {
-            Some(&n) => write!(f, "{}:{}", names.node(n), e.port),
-            None => write!(f, "{}:{}", std::net::Ipv4Addr::from(e.addr), e.port),
+            // Every transcript and JSON line has endpoints: pieces, not `write!`.
+            Some(&n) => f.write_str(names.node(n))?,
+            None => write!(f, "{}", std::net::Ipv4Addr::from(e.addr))?,
         }
+        f.write_str(":")?;
+        f.write_str(super::digits::decimal(e.port.into(), &mut [0; 20]))
     }
 }
 

@@ -4,12 +4,23 @@
 use rustc_hash::FxHashMap;
 use std::fmt::Write;
 
+use super::digits::push_decimal;
 use super::{AppEvent, CallError, Cause, Event, EventKind, Fate, Invariant, Names, TcpNote};
 use crate::tcp::{Endpoint, Flags, Phase, Segment, State, Why};
 
 /// Seconds with six decimals, from integer nanoseconds.
 pub fn time(t: u64) -> String {
     format!("{}.{:06}", t / 1_000_000_000, (t % 1_000_000_000) / 1_000)
+}
+
+/// Appends [`time`] of `t` to `s`.
+pub(crate) fn push_time(s: &mut String, t: u64) {
+    push_decimal(s, t / 1_000_000_000);
+    s.push('.');
+    let micros = (t % 1_000_000_000) / 1_000;
+    for unit in [100_000, 10_000, 1_000, 100, 10, 1] {
+        s.push(char::from(b'0' + (micros / unit % 10) as u8));
+    }
 }
 
 /// A duration for humans: "200ms", "2s", "1.500s".
@@ -63,12 +74,8 @@ impl<'a> TextRenderer<'a> {
     /// line instead of a `String` per event.
     pub fn write_line(&mut self, s: &mut String, e: &Event, options: Option<&str>) {
         let n = self.names;
-        let _ = write!(
-            s,
-            "{}.{:06} ",
-            e.t / 1_000_000_000,
-            (e.t % 1_000_000_000) / 1_000
-        );
+        push_time(s, e.t);
+        s.push(' ');
         match e.kind {
             EventKind::Segment {
                 seg,
@@ -181,21 +188,20 @@ impl<'a> TextRenderer<'a> {
         }
         let rel = |base: Option<&u32>, v: u32| base.map_or(v, |b| v.wrapping_sub(*b));
         let seq = rel(self.isn.get(&(seg.src, seg.dst)), seg.seq.0);
-        let _ = write!(
-            s,
-            "{} > {} [{}] seq={seq}",
-            n.endpoint_name(seg.src),
-            n.endpoint_name(seg.dst),
-            seg.flags
-        );
+        // The line every segment has, in pieces rather than through `write!`.
+        n.push_endpoint(s, seg.src);
+        s.push_str(" > ");
+        n.push_endpoint(s, seg.dst);
+        let _ = write!(s, " [{}] seq=", seg.flags);
+        push_decimal(s, seq.into());
         if seg.flags.contains(Flags::ACK) {
-            let _ = write!(
-                s,
-                " ack={}",
-                rel(self.isn.get(&(seg.dst, seg.src)), seg.ack.0)
-            );
+            s.push_str(" ack=");
+            push_decimal(s, rel(self.isn.get(&(seg.dst, seg.src)), seg.ack.0).into());
         }
-        let _ = write!(s, " win={} len={}", seg.wnd, seg.len);
+        s.push_str(" win=");
+        push_decimal(s, seg.wnd.into());
+        s.push_str(" len=");
+        push_decimal(s, seg.len.into());
         match options {
             Some("") => {}
             Some(list) => {
@@ -379,4 +385,18 @@ pub fn why(kind: &EventKind) -> Option<(&'static str, &'static str)> {
         _ => return None,
     };
     (why != Why::Unexplained).then(|| why.explain())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_time_equals_time() {
+        for t in [0, 999, 1_000, 1_234_567_890, 59_000_001_000, u64::MAX] {
+            let mut s = String::from("x");
+            push_time(&mut s, t);
+            assert_eq!(s, format!("x{}", time(t)));
+        }
+    }
 }
