@@ -12,10 +12,10 @@ use super::model::{Action, Call, FaultKind, Scenario, TimedStep};
 /// describe many hosts in a few lines), and it keeps `/dev/zero` from filling memory.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
-/// Hosts a scenario may have unless it sets `max_hosts`: about 2.6 KB each in a run
-/// (sims/bench/many_100k.toml: 260 MB for 100,000; many_1m.toml 1.9 GB for a million).
+/// Hosts a scenario may have unless it sets `max_hosts`: up to about 2.4 KB each in a run
+/// (sims/bench/many_100k.toml: 228 MB for 100,000; many_1m.toml 1.34 GB for a million).
 pub const DEFAULT_MAX_HOSTS: u64 = 1_000_000;
-/// The most `max_hosts` may allow: about 13 GB, within the 24 GB of the machines here.
+/// The most `max_hosts` may allow: about 10 GB, within the 24 GB of the machines here.
 pub const MAX_MAX_HOSTS: u64 = 4_000_000;
 
 /// The largest event budget (`max_events`): ten billion events, half an hour or more.

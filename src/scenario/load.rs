@@ -1041,7 +1041,7 @@ impl Loader<'_> {
         let default = self.max_hosts == limits::DEFAULT_MAX_HOSTS;
         let raise = if default {
             format!(
-                "; a run takes about 2.6 KB per host: set `max_hosts` (up to {}) to allow more",
+                "; a run takes up to about 2.4 KB per host: set `max_hosts` (up to {}) to allow more",
                 limits::MAX_MAX_HOSTS
             )
         } else {
