@@ -84,6 +84,9 @@ impl Report {
         } else {
             self.detailed_text(n, &mut s);
         }
+        if let Some(line) = self.refusals_text() {
+            s.push_str(&line);
+        }
         if !self.expectations.is_empty() {
             let _ = writeln!(s, "expectations:");
             for e in &self.expectations {
@@ -103,6 +106,19 @@ impl Report {
             self.expectations.len()
         );
         s
+    }
+
+    /// Connections that never got going, when there were any: active opens without a
+    /// local port, SYNs a full backlog dropped.
+    fn refusals_text(&self) -> Option<String> {
+        let st = &self.outcome.stats;
+        if st.no_port == 0 && st.backlog_full == 0 {
+            return None;
+        }
+        Some(format!(
+            "refused: {} connects found no free local port, {} SYNs dropped by a full listen backlog\n",
+            st.no_port, st.backlog_full
+        ))
     }
 
     /// A line per connection and per link direction that carried anything.
@@ -332,6 +348,12 @@ impl Report {
             out.push(json!({
                 "t_ns": t, "kind": "expect", "line": e.line, "what": e.what,
                 "passed": e.passed(), "failures": e.failures,
+            }));
+        }
+        if o.stats.no_port > 0 || o.stats.backlog_full > 0 {
+            out.push(json!({
+                "t_ns": t, "kind": "refused", "no_port": o.stats.no_port,
+                "backlog_full": o.stats.backlog_full,
             }));
         }
         out.push(json!({

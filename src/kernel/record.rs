@@ -202,6 +202,17 @@ pub fn outcome(
             by_tuple.insert((c.local, c.remote), i);
             apply_event(&mut conns[i].record, e);
         }
+        match e.kind {
+            EventKind::App {
+                what: AppEvent::PortUnavailable { .. },
+                ..
+            } => stats.no_port += 1,
+            EventKind::App {
+                what: AppEvent::BacklogFull { .. },
+                ..
+            } => stats.backlog_full += 1,
+            _ => {}
+        }
         if let EventKind::Segment {
             seg, from, fate, ..
         } = e.kind

@@ -19,7 +19,7 @@ use super::limits::{self, Estimate};
 use super::model::{
     Action, Call, Check, Client, ConnSelector, Expect, Fault, FaultKind, Group, Inject, Link,
     LinkParams, Node, NodeId, NodeKind, Scenario, SegmentAction, SegmentFilter, SeqExpr, SeqVar,
-    Server, ServerClose, ServerRead, SpreadMode, StartSpread, TimedStep,
+    Server, ServerClose, ServerRead, SpreadMode, SpreadSource, StartSpread, TimedStep,
 };
 use super::schema::{
     ClientDef, ExpectDef, FaultAction, FaultDef, GroupDef, HostDef, InjectDef, LinkDef, LinkProps,
@@ -30,6 +30,8 @@ use crate::tcp::{
     AckPolicy, Config, CongestionAlgorithm, Flags, IsnMode, Profile, ReopenOldDuplicate,
     RttEstimator, State, SynData, TimeWaitInWindow,
 };
+
+mod workload;
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -225,6 +227,7 @@ impl Loader<'_> {
         for (entry, c) in file.clients.iter().enumerate() {
             self.client(entry, c, &servers, &mut clients)?;
         }
+        self.loads(&file.loads, &mut clients)?;
         let expects = (file.expects.iter())
             .map(|e| self.expect(e))
             .collect::<Result<Vec<_>>>()?;
@@ -1615,20 +1618,7 @@ impl Loader<'_> {
                     ),
                 ));
             }
-            let close = match s.close.as_ref().map(|c| c.get_ref().as_str()) {
-                None | Some("peer_close") => ServerClose::PeerClose,
-                Some("after_reply") => ServerClose::AfterReply,
-                Some("never") => ServerClose::Never,
-                Some(other) => {
-                    return Err(self.err(
-                        span_of(&s.close).unwrap_or(0..0),
-                        "close",
-                        format!(
-                            "expected `close` \"peer_close\", \"after_reply\" or \"never\", found \"{other}\""
-                        ),
-                    ));
-                }
-            };
+            let (close, close_after, linger_zero) = self.server_close(s)?;
             let actions = self.steps(&s.actions, Role::Server)?.1;
             let reply = match &s.reply {
                 Some(r) => self.within(r, "reply", 0, limits::MAX_STREAM_BYTES, " bytes")?,
@@ -1648,6 +1638,9 @@ impl Loader<'_> {
                 reply,
                 echo: s.echo,
                 close,
+                request: self.server_request(s, reply)?,
+                close_after,
+                linger_zero,
                 read: s
                     .read
                     .as_ref()
@@ -1656,6 +1649,73 @@ impl Loader<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// `close`, `close_after` and `linger`: when the server closes, after which reply,
+    /// and whether its closes are aborts (SO_LINGER 0).
+    fn server_close(&self, s: &ServerDef) -> Result<(ServerClose, u32, bool)> {
+        let close = match s.close.as_ref().map(|c| c.get_ref().as_str()) {
+            None if s.close_after.is_some() => ServerClose::AfterReply,
+            None | Some("peer_close") => ServerClose::PeerClose,
+            Some("after_reply") => ServerClose::AfterReply,
+            Some("never") => ServerClose::Never,
+            Some(other) => {
+                return Err(self.err(
+                    span_of(&s.close).unwrap_or(0..0),
+                    "close",
+                    format!(
+                        "expected `close` \"peer_close\", \"after_reply\" or \"never\", found \"{other}\""
+                    ),
+                ));
+            }
+        };
+        let close_after = match &s.close_after {
+            Some(n) if close != ServerClose::AfterReply => {
+                return Err(self.err(
+                    n.span(),
+                    "close_after",
+                    "`close_after` (close after the Nth reply) goes with `close = \"after_reply\"` (or no `close`)",
+                ));
+            }
+            Some(n) => self.at_least(n, "close_after", 1, " replies")?,
+            None => 1,
+        };
+        let linger_zero = match &s.linger {
+            Some(l) if *l.get_ref() != 0 => {
+                return Err(self.err(
+                    l.span(),
+                    "linger",
+                    format!(
+                        "only `linger = 0` is modelled (SO_LINGER 0: close() sends RST and skips TIME_WAIT); a positive linger time only makes close() block, which changes nothing on the wire; found {}",
+                        l.get_ref()
+                    ),
+                ));
+            }
+            Some(_) => true,
+            None => false,
+        };
+        Ok((close, close_after, linger_zero))
+    }
+
+    /// `request`: the size of one request, which needs a `reply` to answer it.
+    fn server_request(&self, s: &ServerDef, reply: u64) -> Result<Option<u64>> {
+        let Some(r) = &s.request else {
+            return Ok(None);
+        };
+        if reply == 0 {
+            return Err(self.err(
+                r.span(),
+                "request",
+                "`request` (the bytes of one request, each answered by `reply` bytes) needs `reply`",
+            ));
+        }
+        Ok(Some(self.within(
+            r,
+            "request",
+            1,
+            limits::MAX_STREAM_BYTES,
+            " bytes",
+        )?))
     }
 
     /// One connection's application may write at most [`limits::MAX_STREAM_BYTES`].
@@ -1815,6 +1875,7 @@ impl Loader<'_> {
             start: c.start.map_or(0, |d| d.0),
             spread: spread.map(|(spread, mode)| StartSpread {
                 entry: entry as u32,
+                source: SpreadSource::Client,
                 index: index as u32,
                 count,
                 spread,

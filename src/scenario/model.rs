@@ -177,6 +177,13 @@ pub struct Server {
     pub reply: u64,
     pub echo: bool,
     pub close: ServerClose,
+    /// A request is this many bytes and each gets a reply (keep-alive); None: one
+    /// reply, to the first data.
+    pub request: Option<u64>,
+    /// With `close = AfterReply`: the reply after which the server closes (1-based).
+    pub close_after: u32,
+    /// SO_LINGER 0: the server's own closes (peer_close, after_reply) are aborts.
+    pub linger_zero: bool,
     pub read: ServerRead,
     /// Timed steps, run on every connection the server accepts, timed from the SYN that
     /// created it, in written order.
@@ -205,14 +212,26 @@ pub struct Client {
 /// Where a group client's start falls in its entry's interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StartSpread {
-    /// 0-based position of the `[[client]]` entry in the file; names its random stream.
+    /// 0-based position of the `[[client]]` (or `[[load]]`) entry in the file; names
+    /// its random stream.
     pub entry: u32,
+    /// Which kind of entry `entry` counts.
+    pub source: SpreadSource,
     /// This client's position in the group (0-based) and the group's size.
     pub index: u32,
     pub count: u32,
     /// The interval, ns.
     pub spread: u64,
     pub mode: SpreadMode,
+}
+
+/// The table a spread client came from, which names its random stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpreadSource {
+    /// A `[[client]]` on a `[[group]]`: stream "starts:client#N".
+    Client,
+    /// A `[[load]]` with Poisson arrivals: stream "starts:load#N".
+    Load,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,14 +261,19 @@ impl SpreadMode {
 pub fn client_starts(clients: &[Client], seed: u64) -> Vec<u64> {
     use rand::Rng;
     // The entry whose stream is open, the stream, and (exponential) the previous start.
-    let mut open: Option<(u32, rand_chacha::ChaCha8Rng, u64)> = None;
+    let mut open: Option<((u32, SpreadSource), rand_chacha::ChaCha8Rng, u64)> = None;
     clients
         .iter()
         .map(|c| {
             let Some(s) = c.spread else { return c.start };
-            if open.as_ref().is_none_or(|(entry, ..)| *entry != s.entry) {
-                let label = format!("starts:client#{}", s.entry + 1);
-                open = Some((s.entry, crate::rng::stream(seed, &label), c.start));
+            let entry = (s.entry, s.source);
+            if open.as_ref().is_none_or(|(open, ..)| *open != entry) {
+                let table = match s.source {
+                    SpreadSource::Client => "client",
+                    SpreadSource::Load => "load",
+                };
+                let label = format!("starts:{table}#{}", s.entry + 1);
+                open = Some((entry, crate::rng::stream(seed, &label), c.start));
             }
             let Some((_, rng, last)) = open.as_mut() else {
                 return c.start;

@@ -45,6 +45,8 @@ pub struct ScenarioFile {
     pub servers: Vec<ServerDef>,
     #[serde(default, rename = "client")]
     pub clients: Vec<ClientDef>,
+    #[serde(default, rename = "load")]
+    pub loads: Vec<LoadDef>,
     #[serde(default, rename = "expect")]
     pub expects: Vec<ExpectDef>,
     #[serde(default, rename = "inject")]
@@ -407,6 +409,14 @@ pub struct ServerDef {
     pub echo: bool,
     /// When the server closes: "peer_close" (default), "after_reply", "never".
     pub close: Option<Spanned<String>>,
+    /// With `reply`: a request is this many bytes, and each one gets its own reply
+    /// (keep-alive); default: one reply, to the first data.
+    pub request: Option<Spanned<u64>>,
+    /// With `request`: close after this many replies (`close = "after_reply"`).
+    pub close_after: Option<Spanned<u32>>,
+    /// SO_LINGER with a zero timeout: the server's closes are aborts (RST, no TIME_WAIT).
+    /// Only 0 is accepted.
+    pub linger: Option<Spanned<u32>>,
     /// A slow reader: "N every DUR" reads at most N bytes each DUR; "manual" reads only
     /// what timed `read` steps take (default: read at once).
     pub read: Option<Spanned<String>>,
@@ -437,6 +447,45 @@ pub struct ClientDef {
     /// Steps after the connection is ESTABLISHED: "send N", "wait DUR", "recv N",
     /// "recv_eof", "shutdown", "close", "abort"; and timed steps "at DUR: ACTION" (DUR
     /// from the active OPEN, ACTION "send N", "shutdown", "close" or "abort").
+    #[serde(default)]
+    pub actions: Vec<Spanned<String>>,
+}
+
+/// An open-loop workload: new connections from `from` (a host, or round-robin over the
+/// hosts of a `[[group]]`) to `connect` at `rate` for `duration`, each running the same
+/// script, generated from `requests`/`request`/`response`/`think`/`close` or written out
+/// in `actions`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadDef {
+    /// Shown in messages and usable by `--set load.NAME.key`; default "load#N".
+    pub name: Option<Spanned<String>>,
+    /// A host or a `[[group]]` name.
+    pub from: Spanned<String>,
+    /// "host:port" to connect to.
+    pub connect: Spanned<String>,
+    /// New connections per unit of time: "800/s", "5/ms", "30/min".
+    pub rate: Spanned<String>,
+    /// How long connections keep arriving.
+    pub duration: Spanned<Duration>,
+    /// When the first one arrives (default 0).
+    pub start: Option<Duration>,
+    /// "constant" (default: evenly spaced) or "poisson" (exponential gaps, seeded).
+    pub arrivals: Option<Spanned<String>>,
+    /// Request/response exchanges per connection, ≥ 1 (default 1): keep-alive reuse.
+    pub requests: Option<Spanned<u32>>,
+    /// Bytes of each request (default 100).
+    pub request: Option<Spanned<u64>>,
+    /// Bytes of each response the client waits for before the next step (default 0:
+    /// it does not wait).
+    pub response: Option<Spanned<u64>>,
+    /// Pause between one response and the next request.
+    pub think: Option<Duration>,
+    /// How the client ends: "client" (default: it closes first), "server" (it waits for
+    /// the server's FIN, then closes), "abort" (SO_LINGER 0: RST, no TIME_WAIT) or
+    /// "never" (it never closes).
+    pub close: Option<Spanned<String>>,
+    /// The script itself instead of the keys above, as in `[[client]]`.
     #[serde(default)]
     pub actions: Vec<Spanned<String>>,
 }

@@ -119,6 +119,62 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
     }
 }
 
+/// A rate of new connections: `micro` millionths of a connection every `per_ns` ns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnRate {
+    pub micro: u64,
+    pub per_ns: u64,
+}
+
+const CONN_RATE_UNITS: [(&str, u64); 5] = [
+    ("us", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("min", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+];
+
+impl ConnRate {
+    /// How many whole connections arrive in `duration` ns (u128: no overflow).
+    pub fn count_in(self, duration: u64) -> u128 {
+        u128::from(self.micro) * u128::from(duration) / (1_000_000 * u128::from(self.per_ns))
+    }
+
+    /// The time from the first arrival to the `i`-th (0-based), evenly spaced, in ns.
+    pub fn offset_of(self, i: u64) -> u64 {
+        let t = u128::from(i) * 1_000_000 * u128::from(self.per_ns) / u128::from(self.micro);
+        u64::try_from(t).unwrap_or(u64::MAX)
+    }
+}
+
+/// "800/s", "2.5/ms", "30/min": connections per unit of time, more than 0.
+pub fn parse_conn_rate(text: &str) -> Result<ConnRate, String> {
+    let expected = || {
+        format!(
+            r#"expected a number of connections per unit of time such as "800/s", "5/ms" or "30/min" (units us, ms, s, min, h), found "{text}""#
+        )
+    };
+    let (number, unit) = text.trim().split_once('/').ok_or_else(expected)?;
+    let (number, rest) = split_number(number.trim()).ok_or_else(expected)?;
+    if !rest.is_empty() {
+        return Err(expected());
+    }
+    let per_ns = CONN_RATE_UNITS
+        .iter()
+        .find(|(name, _)| *name == unit.trim())
+        .map(|(_, ns)| *ns)
+        .ok_or_else(expected)?;
+    match scale_decimal(number, 1_000_000) {
+        Some(0) => Err(format!(
+            "rate \"{text}\" is zero: a load needs connections to arrive"
+        )),
+        Some(micro) if micro <= 1_000_000_000_000_000 => Ok(ConnRate { micro, per_ns }),
+        _ => Err(format!(
+            "rate \"{text}\" is too large: at most 10^12 connections per unit"
+        )),
+    }
+}
+
 /// The error for a rate in bytes ("10MBps"): rates are in bits, as networking writes
 /// them, so a capital B is rejected rather than read as bits; the hint gives the rate in
 /// bits that the user probably meant.
@@ -314,6 +370,23 @@ impl<'de> Deserialize<'de> for Rate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_rates() {
+        let r = parse_conn_rate("800/s").unwrap();
+        assert_eq!(r.count_in(10_000_000_000), 8000);
+        assert_eq!(r.offset_of(1), 1_250_000);
+        let r = parse_conn_rate(" 2.5 / ms ").unwrap();
+        assert_eq!(r.count_in(1_000_000_000), 2500);
+        assert_eq!(r.offset_of(5), 2_000_000);
+        assert_eq!(
+            parse_conn_rate("30/min").unwrap().count_in(60_000_000_000),
+            30
+        );
+        for bad in ["800", "800/day", "0/s", "-1/s", "x/s", "1e3/s", "800s/s"] {
+            assert!(parse_conn_rate(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn durations() {

@@ -1,5 +1,5 @@
 //! Per-connection application state: where a client is in its script, whether a server
-//! has replied. The behaviour itself lives in the world, which owns the connections.
+//! how many requests a server has answered. The behaviour itself lives in the world, which owns the connections.
 
 use crate::tcp::State;
 
@@ -27,11 +27,12 @@ pub enum App {
         step: u32,
         wait: Wait,
     },
-    /// `reading`: a slow reader's next read is scheduled. `closed`: the application has
-    /// called CLOSE (`shutdown` or `close`), so the passive close does not repeat it.
+    /// `replies`: how many requests it has answered. `reading`: a slow reader's next
+    /// read is scheduled. `closed`: the application has called CLOSE (`shutdown` or
+    /// `close`) or ABORT, so neither the passive close nor a reply repeats it.
     Server {
         server: u32,
-        replied: bool,
+        replies: u32,
         reading: bool,
         closed: bool,
     },

@@ -240,6 +240,11 @@ pub struct RunStats {
     /// Segment passages over link directions.
     pub segments: u64,
     pub connections: u64,
+    /// Active opens that found no free local port (ephemeral ports exhausted, or the
+    /// bound port in use with the same peer).
+    pub no_port: u64,
+    /// SYNs a listener dropped because its backlog was full.
+    pub backlog_full: u64,
 }
 
 /// Everything the run leaves for summaries and expectations.
@@ -274,6 +279,12 @@ pub struct World<'a> {
     hints_valid: bool,
     /// Lookups only (never iterated for output), so a fast non-cryptographic hash is safe.
     tuples: FxHashMap<(Endpoint, Endpoint), u32>,
+    /// How many 4-tuples have been freed so far: a scan of the ephemeral range that
+    /// found none free stays true until this moves.
+    tuples_freed: u64,
+    /// Per host, the peer for which the last scan found no free port and `tuples_freed`
+    /// then (only hosts that ran out have an entry; looked up, never iterated).
+    ports_exhausted: FxHashMap<u32, (Endpoint, u64)>,
     listeners: FxHashMap<Endpoint, Listener>,
     seg_scratch: Vec<Segment>,
     ev_scratch: Vec<ConnEvent>,
@@ -322,6 +333,8 @@ impl<'a> World<'a> {
             records: Vec::new(),
             hints_valid: true,
             tuples: FxHashMap::default(),
+            tuples_freed: 0,
+            ports_exhausted: FxHashMap::default(),
             listeners: FxHashMap::default(),
             seg_scratch: Vec::new(),
             ev_scratch: Vec::new(),
@@ -644,6 +657,7 @@ impl<'a> World<'a> {
                 ListenVerdict::Accept => {
                     let server = listener.server;
                     if listener.pending >= self.sc.servers[server as usize].backlog {
+                        self.stats.backlog_full += 1;
                         let what = AppEvent::BacklogFull { port: seg.dst.port };
                         self.emit(EventKind::App {
                             host: node,
@@ -710,7 +724,7 @@ impl<'a> World<'a> {
             tcp,
             App::Server {
                 server,
-                replied: false,
+                replies: 0,
                 reading: false,
                 closed: false,
             },
@@ -742,6 +756,7 @@ impl<'a> World<'a> {
             None => self.ephemeral_port(node, remote),
         };
         let Some(port) = port else {
+            self.stats.no_port += 1;
             let what = AppEvent::PortUnavailable {
                 port: c.local_port.unwrap_or(0),
             };
@@ -790,9 +805,16 @@ impl<'a> World<'a> {
     }
 
     /// The next usable port of the host's ephemeral range for a connection to `remote`,
-    /// scanning on from the last one handed out.
+    /// scanning on from the last one handed out. Once a scan has found none, the next
+    /// attempt fails at once until some 4-tuple is freed (a port exhausted by TIME_WAIT
+    /// would otherwise cost a scan of the whole range per attempt); with tw_reuse, whether
+    /// a port is free depends on the time, so every attempt scans.
     fn ephemeral_port(&mut self, node: u32, remote: Endpoint) -> Option<u16> {
         let (lo, hi) = self.host(node).cfg.ephemeral_ports;
+        let memo = !self.host(node).cfg.tw_reuse;
+        if memo && self.ports_exhausted.get(&node) == Some(&(remote, self.tuples_freed)) {
+            return None;
+        }
         let addr = self.host(node).addr;
         for _ in lo..=hi {
             let host = self.host_mut(node);
@@ -801,6 +823,10 @@ impl<'a> World<'a> {
             if self.port_free(Endpoint { addr, port }, remote) {
                 return Some(port);
             }
+        }
+        if memo {
+            self.ports_exhausted
+                .insert(node, (remote, self.tuples_freed));
         }
         None
     }
@@ -1019,6 +1045,7 @@ impl<'a> World<'a> {
         }
         if self.tuples.get(&(local, remote)) == Some(&id) {
             self.tuples.remove(&(local, remote));
+            self.tuples_freed += 1;
         }
         // With both ends retired no more data is delivered on either, so neither's record
         // of what it sent is needed for the integrity check any longer.
@@ -1458,13 +1485,10 @@ impl<'a> World<'a> {
     fn on_app_data(&mut self, id: u32, len: u32, tag: Tag) {
         match self.slots[id as usize].app {
             App::Server {
-                server,
-                replied,
-                reading,
-                ..
+                server, reading, ..
             } => {
                 let s = &self.sc.servers[server as usize];
-                let (echo, reply, close) = (s.echo, s.reply, s.close);
+                let (echo, reply) = (s.echo, s.reply);
                 match s.read {
                     ServerRead::AtOnce => {
                         self.app_read(id, u64::MAX);
@@ -1481,14 +1505,8 @@ impl<'a> World<'a> {
                 if echo {
                     self.app_send(id, len as u64, Some(tag));
                 }
-                if reply > 0 && !replied {
-                    if let App::Server { replied, .. } = &mut self.slots[id as usize].app {
-                        *replied = true;
-                    }
-                    self.app_send(id, reply, None);
-                    if close == ServerClose::AfterReply {
-                        self.app_do(id, Call::Close);
-                    }
+                if reply > 0 {
+                    self.reply_to_requests(id, server);
                 }
             }
             App::Client { wait, .. } => {
@@ -1500,6 +1518,49 @@ impl<'a> World<'a> {
                 }
             }
         }
+    }
+
+    /// A server with `reply` answers each request that has arrived whole (every
+    /// `request` bytes; without `request`, the first data is the one request), and with
+    /// `close = "after_reply"` closes after the `close_after`-th reply.
+    fn reply_to_requests(&mut self, id: u32, server: u32) {
+        let s = &self.sc.servers[server as usize];
+        let (reply, close_after) = (s.reply, s.close_after);
+        let closes = s.close == ServerClose::AfterReply;
+        let delivered = self.records[id as usize].stats.bytes_delivered;
+        let due = s.request.map_or(1, |n| delivered / n);
+        loop {
+            let App::Server {
+                replies, closed, ..
+            } = &mut self.slots[id as usize].app
+            else {
+                return;
+            };
+            if *closed || u64::from(*replies) >= due {
+                return;
+            }
+            *replies += 1;
+            let last = closes && *replies >= close_after;
+            self.app_send(id, reply, None);
+            if last {
+                self.server_close(id, server);
+            }
+        }
+    }
+
+    /// The server application's own CLOSE: an ABORT under SO_LINGER 0 (`linger = 0`).
+    fn server_close(&mut self, id: u32, server: u32) {
+        let call = if self.sc.servers[server as usize].linger_zero {
+            Call::Abort
+        } else {
+            Call::Close
+        };
+        if call == Call::Abort
+            && let App::Server { closed, .. } = &mut self.slots[id as usize].app
+        {
+            *closed = true;
+        }
+        self.app_do(id, call);
     }
 
     /// The application takes up to `max` bytes from the connection's receive buffer.
@@ -1555,7 +1616,7 @@ impl<'a> World<'a> {
         };
         let passive = self.sc.servers[server as usize].close == ServerClose::PeerClose;
         if passive && self.records[id as usize].eof && self.unread(id) == 0 {
-            self.app_do(id, Call::Close);
+            self.server_close(id, server);
         }
     }
 
