@@ -7,13 +7,17 @@ use tcpsim::scenario::{Scenario, load_file};
 
 /// Every scenario under `sims/` (recursively) except the benchmarks in `sims/bench/` and
 /// the kernel conformance cases in `sims/kernel/` (instruments for `tcpsim diff`, run by
-/// `tests/kernel.rs`), sorted so test order is stable.
+/// `tests/kernel.rs`) and the production questions in `sims/production/` (run once each
+/// by `tests/production.rs`), sorted so test order is stable.
 pub fn sims() -> Vec<PathBuf> {
     let bench = sims_dir().join("bench");
     let kernel = sims_dir().join("kernel");
+    let production = sims_dir().join("production");
     let mut out = Vec::new();
     collect(&sims_dir(), &mut out);
-    out.retain(|p| !p.starts_with(&bench) && !p.starts_with(&kernel));
+    out.retain(|p| {
+        !p.starts_with(&bench) && !p.starts_with(&kernel) && !p.starts_with(&production)
+    });
     out.sort();
     out
 }
@@ -22,6 +26,15 @@ pub fn sims() -> Vec<PathBuf> {
 pub fn kernel_sims() -> Vec<PathBuf> {
     let mut out = Vec::new();
     collect(&sims_dir().join("kernel"), &mut out);
+    out.sort();
+    out
+}
+
+/// The production questions in `sims/production/`, sorted: tens of thousands of
+/// connections each, so `tests/production.rs` runs each once and checks its numbers.
+pub fn production_sims() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    collect(&sims_dir().join("production"), &mut out);
     out.sort();
     out
 }
