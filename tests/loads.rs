@@ -26,7 +26,7 @@ fn load(src: &str) -> Scenario {
 }
 
 fn error(src: &str) -> ScenarioError {
-    load_str(src, "t.toml").err().expect("an error")
+    load_str(src, "t.toml").expect_err("an error")
 }
 
 #[test]

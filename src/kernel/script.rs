@@ -66,14 +66,20 @@ impl ClientScript {
     }
 }
 
-/// A `[[server]]`'s rules for one accepted connection.
+/// A `[[server]]`'s rules for one accepted connection (the simulator's, in
+/// `sim::world`: a reply per request, the close after the `close_after`-th, SO_LINGER 0).
 #[derive(Debug, Clone)]
 pub struct ServerScript {
     echo: bool,
     reply: u64,
+    request: Option<u64>,
     close: ServerClose,
+    close_after: u32,
+    linger_zero: bool,
     pub read: ServerRead,
-    replied: bool,
+    received: u64,
+    replies: u32,
+    closed: bool,
 }
 
 impl ServerScript {
@@ -81,31 +87,52 @@ impl ServerScript {
         ServerScript {
             echo: s.echo,
             reply: s.reply,
+            request: s.request,
             close: s.close,
+            close_after: s.close_after,
+            linger_zero: s.linger_zero,
             read: s.read,
-            replied: false,
+            received: 0,
+            replies: 0,
+            closed: false,
         }
     }
 
-    /// `n` new bytes arrived: echo them, send the reply after the first data.
+    /// `n` new bytes arrived: echo them, and reply to each request now complete (without
+    /// `request`, to the first data only).
     pub fn on_data(&mut self, n: u64, calls: &mut Vec<Call>) {
         if self.echo {
             calls.push(Call::Send(n));
         }
-        if self.reply > 0 && !self.replied {
-            self.replied = true;
+        self.received += n;
+        if self.reply == 0 {
+            return;
+        }
+        let due = self.request.map_or(1, |r| self.received / r);
+        while !self.closed && u64::from(self.replies) < due {
+            self.replies += 1;
             calls.push(Call::Send(self.reply));
-            if self.close == ServerClose::AfterReply {
-                calls.push(Call::Close);
+            if self.close == ServerClose::AfterReply && self.replies >= self.close_after {
+                self.close_now(calls);
             }
         }
     }
 
     /// The peer's FIN has been read, with everything before it: a passive close.
     pub fn on_eof(&mut self, calls: &mut Vec<Call>) {
-        if self.close == ServerClose::PeerClose {
-            calls.push(Call::Close);
+        if self.close == ServerClose::PeerClose && !self.closed {
+            self.close_now(calls);
         }
+    }
+
+    /// The server's own close: an abort under SO_LINGER 0.
+    fn close_now(&mut self, calls: &mut Vec<Call>) {
+        self.closed = true;
+        calls.push(if self.linger_zero {
+            Call::Abort
+        } else {
+            Call::Close
+        });
     }
 }
 
@@ -169,18 +196,44 @@ mod tests {
         assert!(s.done());
     }
 
-    #[test]
-    fn server_replies_once_and_closes_after_the_reply() {
-        let def = Server {
+    fn server(close: ServerClose) -> Server {
+        Server {
             host: 0,
             port: 80,
             backlog: 128,
             reply: 2000,
             echo: false,
-            close: ServerClose::AfterReply,
+            close,
+            request: None,
+            close_after: 1,
+            linger_zero: false,
             read: ServerRead::AtOnce,
             actions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn keep_alive_server_replies_per_request_and_aborts_after_the_last_under_linger_zero() {
+        let def = Server {
+            request: Some(100),
+            close_after: 2,
+            linger_zero: true,
+            ..server(ServerClose::AfterReply)
         };
+        let mut s = ServerScript::new(&def);
+        let mut calls = Vec::new();
+        s.on_data(150, &mut calls);
+        assert_eq!(calls, vec![Call::Send(2000)], "one whole request so far");
+        s.on_data(150, &mut calls);
+        assert_eq!(calls, vec![Call::Send(2000), Call::Send(2000), Call::Abort]);
+        s.on_data(100, &mut calls);
+        s.on_eof(&mut calls);
+        assert_eq!(calls.len(), 3, "nothing after the close");
+    }
+
+    #[test]
+    fn server_replies_once_and_closes_after_the_reply() {
+        let def = server(ServerClose::AfterReply);
         let mut s = ServerScript::new(&def);
         let mut calls = Vec::new();
         s.on_data(300, &mut calls);
