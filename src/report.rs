@@ -115,9 +115,13 @@ impl Report {
         if st.no_port == 0 && st.backlog_full == 0 {
             return None;
         }
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
         Some(format!(
-            "refused: {} connects found no free local port, {} SYNs dropped by a full listen backlog\n",
-            st.no_port, st.backlog_full
+            "refused: {} connect{} found no free local port, {} SYN{} dropped by a full listen backlog\n",
+            st.no_port,
+            plural(st.no_port),
+            st.backlog_full,
+            plural(st.backlog_full)
         ))
     }
 
