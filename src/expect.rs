@@ -3,11 +3,11 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::scenario::model::{Check, ConnSelector, NodeId, Scenario};
+use crate::scenario::model::{Check, ConnSelector, NodeId, Refusal, Scenario};
 use crate::sim::{ConnRecord, Outcome};
 use crate::tcp::{Flags, State};
 use crate::trace::text::time;
-use crate::trace::{Event, EventKind, Names};
+use crate::trace::{AppEvent, Event, EventKind, Names};
 
 /// One check's verdict.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,17 +94,24 @@ fn describe(check: Check) -> String {
             at,
             min,
             max,
-        } => {
-            let bounds = match (min, max) {
-                (Some(lo), Some(hi)) if lo == hi => format!("exactly {lo}"),
-                (Some(lo), Some(hi)) => format!("{lo} to {hi}"),
-                (Some(lo), None) => format!("at least {lo}"),
-                (None, Some(hi)) => format!("at most {hi}"),
-                (None, None) => "any number".into(),
-            };
-            format!("{bounds} in {state}{}", when(at))
-        }
+        } => format!("{} in {state}{}", bounds(min, max), when(at)),
+        Check::Refused { what, min, max } => format!("{} {}", bounds(min, max), what.describe()),
     }
+}
+
+/// "exactly 3", "2 to 5", "at least 1", "at most 0".
+fn bounds(min: Option<u64>, max: Option<u64>) -> String {
+    match (min, max) {
+        (Some(lo), Some(hi)) if lo == hi => format!("exactly {lo}"),
+        (Some(lo), Some(hi)) => format!("{lo} to {hi}"),
+        (Some(lo), None) => format!("at least {lo}"),
+        (None, Some(hi)) => format!("at most {hi}"),
+        (None, None) => "any number".into(),
+    }
+}
+
+fn within(n: u64, min: Option<u64>, max: Option<u64>) -> bool {
+    min.is_none_or(|lo| n >= lo) && max.is_none_or(|hi| n <= hi)
 }
 
 /// Why `check` fails for `r`, or None when it holds.
@@ -161,6 +168,8 @@ pub struct SendCounter {
     by_host: FxHashMap<NodeId, Vec<usize>>,
     /// The rules that select many hosts (`*`, a group), held against every segment.
     wide: Vec<usize>,
+    /// Per `refused` check in file order: (whose, what, count so far).
+    refusals: Vec<(ConnSelector, Refusal, u64)>,
 }
 
 impl SendCounter {
@@ -185,15 +194,42 @@ impl SendCounter {
                 None => wide.push(i),
             }
         }
+        let refusals = (sc.expects.iter())
+            .flat_map(|e| e.checks.iter().map(move |c| (e.conn, *c)))
+            .filter_map(|(sel, check)| match check {
+                Check::Refused { what, .. } => Some((sel, what, 0)),
+                _ => None,
+            })
+            .collect();
         SendCounter {
             rules,
             by_host,
             wide,
+            refusals,
+        }
+    }
+
+    /// Counts `e` if it is a refusal a `refused` check watches: by the host it happened
+    /// on and the local (bound or listening) port.
+    fn observe_refusal(&mut self, e: &Event) {
+        let EventKind::App { host, what, .. } = e.kind else {
+            return;
+        };
+        let (kind, port) = match what {
+            AppEvent::PortUnavailable { port } => (Refusal::NoPort, port),
+            AppEvent::BacklogFull { port } => (Refusal::BacklogFull, port),
+            _ => return,
+        };
+        for (who, what, count) in &mut self.refusals {
+            *count += u64::from(*what == kind && who.matches(host as usize, port));
         }
     }
 
     /// Counts `e` if it is a segment a watched host sent (its first hop, injected ones excluded).
     pub fn observe(&mut self, e: &Event, names: &Names) {
+        if !self.refusals.is_empty() {
+            self.observe_refusal(e);
+        }
         if self.rules.is_empty() {
             return;
         }
@@ -270,6 +306,7 @@ pub fn evaluate(
 ) -> (Vec<ExpectResult>, u64) {
     let mut results = Vec::new();
     let mut sent_counts = sends.rules.iter().map(|r| r.4);
+    let mut refusal_counts = sends.refusals.iter().map(|r| r.2);
     let mut corruption_expected = vec![false; outcome.conns.len()];
     let index = ConnIndex::new(&outcome.conns);
     for e in &sc.expects {
@@ -285,6 +322,14 @@ pub fn evaluate(
                         vec![format!("{} sent {seen}", e.conn_text)]
                     }
                 }
+                Check::Refused { what, min, max } => {
+                    let n = refusal_counts.next().unwrap_or(0);
+                    if within(n, min, max) {
+                        vec![]
+                    } else {
+                        vec![format!("{n} {}", what.describe())]
+                    }
+                }
                 Check::CountInState {
                     state,
                     at,
@@ -296,7 +341,7 @@ pub fn evaluate(
                         .filter(|r| state_when(r, at) == state)
                         .collect();
                     let n = inside.len() as u64;
-                    if min.is_some_and(|lo| n < lo) || max.is_some_and(|hi| n > hi) {
+                    if !within(n, min, max) {
                         let first: Vec<String> = (inside.iter().take(FAILURES_SHOWN))
                             .map(|r| names.endpoint(r.local))
                             .collect();

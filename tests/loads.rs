@@ -362,3 +362,41 @@ fn production_scenarios_state_their_question_and_hold_their_numbers() {
         }
     }
 }
+
+#[test]
+fn refused_expectations_count_by_host_and_port() {
+    let base = pair(
+        "msl = \"1s\"\nephemeral_ports = \"40000-40099\"",
+        "reply = 10\nbacklog = 1000",
+        "rate = \"200/s\"\nduration = \"4s\"\nresponse = 10",
+    );
+    let with = |expect: &str| format!("{base}[[expect]]\n{expect}\n");
+    let held = |expect: &str| tcpsim::transcript(&load(&with(expect)), 1).report;
+    assert!(held("conn = \"a\"\nrefused = \"no_port\"\nmin = 600\nmax = 600").passed());
+    assert!(held("conn = \"b:80\"\nrefused = \"backlog_full\"\nmax = 0").passed());
+    let failed = held("conn = \"a\"\nrefused = \"no_port\"\nmax = 0");
+    assert_eq!(
+        failed.failures(),
+        [
+            "expectation at line 24 failed: a at most 0 connects that found no free local port: 600 connects that found no free local port"
+        ]
+    );
+    for (bad, words) in [
+        ("conn = \"a\"\nrefused = \"ports\"\nmax = 0", "\"no_port\""),
+        (
+            "conn = \"a\"\nrefused = \"no_port\"",
+            "needs `min` and/or `max`",
+        ),
+        (
+            "conn = \"a\"\nrefused = \"no_port\"\ncount_in_state = \"CLOSED\"\nmax = 0",
+            "two [[expect]] entries",
+        ),
+        (
+            "conn = \"a\"\nrefused = \"no_port\"\nmin = 2\nmax = 1",
+            "must not be less",
+        ),
+    ] {
+        let e = error(&with(bad));
+        assert!(e.to_string().contains(words), "{e}");
+    }
+}

@@ -18,8 +18,8 @@ use super::error::{self, ScenarioError};
 use super::limits::{self, Estimate};
 use super::model::{
     Action, Call, Check, Client, ConnSelector, Expect, Fault, FaultKind, Group, Inject, Link,
-    LinkParams, Node, NodeId, NodeKind, Scenario, SegmentAction, SegmentFilter, SeqExpr, SeqVar,
-    Server, ServerClose, ServerRead, SpreadMode, SpreadSource, StartSpread, TimedStep,
+    LinkParams, Node, NodeId, NodeKind, Refusal, Scenario, SegmentAction, SegmentFilter, SeqExpr,
+    SeqVar, Server, ServerClose, ServerRead, SpreadMode, SpreadSource, StartSpread, TimedStep,
 };
 use super::schema::{
     ClientDef, ExpectDef, FaultAction, FaultDef, GroupDef, HostDef, InjectDef, LinkDef, LinkProps,
@@ -2211,7 +2211,7 @@ impl Loader<'_> {
             return Err(self.err(
                 e.conn.span(),
                 "conn",
-                "this [[expect]] checks nothing: add `reaches`, `never`, `final`, `delivered`, `state` with `at`, `min_retransmits`, `sends`, `corrupted` or `count_in_state` with `min`/`max`",
+                "this [[expect]] checks nothing: add `reaches`, `never`, `final`, `delivered`, `state` with `at`, `min_retransmits`, `sends`, `corrupted`, or `count_in_state` or `refused` with `min`/`max`",
             ));
         }
         Ok(Expect {
@@ -2226,6 +2226,9 @@ impl Loader<'_> {
     fn count_in_state(&self, e: &ExpectDef) -> Result<Option<Check>> {
         let bound = |v: &Option<Spanned<u64>>| v.as_ref().map(|b| *b.get_ref());
         let (min, max) = (bound(&e.min), bound(&e.max));
+        if let Some(r) = &e.refused {
+            return self.refused(e, r, min, max).map(Some);
+        }
         let Some(state) = &e.count_in_state else {
             let stray = [("min", span_of(&e.min)), ("max", span_of(&e.max))];
             return match stray.into_iter().find_map(|(k, s)| s.map(|s| (k, s))) {
@@ -2233,21 +2236,13 @@ impl Loader<'_> {
                     span,
                     key,
                     format!(
-                        r#"`{key}` only applies to `count_in_state`: add e.g. `count_in_state = "TIME_WAIT"` to say which connections to count"#
+                        r#"`{key}` only applies to `count_in_state` or `refused`: add e.g. `count_in_state = "TIME_WAIT"` to say which connections to count"#
                     ),
                 )),
                 None => Ok(None),
             };
         };
-        if let (Some(lo), Some(hi), Some(m)) = (min, max, &e.max)
-            && hi < lo
-        {
-            return Err(self.err(
-                m.span(),
-                "max",
-                format!("`max` ({hi}) must not be less than `min` ({lo})"),
-            ));
-        }
+        self.check_bounds(e, min, max)?;
         if min.is_none() && max.is_none() {
             return Err(self.err(
                 state.span(),
@@ -2261,6 +2256,55 @@ impl Loader<'_> {
             min,
             max,
         }))
+    }
+
+    /// `min` no greater than `max`.
+    fn check_bounds(&self, e: &ExpectDef, min: Option<u64>, max: Option<u64>) -> Result<()> {
+        match (min, max, &e.max) {
+            (Some(lo), Some(hi), Some(m)) if hi < lo => Err(self.err(
+                m.span(),
+                "max",
+                format!("`max` ({hi}) must not be less than `min` ({lo})"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `refused` with `min` and/or `max` (not with `count_in_state`, whose bounds they
+    /// would be too).
+    fn refused(
+        &self,
+        e: &ExpectDef,
+        r: &Spanned<String>,
+        min: Option<u64>,
+        max: Option<u64>,
+    ) -> Result<Check> {
+        if let Some(c) = &e.count_in_state {
+            return Err(self.err(
+                c.span(),
+                "count_in_state",
+                "`count_in_state` and `refused` would share `min` and `max`: write them in two [[expect]] entries",
+            ));
+        }
+        let what = Refusal::parse(r.get_ref().trim()).ok_or_else(|| {
+            self.err(
+                r.span(),
+                "refused",
+                format!(
+                    r#"expected `refused` "no_port" (connects that found no free local port) or "backlog_full" (SYNs a full listen backlog dropped), found "{}""#,
+                    r.get_ref()
+                ),
+            )
+        })?;
+        self.check_bounds(e, min, max)?;
+        if min.is_none() && max.is_none() {
+            return Err(self.err(
+                r.span(),
+                "refused",
+                "`refused` needs `min` and/or `max`, the bounds on how many there are, e.g. max = 0",
+            ));
+        }
+        Ok(Check::Refused { what, min, max })
     }
 
     // ---- injected segments --------------------------------------------------------

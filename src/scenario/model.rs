@@ -472,6 +472,13 @@ pub enum Check {
     },
     /// Whether the application received bytes its peer never sent there.
     Corrupted(bool),
+    /// How many refusals of this kind the selected hosts saw: at least `min`, at most
+    /// `max`.
+    Refused {
+        what: Refusal,
+        min: Option<u64>,
+        max: Option<u64>,
+    },
     /// How many selected connections are in `state` at `at` (None: when the run ends):
     /// at least `min`, at most `max`.
     CountInState {
@@ -480,6 +487,33 @@ pub enum Check {
         min: Option<u64>,
         max: Option<u64>,
     },
+}
+
+/// A connection that never got going, as `[[expect]] refused` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// An active open found no free local port.
+    NoPort,
+    /// A listener dropped a SYN: its backlog was full.
+    BacklogFull,
+}
+
+impl Refusal {
+    pub fn parse(text: &str) -> Option<Refusal> {
+        match text {
+            "no_port" => Some(Refusal::NoPort),
+            "backlog_full" => Some(Refusal::BacklogFull),
+            _ => None,
+        }
+    }
+
+    /// The words of the summary line and of expectation messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Refusal::NoPort => "connects that found no free local port",
+            Refusal::BacklogFull => "SYNs dropped by a full listen backlog",
+        }
+    }
 }
 
 /// A hand-written segment; see [`super::schema::InjectDef`].

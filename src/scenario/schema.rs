@@ -513,9 +513,13 @@ pub struct ExpectDef {
     /// With `min` and/or `max`: how many selected connections are in this state at `at`
     /// (without `at`: when the run ends).
     pub count_in_state: Option<Spanned<String>>,
-    /// With `count_in_state`: at least this many.
+    /// With `min` and/or `max`: how many connects of the selected host found no free
+    /// local port ("no_port"), or how many SYNs its listeners dropped with a full backlog
+    /// ("backlog_full"); "host:port" narrows to that bound or listening port.
+    pub refused: Option<Spanned<String>>,
+    /// With `count_in_state` or `refused`: at least this many.
     pub min: Option<Spanned<u64>>,
-    /// With `count_in_state`: at most this many.
+    /// With `count_in_state` or `refused`: at most this many.
     pub max: Option<Spanned<u64>>,
     /// At least this many retransmissions on this side.
     pub min_retransmits: Option<u64>,
