@@ -145,7 +145,7 @@ fn load_errors_point_at_the_key() {
             "",
             "rate = \"1000000/us\"\nduration = \"1h\"",
             "rate",
-            &["at most 5000000"],
+            &["at most 1000000"],
         ),
         (
             "",

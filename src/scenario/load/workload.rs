@@ -137,7 +137,7 @@ impl Loader<'_> {
                 def.rate.span(),
                 "rate",
                 format!(
-                    "{} for {} is {count} connections; a scenario may start at most {} in all (about 100 bytes each before it opens): lower `rate` or `duration`",
+                    "{} for {} is {count} connections; a scenario may start at most {} clients in all (about 1 KB each in a run): lower `rate` or `duration`",
                     def.rate.get_ref(),
                     crate::scenario::format_duration(duration),
                     limits::MAX_CLIENTS
