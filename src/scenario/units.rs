@@ -371,6 +371,28 @@ impl<'de> Deserialize<'de> for Rate {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Evenly spaced arrivals: rate × duration of them (rounded down), in order,
+        /// every one inside the duration.
+        #[test]
+        fn constant_arrivals_fill_the_duration(
+            micro in 1u64..1_000_000_000_000,
+            unit in 0usize..5,
+            duration in 1u64..1_000_000_000_000,
+        ) {
+            let rate = ConnRate { micro, per_ns: CONN_RATE_UNITS[unit].1 };
+            let count = rate.count_in(duration);
+            proptest::prop_assume!(count > 0 && count < 1 << 40);
+            let count = count as u64;
+            proptest::prop_assert!(rate.offset_of(count - 1) < duration);
+            let per = 1_000_000 * u128::from(rate.per_ns);
+            let wanted = u128::from(micro) * u128::from(duration);
+            proptest::prop_assert!(u128::from(count) * per <= wanted);
+            proptest::prop_assert!(u128::from(count + 1) * per > wanted);
+            proptest::prop_assert!(rate.offset_of(count - 1) <= rate.offset_of(count));
+        }
+    }
+
     #[test]
     fn connection_rates() {
         let r = parse_conn_rate("800/s").unwrap();
