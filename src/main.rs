@@ -111,6 +111,10 @@ struct Cli {
     /// Draw the ladder of that connection as an SVG picture into FILE.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// Write a self-contained HTML report to FILE: ladders and transcripts of the first
+    /// connections (click for the rule behind each), and the metrics plots.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -286,7 +290,7 @@ fn run_one(cli: &Cli) -> ExitCode {
             }
         },
     };
-    let keep_events = cli.ladder || cli.svg.is_some();
+    let keep_events = cli.ladder || cli.svg.is_some() || cli.html.is_some();
     let mut events = Vec::new();
     // One line at a time, in a buffer every line reuses.
     let mut line = String::new();
@@ -610,6 +614,10 @@ fn draw_ladders(
         let picture = svg::ladder(events, names, conn, sc)?;
         std::fs::write(path, picture)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if let Some(path) = &cli.html {
+        let page = tcpsim::trace::html::page(events, names, sc, &[]);
+        std::fs::write(path, page).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
 }

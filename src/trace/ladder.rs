@@ -195,7 +195,7 @@ fn select(events: &[Event], names: &Names, sel: &ConnSel) -> Result<ConnRef, Str
 
 /// Every connection end the events mention, in order of first appearance, once per
 /// (local, remote) pair.
-fn connections(events: &[Event]) -> Vec<ConnRef> {
+pub(crate) fn connections(events: &[Event]) -> Vec<ConnRef> {
     let mut out: Vec<ConnRef> = Vec::new();
     let mut seen = FxHashSet::default();
     for e in events {

@@ -3,6 +3,7 @@
 pub mod background;
 mod digits;
 mod event;
+pub mod html;
 pub mod json;
 pub mod jsonw;
 pub mod ladder;

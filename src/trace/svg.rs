@@ -62,11 +62,32 @@ pub fn ladder(
     conn: ConnSel,
     sc: &Scenario,
 ) -> Result<String, String> {
-    let mut l = ladder::build(events, names, &conn)?;
+    ladder_drawn(events, names, &conn, sc, false)
+}
+
+/// [`ladder`] for a page that reacts to clicks (`--html`): each arrow's group carries
+/// `class="seg"` and the rule that sent it in `data-why`.
+pub fn clickable_ladder(
+    events: &[Event],
+    names: &Names,
+    conn: &ConnSel,
+    sc: &Scenario,
+) -> Result<String, String> {
+    ladder_drawn(events, names, conn, sc, true)
+}
+
+fn ladder_drawn(
+    events: &[Event],
+    names: &Names,
+    conn: &ConnSel,
+    sc: &Scenario,
+    clickable: bool,
+) -> Result<String, String> {
+    let mut l = ladder::build(events, names, conn)?;
     let cut = truncate(&mut l, MAX_ARROWS);
     let timing = Timing::new(sc, names, &l);
     let layout = Layout::new(&l, &timing);
-    Ok(draw(&l, &layout, cut))
+    Ok(draw(&l, &layout, cut, clickable))
 }
 
 /// Keeps the items before the arrow after the first `max`; returns how many arrows there
@@ -309,6 +330,8 @@ fn log2ish(mut r: f64) -> f64 {
 /// Appends SVG elements; numbers always with one decimal.
 struct Svg {
     out: String,
+    /// Arrows carry their rule for a page to show on a click.
+    clickable: bool,
 }
 
 impl Svg {
@@ -370,7 +393,7 @@ impl Svg {
     }
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -390,14 +413,18 @@ fn state_colour(s: State) -> &'static str {
         State::CloseWait => "#e8daef",
         State::Closing => "#f9e79f",
         State::LastAck => "#d2b4de",
-        State::TimeWait => "#aed6f1",
+        // Not LISTEN's pale blue: the two must not be mistaken for each other.
+        State::TimeWait => "#e0b98a",
     }
 }
 
-fn draw(l: &Ladder, lay: &Layout, cut: Option<(usize, u64)>) -> String {
+fn draw(l: &Ladder, lay: &Layout, cut: Option<(usize, u64)>, clickable: bool) -> String {
     let legend_top = lay.bottom + 28.0;
-    let height = legend_top + 120.0 + if cut.is_some() { 20.0 } else { 0.0 };
-    let mut s = Svg { out: String::new() };
+    let height = legend_top + 120.0 + STATE_ROWS_PX + if cut.is_some() { 20.0 } else { 0.0 };
+    let mut s = Svg {
+        out: String::new(),
+        clickable,
+    };
     let _ = writeln!(
         s.out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{WIDTH:.0}" height="{height:.0}" viewBox="0 0 {WIDTH:.0} {height:.0}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="11">"#
@@ -587,7 +614,15 @@ fn arrow(s: &mut Svg, a: &Arrow, side: Side, i: usize, lay: &Layout) {
     let (x0, x1) = (X[side.index()], X[1 - side.index()]);
     let start = (x0, lay.y[i]);
     let (colour, dash) = arrow_style(a);
-    let _ = writeln!(s.out, "<g>");
+    if s.clickable {
+        let _ = writeln!(
+            s.out,
+            r#"<g class="seg" data-why="{}">"#,
+            escape(&super::html::why_text(a.seg.why))
+        );
+    } else {
+        let _ = writeln!(s.out, "<g>");
+    }
     if !a.remarks.is_empty() {
         let _ = writeln!(s.out, "<title>{}</title>", escape(&a.remarks.join("; ")));
     }
@@ -595,6 +630,19 @@ fn arrow(s: &mut Svg, a: &Arrow, side: Side, i: usize, lay: &Layout) {
     if let Some(mid) = lost_at(side, i, lay) {
         s.line(start, mid, colour, &width);
         s.cross(mid, colour);
+    }
+    if s.clickable {
+        // A wide invisible stroke over the arrow, so a click need not hit a 1.4 px line.
+        let end = lost_at(side, i, lay)
+            .or_else(|| lay.arrive[i].iter().flatten().next().map(|&y| (x1, y)));
+        if let Some(end) = end {
+            s.line(
+                start,
+                end,
+                "transparent",
+                r#" stroke-width="9" class="hit""#,
+            );
+        }
     }
     for (copy, y1) in lay.arrive[i].iter().enumerate() {
         let Some(y1) = *y1 else { continue };
@@ -681,6 +729,25 @@ fn short_cause(c: Cause, remarks: &[String]) -> String {
     }
 }
 
+/// The height the legend's rows of state colours take.
+const STATE_ROWS_PX: f64 = 54.0;
+
+/// A swatch and the name of each of the 11 states, four to a row.
+fn state_legend(s: &mut Svg, top: f64) {
+    for (k, state) in State::ALL.iter().enumerate() {
+        let (x, y) = (20.0 + (k % 4) as f64 * 195.0, top + (k / 4) as f64 * 18.0);
+        s.rect(
+            x,
+            y - 10.0,
+            12.0,
+            13.0,
+            state_colour(*state),
+            r##" stroke="#999999""##,
+        );
+        s.text((x + 18.0, y), "start", INK, "", state.name());
+    }
+}
+
 fn legend(s: &mut Svg, top: f64, cut: Option<(usize, u64)>) {
     s.line(
         (20.0, top - 12.0),
@@ -746,22 +813,15 @@ fn legend(s: &mut Svg, top: f64, cut: Option<(usize, u64)>) {
         NOTE,
     );
     s.text((298.0, y), "start", INK, "", "TCP rule applied");
-    s.rect(
-        537.0,
-        y - 12.0,
-        12.0,
-        14.0,
-        state_colour(State::Established),
-        "",
-    );
-    s.text((556.0, y), "start", INK, "", "band: state of that end");
+    s.text((540.0, y), "start", INK, "", "bands: the state of each end");
+    state_legend(s, top + 86.0);
     let notes = [
         "Time runs down. Arrows slope by the scenario's link delays (propagation and",
         "serialization; jitter and queueing are not shown). // on the axis: idle time compressed.",
     ];
     for (k, n) in notes.iter().enumerate() {
         s.text(
-            (20.0, top + 86.0 + k as f64 * 15.0),
+            (20.0, top + STATE_ROWS_PX + 86.0 + k as f64 * 15.0),
             "start",
             "#555555",
             "",
@@ -774,7 +834,7 @@ fn legend(s: &mut Svg, top: f64, cut: Option<(usize, u64)>) {
             time(t)
         );
         s.text(
-            (20.0, top + 122.0),
+            (20.0, top + STATE_ROWS_PX + 122.0),
             "start",
             LOST,
             r#" font-weight="bold""#,
