@@ -29,6 +29,7 @@ pub mod diff;
 pub mod expect;
 pub mod fuzzing;
 pub mod kernel;
+pub mod metrics;
 pub mod net;
 pub mod report;
 pub mod rng;

@@ -111,6 +111,42 @@ struct Cli {
     /// Draw the ladder of that connection as an SVG picture into FILE.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    #[command(flatten)]
+    metrics: MetricsArgs,
+}
+
+/// `--metrics` and its plots: a time series sampled from the run's events.
+#[derive(Args)]
+struct MetricsArgs {
+    /// Write a time series per host and per group (connections per state, ports free,
+    /// opened/established/failed/reset, segments, retransmits, goodput) to FILE: CSV, or
+    /// JSON lines when FILE ends in .jsonl or .json. Adds latency lines to the summary.
+    #[arg(long, value_name = "FILE")]
+    metrics: Option<PathBuf>,
+    /// Sample interval of --metrics and the plots (e.g. "100ms").
+    #[arg(long, value_name = "DUR", value_parser = parse_duration_nonzero, default_value = "1s")]
+    metrics_interval: u64,
+    /// Draw connections per state over time (stacked) into FILE (.svg, or .png).
+    #[arg(long, value_name = "FILE")]
+    plot_states: Option<PathBuf>,
+    /// Draw ephemeral ports free over time into FILE (.svg, or .png).
+    #[arg(long, value_name = "FILE")]
+    plot_ports: Option<PathBuf>,
+}
+
+impl MetricsArgs {
+    /// Whether any output needs the sampler (otherwise it is not even built).
+    fn wanted(&self) -> bool {
+        self.metrics.is_some() || self.plot_states.is_some() || self.plot_ports.is_some()
+    }
+}
+
+/// A sample interval: a duration greater than zero.
+fn parse_duration_nonzero(text: &str) -> Result<u64, String> {
+    match parse_duration(text)? {
+        0 => Err("the interval must be greater than 0".to_string()),
+        ns => Ok(ns),
+    }
 }
 
 #[derive(Subcommand)]
@@ -288,6 +324,8 @@ fn run_one(cli: &Cli) -> ExitCode {
     };
     let keep_events = cli.ladder || cli.svg.is_some();
     let mut events = Vec::new();
+    let mut sampler = (cli.metrics.wanted())
+        .then(|| tcpsim::metrics::Sampler::new(&sc, cli.metrics.metrics_interval));
     // One line at a time, in a buffer every line reuses.
     let mut line = String::new();
     let started = Instant::now();
@@ -300,6 +338,9 @@ fn run_one(cli: &Cli) -> ExitCode {
             }
             if keep_events {
                 events.push(*e);
+            }
+            if let Some(m) = sampler.as_mut() {
+                m.observe(e);
             }
             if cli.quiet || cli.ladder {
                 return;
@@ -314,6 +355,7 @@ fn run_one(cli: &Cli) -> ExitCode {
         };
         tcpsim::run(&sc, seed, cli.until, &mut sink)
     };
+    let end_time = report.outcome.end_time;
     let wall = started.elapsed();
     if let Err(e) = draw_ladders(cli, &sc, &names, &events, conn, &mut out) {
         say!("error: {e}");
@@ -334,6 +376,12 @@ fn run_one(cli: &Cli) -> ExitCode {
             .iter()
             .try_for_each(|v| writeln!(out, "{v}")),
     };
+    if let Some(m) = sampler {
+        if let Err(e) = write_metrics(&cli.metrics, cli.format, m.finish(end_time), &mut out) {
+            say!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let _ = out.flush();
     if cli.stats {
         say!("stats: estimated before the run: {}", Estimate::of(&sc));
@@ -377,6 +425,47 @@ fn run_one(cli: &Cli) -> ExitCode {
     std::mem::forget(names);
     std::mem::forget(sc);
     code
+}
+
+/// Writes `--metrics` and the plots, and the latency lines after the summary.
+fn write_metrics(
+    args: &MetricsArgs,
+    format: Format,
+    (rows, samples, lat): (
+        tcpsim::metrics::Rows,
+        Vec<tcpsim::metrics::Sample>,
+        tcpsim::metrics::Latencies,
+    ),
+    out: &mut impl Write,
+) -> Result<(), String> {
+    use tcpsim::metrics::{plot, write};
+    let interval = args.metrics_interval;
+    let save = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    if let Some(path) = &args.metrics {
+        let text = match write::is_json(path) {
+            true => write::json_lines(&rows, &samples, interval),
+            false => write::csv(&rows, &samples, interval),
+        };
+        save(path, &text)?;
+    }
+    let plots = plot::plots(&rows, &samples);
+    for (path, (_, svg)) in [&args.plot_states, &args.plot_ports]
+        .into_iter()
+        .zip(&plots)
+    {
+        if let Some(path) = path {
+            plot::save(path, svg)?;
+        }
+    }
+    if args.metrics.is_some() {
+        let _ = match format {
+            Format::Text => write!(out, "{}", lat.text()),
+            Format::Json => writeln!(out, "{}", lat.json()),
+        };
+    }
+    Ok(())
 }
 
 /// `tcpsim kernel FILE`: the scenario on the real kernel, rendered like a simulated run.
