@@ -34,6 +34,7 @@ pub mod net;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod set;
 pub mod sim;
 pub mod sweep;
 pub mod tcp;

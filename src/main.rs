@@ -9,7 +9,8 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tcpsim::kernel;
 use tcpsim::scenario::limits::{self, Estimate};
-use tcpsim::scenario::{Scenario, load_file_with, parse_duration};
+use tcpsim::scenario::{Scenario, parse_duration};
+use tcpsim::set::{self, Set};
 use tcpsim::sweep::{self, SeedRange, Shard, Sweep, Timing};
 use tcpsim::tcp::Profile;
 use tcpsim::trace::background::{Background, Offload};
@@ -113,6 +114,11 @@ struct Cli {
     svg: Option<PathBuf>,
     #[command(flatten)]
     metrics: MetricsArgs,
+    /// Edit the scenario before loading it: `tcp.tw_reuse=true`, `load.proxy.rate=800/s`,
+    /// `server.0.backlog=64` (arrays of tables by index or `name`); repeatable. A value
+    /// that is not TOML is a string.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = Set::parse)]
+    sets: Vec<Set>,
 }
 
 /// `--metrics` and its plots: a time series sampled from the run's events.
@@ -259,6 +265,9 @@ struct SweepArgs {
     /// No progress bar and no wall-time figures: only the deterministic report.
     #[arg(long)]
     quiet: bool,
+    /// Edit the scenario before loading it, as for a single run; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = Set::parse, conflicts_with = "merge")]
+    sets: Vec<Set>,
     /// Combine the `--format json` outputs of shards of one sweep into its report.
     #[arg(long, value_name = "JSON", num_args = 1.., conflicts_with = "file")]
     merge: Vec<PathBuf>,
@@ -286,8 +295,13 @@ fn run_one(cli: &Cli) -> ExitCode {
         .file
         .as_deref()
         .expect("clap requires FILE without a subcommand");
-    let loaded = load_file_with(file, cli.profile.map(Profile::from));
-    let sc = match loaded.and_then(|sc| limits::check_runnable(&sc).map(|()| sc)) {
+    let loaded = set::load(file, cli.profile.map(Profile::from), &cli.sets);
+    let checked = |sc: Scenario| {
+        limits::check_runnable(&sc)
+            .map(|()| sc)
+            .map_err(|e| e.to_string())
+    };
+    let sc = match loaded.and_then(checked) {
         Ok(sc) => sc,
         Err(e) => {
             say!("{e}");
@@ -766,8 +780,12 @@ fn sweep_run(args: &SweepArgs) -> Result<(Sweep, Vec<sweep::SeedResult>, Option<
     let (Some(file), Some(seeds)) = (&args.file, args.seeds) else {
         unreachable!("clap requires FILE and --seeds without --merge");
     };
-    let sc = load_file_with(file, args.profile.map(Profile::from))
-        .and_then(|sc| limits::check_runnable(&sc).map(|()| sc))
+    let sc = set::load(file, args.profile.map(Profile::from), &args.sets)
+        .and_then(|sc| {
+            limits::check_runnable(&sc)
+                .map(|()| sc)
+                .map_err(|e| e.to_string())
+        })
         .map_err(|e| format!("{e}\n"))?;
     let profile = args
         .profile

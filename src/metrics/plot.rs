@@ -57,17 +57,17 @@ fn times(samples: &[Sample]) -> Vec<u64> {
 /// Stacked areas: for each state that ever has a connection, its count summed over rows
 /// on top of the states before it.
 fn state_series(rows: &Rows, samples: &[Sample]) -> Vec<Series> {
-    let ts = times(samples);
+    // Every series starts from nothing at t = 0, before the first event.
+    let ts: Vec<u64> = std::iter::once(0).chain(times(samples)).collect();
     let per = rows.len().max(1);
-    let totals: Vec<[u64; 11]> = samples
-        .chunks(per)
-        .map(|chunk| {
+    let totals: Vec<[u64; 11]> = std::iter::once([0; 11])
+        .chain(samples.chunks(per).map(|chunk| {
             let mut sum = [0; 11];
             for s in chunk {
                 (0..11).for_each(|i| sum[i] += s.states[i]);
             }
             sum
-        })
+        }))
         .collect();
     let mut base = vec![0.0; ts.len()];
     let mut out = Vec::new();
@@ -103,8 +103,12 @@ fn port_series(rows: &Rows, samples: &[Sample]) -> Vec<Series> {
         .map(|(k, &r)| Series {
             name: rows.name(r).to_string(),
             colour: LINE_COLOURS[k % LINE_COLOURS.len()],
-            points: (samples.iter().filter(|s| s.row as usize == r))
-                .map(|s| (secs(s.t), s.ports_free as f64))
+            // All free at t = 0, before the first event.
+            points: std::iter::once((0.0, rows.range(r) as f64))
+                .chain(
+                    (samples.iter().filter(|s| s.row as usize == r))
+                        .map(|s| (secs(s.t), s.ports_free as f64)),
+                )
                 .collect(),
             base: None,
         })
