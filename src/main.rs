@@ -9,7 +9,8 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tcpsim::kernel;
 use tcpsim::scenario::limits::{self, Estimate};
-use tcpsim::scenario::{Scenario, load_file_with, parse_duration};
+use tcpsim::scenario::{Scenario, parse_duration};
+use tcpsim::set::{self, Set};
 use tcpsim::sweep::{self, SeedRange, Shard, Sweep, Timing};
 use tcpsim::tcp::Profile;
 use tcpsim::trace::background::{Background, Offload};
@@ -115,6 +116,47 @@ struct Cli {
     /// connections (click for the rule behind each), and the metrics plots.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    #[command(flatten)]
+    metrics: MetricsArgs,
+    /// Edit the scenario before loading it: `tcp.tw_reuse=true`, `load.proxy.rate=800/s`,
+    /// `server.0.backlog=64` (arrays of tables by index or `name`); repeatable. A value
+    /// that is not TOML is a string.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = Set::parse)]
+    sets: Vec<Set>,
+}
+
+/// `--metrics` and its plots: a time series sampled from the run's events.
+#[derive(Args)]
+struct MetricsArgs {
+    /// Write a time series per host and per group (connections per state, ports free,
+    /// opened/established/failed/reset, segments, retransmits, goodput) to FILE: CSV, or
+    /// JSON lines when FILE ends in .jsonl or .json. Adds latency lines to the summary.
+    #[arg(long, value_name = "FILE")]
+    metrics: Option<PathBuf>,
+    /// Sample interval of --metrics and the plots (e.g. "100ms").
+    #[arg(long, value_name = "DUR", value_parser = parse_duration_nonzero, default_value = "1s")]
+    metrics_interval: u64,
+    /// Draw connections per state over time (stacked) into FILE (.svg, or .png).
+    #[arg(long, value_name = "FILE")]
+    plot_states: Option<PathBuf>,
+    /// Draw ephemeral ports free over time into FILE (.svg, or .png).
+    #[arg(long, value_name = "FILE")]
+    plot_ports: Option<PathBuf>,
+}
+
+impl MetricsArgs {
+    /// Whether any output needs the sampler (otherwise it is not even built).
+    fn wanted(&self) -> bool {
+        self.metrics.is_some() || self.plot_states.is_some() || self.plot_ports.is_some()
+    }
+}
+
+/// A sample interval: a duration greater than zero.
+fn parse_duration_nonzero(text: &str) -> Result<u64, String> {
+    match parse_duration(text)? {
+        0 => Err("the interval must be greater than 0".to_string()),
+        ns => Ok(ns),
+    }
 }
 
 #[derive(Subcommand)]
@@ -227,6 +269,9 @@ struct SweepArgs {
     /// No progress bar and no wall-time figures: only the deterministic report.
     #[arg(long)]
     quiet: bool,
+    /// Edit the scenario before loading it, as for a single run; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = Set::parse, conflicts_with = "merge")]
+    sets: Vec<Set>,
     /// Combine the `--format json` outputs of shards of one sweep into its report.
     #[arg(long, value_name = "JSON", num_args = 1.., conflicts_with = "file")]
     merge: Vec<PathBuf>,
@@ -254,8 +299,13 @@ fn run_one(cli: &Cli) -> ExitCode {
         .file
         .as_deref()
         .expect("clap requires FILE without a subcommand");
-    let loaded = load_file_with(file, cli.profile.map(Profile::from));
-    let sc = match loaded.and_then(|sc| limits::check_runnable(&sc).map(|()| sc)) {
+    let loaded = set::load(file, cli.profile.map(Profile::from), &cli.sets);
+    let checked = |sc: Scenario| {
+        limits::check_runnable(&sc)
+            .map(|()| sc)
+            .map_err(|e| e.to_string())
+    };
+    let sc = match loaded.and_then(checked) {
         Ok(sc) => sc,
         Err(e) => {
             say!("{e}");
@@ -292,6 +342,9 @@ fn run_one(cli: &Cli) -> ExitCode {
     };
     let keep_events = cli.ladder || cli.svg.is_some() || cli.html.is_some();
     let mut events = Vec::new();
+    // The report page shows the metrics plots, so it needs the sampler too.
+    let mut sampler = (cli.metrics.wanted() || cli.html.is_some())
+        .then(|| tcpsim::metrics::Sampler::new(&sc, cli.metrics.metrics_interval));
     // One line at a time, in a buffer every line reuses.
     let mut line = String::new();
     let started = Instant::now();
@@ -304,6 +357,9 @@ fn run_one(cli: &Cli) -> ExitCode {
             }
             if keep_events {
                 events.push(*e);
+            }
+            if let Some(m) = sampler.as_mut() {
+                m.observe(e);
             }
             if cli.quiet || cli.ladder {
                 return;
@@ -318,6 +374,7 @@ fn run_one(cli: &Cli) -> ExitCode {
         };
         tcpsim::run(&sc, seed, cli.until, &mut sink)
     };
+    let end_time = report.outcome.end_time;
     let wall = started.elapsed();
     if let Err(e) = draw_ladders(cli, &sc, &names, &events, conn, &mut out) {
         say!("error: {e}");
@@ -338,6 +395,19 @@ fn run_one(cli: &Cli) -> ExitCode {
             .iter()
             .try_for_each(|v| writeln!(out, "{v}")),
     };
+    if let Some(m) = sampler {
+        let series = m.finish(end_time);
+        if let Err(e) = write_html(cli, &sc, &names, &events, &series) {
+            say!("error: {e}");
+            return ExitCode::from(2);
+        }
+        if cli.metrics.wanted()
+            && let Err(e) = write_metrics(&cli.metrics, cli.format, series, &mut out)
+        {
+            say!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let _ = out.flush();
     if cli.stats {
         say!("stats: estimated before the run: {}", Estimate::of(&sc));
@@ -381,6 +451,47 @@ fn run_one(cli: &Cli) -> ExitCode {
     std::mem::forget(names);
     std::mem::forget(sc);
     code
+}
+
+/// Writes `--metrics` and the plots, and the latency lines after the summary.
+fn write_metrics(
+    args: &MetricsArgs,
+    format: Format,
+    (rows, samples, lat): (
+        tcpsim::metrics::Rows,
+        Vec<tcpsim::metrics::Sample>,
+        tcpsim::metrics::Latencies,
+    ),
+    out: &mut impl Write,
+) -> Result<(), String> {
+    use tcpsim::metrics::{plot, write};
+    let interval = args.metrics_interval;
+    let save = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    if let Some(path) = &args.metrics {
+        let text = match write::is_json(path) {
+            true => write::json_lines(&rows, &samples, interval),
+            false => write::csv(&rows, &samples, interval),
+        };
+        save(path, &text)?;
+    }
+    let plots = plot::plots(&rows, &samples);
+    for (path, (_, svg)) in [&args.plot_states, &args.plot_ports]
+        .into_iter()
+        .zip(&plots)
+    {
+        if let Some(path) = path {
+            plot::save(path, svg)?;
+        }
+    }
+    if args.metrics.is_some() {
+        let _ = match format {
+            Format::Text => write!(out, "{}", lat.text()),
+            Format::Json => writeln!(out, "{}", lat.json()),
+        };
+    }
+    Ok(())
 }
 
 /// `tcpsim kernel FILE`: the scenario on the real kernel, rendered like a simulated run.
@@ -615,11 +726,27 @@ fn draw_ladders(
         std::fs::write(path, picture)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    if let Some(path) = &cli.html {
-        let page = tcpsim::trace::html::page(events, names, sc, &[]);
-        std::fs::write(path, page).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
     Ok(())
+}
+
+/// `--html FILE`: the report page, with the metrics plots as its figures.
+fn write_html(
+    cli: &Cli,
+    sc: &Scenario,
+    names: &Names,
+    events: &[Event],
+    (rows, samples, _): &(
+        tcpsim::metrics::Rows,
+        Vec<tcpsim::metrics::Sample>,
+        tcpsim::metrics::Latencies,
+    ),
+) -> Result<(), String> {
+    let Some(path) = &cli.html else {
+        return Ok(());
+    };
+    let figures = tcpsim::metrics::plot::plots(rows, samples);
+    let page = tcpsim::trace::html::page(events, names, sc, &figures);
+    std::fs::write(path, page).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Creates the `--pcap` file and writes its section and interface headers. The file is
@@ -685,8 +812,12 @@ fn sweep_run(args: &SweepArgs) -> Result<(Sweep, Vec<sweep::SeedResult>, Option<
     let (Some(file), Some(seeds)) = (&args.file, args.seeds) else {
         unreachable!("clap requires FILE and --seeds without --merge");
     };
-    let sc = load_file_with(file, args.profile.map(Profile::from))
-        .and_then(|sc| limits::check_runnable(&sc).map(|()| sc))
+    let sc = set::load(file, args.profile.map(Profile::from), &args.sets)
+        .and_then(|sc| {
+            limits::check_runnable(&sc)
+                .map(|()| sc)
+                .map_err(|e| e.to_string())
+        })
         .map_err(|e| format!("{e}\n"))?;
     let profile = args
         .profile

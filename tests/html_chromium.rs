@@ -312,6 +312,27 @@ fn the_report_page_works_in_chromium() {
     std::fs::write(&path, png).unwrap();
     eprintln!("screenshot: {}", path.display());
     assert!(b.errors().is_empty(), "console errors: {:?}", b.errors());
+
+    // The issue's page: port exhaustion with its metrics plots, 112,928 connections.
+    let page = report(
+        &[sims
+            .join("production/port_exhaustion.toml")
+            .to_str()
+            .unwrap()],
+        &dir,
+    );
+    b.call(
+        "Page.navigate",
+        json!({"url": format!("file://{}", page.display())}),
+    );
+    b.events.clear();
+    b.wait_for("Page.loadEventFired");
+    let parts = b.eval(
+        "[document.querySelectorAll('#figures svg').length, document.querySelectorAll('#conn option').length,
+          document.body.textContent.includes('Ephemeral ports free over time')]",
+    );
+    assert_eq!(parts, json!([2, 20, true]), "figures and the bounded list");
+    assert!(b.errors().is_empty(), "console errors: {:?}", b.errors());
     drop(b);
     let _ = std::fs::remove_dir_all(&dir);
 }
