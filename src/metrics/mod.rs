@@ -124,10 +124,10 @@ impl Sampler {
             }
             EventKind::App { host, conn, what } => self.on_app(e.t, host, conn.map(|c| c.id), what),
             EventKind::Tcp { conn, note } => self.on_note(conn.host, note),
-            EventKind::Segment { seg, from, .. } => {
-                if self.names.node_of_addr(seg.src.addr) == Some(from) {
-                    self.count(from, |c| c.segments += 1);
-                }
+            EventKind::Segment { seg, from, .. }
+                if self.names.node_of_addr(seg.src.addr) == Some(from) =>
+            {
+                self.count(from, |c| c.segments += 1);
             }
             EventKind::Host {
                 host, up: false, ..
